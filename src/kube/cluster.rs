@@ -1,0 +1,532 @@
+//! The cluster's state and its event handling: what happens when a node
+//! joins, a pod is tried, a pod starts.
+
+use std::collections::BTreeMap;
+
+use rand_chacha::ChaCha8Rng;
+
+use crate::cloud::Delay;
+use crate::engine::{Context, Millis, RngStreams, Stream};
+
+use super::scheduler::{self, SchedulerConfig, SchedulingQueue, score::non_zero};
+use super::{
+    Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, QueueSlot, Workload,
+    WorkloadId, WorkloadSpec,
+};
+
+/// Timings of the control plane; defaults are Kubernetes' (`FIDELITY.md` §3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeConfig {
+    /// `node-monitor-period` (5 s).
+    pub node_monitor_period: Millis,
+    /// `node-monitor-grace-period` (40 s up to 1.31).
+    pub node_monitor_grace_period: Millis,
+    /// PodGC loop period (20 s).
+    pub pod_gc_period: Millis,
+    /// How long PodGC waits after a node is gone before deleting its pods
+    /// (40 s orphan quarantine).
+    pub pod_gc_quarantine: Millis,
+    /// From a pod's deletion to its controller creating a replacement
+    /// (UNCONFIRMED; default 1 s).
+    pub controller_delay: Millis,
+    /// Spacing of successive pod creations by controllers (UNCONFIRMED;
+    /// default 20 ms, i.e. 50 pods/s, the default client QPS of
+    /// kube-controller-manager).
+    pub pod_create_interval: Millis,
+    /// From binding to containers running (image pull, start).
+    pub pod_startup: Delay,
+    /// Scheduler settings.
+    pub scheduler: SchedulerConfig,
+}
+
+impl Default for KubeConfig {
+    fn default() -> Self {
+        KubeConfig {
+            node_monitor_period: Millis::from_secs(5),
+            node_monitor_grace_period: Millis::from_secs(40),
+            pod_gc_period: Millis::from_secs(20),
+            pod_gc_quarantine: Millis::from_secs(40),
+            controller_delay: Millis::from_secs(1),
+            pod_create_interval: Millis(20),
+            pod_startup: Delay::Fixed(Millis::from_secs(5)),
+            scheduler: SchedulerConfig::default(),
+        }
+    }
+}
+
+/// Events the Kubernetes side schedules for itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubeEvent {
+    /// One scheduling cycle: try the head of activeQ.
+    ScheduleOne,
+    /// Move pods whose backoff expired to activeQ.
+    FlushBackoff,
+    /// Move pods stuck in unschedulablePods for too long.
+    FlushUnschedulable,
+    /// A bound pod's containers are up.
+    PodStarted(PodId),
+    /// The node lifecycle controllers' periodic check.
+    NodeMonitor,
+    /// The pod garbage collector's periodic sweep.
+    PodGc,
+    /// A controller creates a pod in this replica slot.
+    CreatePod(WorkloadId, u32),
+}
+
+/// Counters that summarise the cluster at an instant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClusterStatus {
+    /// Nodes that are Ready.
+    pub ready_nodes: u32,
+    /// System pods waiting for a node or starting.
+    pub pending_system: u32,
+    /// User pods waiting for a node or starting.
+    pub pending_user: u32,
+    /// Running user pods whose needed services are all available.
+    pub progressing_user: u32,
+    /// Their cpu requests, in millicores: the rate of useful user work.
+    pub progressing_user_mcpu: u64,
+    /// Running pods (any class) stalled on an unavailable service.
+    pub stalled: u32,
+    /// System services below their minimum of Running pods.
+    pub system_services_down: u32,
+    /// Count of forward steps (bindings, starts, node joins); a deadlock is
+    /// when this stops moving.
+    pub progress_steps: u64,
+}
+
+/// The Kubernetes state of one run.
+pub struct Cluster {
+    pub(super) config: KubeConfig,
+    pub(super) nodes: Vec<Node>,
+    /// Ready nodes, in no meaningful order (swap-removed).
+    pub(super) ready: Vec<NodeId>,
+    pub(super) pods: Vec<Pod>,
+    pub(super) workloads: Vec<Workload>,
+    pub(super) queue: SchedulingQueue,
+    /// Nodes whose heartbeat stopped and that are not yet deleted.
+    pub(super) lost_nodes: Vec<NodeId>,
+    /// Deleted nodes whose pods PodGC has not yet removed.
+    pub(super) orphan_nodes: Vec<NodeId>,
+    pub(super) armed: Armed,
+    pub(super) status: ClusterStatus,
+    tie_rng: ChaCha8Rng,
+    pub(super) order_rng: ChaCha8Rng,
+    startup_rng: ChaCha8Rng,
+}
+
+/// Which self-rescheduling events are already in the queue, so each is
+/// scheduled at most once.
+#[derive(Debug, Default)]
+pub(super) struct Armed {
+    pub schedule_one: bool,
+    pub backoff: bool,
+    pub leftover: bool,
+    pub monitor: bool,
+    pub gc: bool,
+}
+
+impl Cluster {
+    /// A cluster with no nodes and no pods. `pool_labels[p]` are the labels
+    /// of nodes in pool `p`.
+    pub fn new(
+        config: KubeConfig,
+        workloads: Vec<WorkloadSpec>,
+        pool_labels: &[BTreeMap<String, String>],
+        rng: &RngStreams,
+    ) -> Self {
+        let mut ws: Vec<Workload> = workloads
+            .into_iter()
+            .map(|spec| {
+                let fits_pool = pool_labels
+                    .iter()
+                    .map(|labels| {
+                        spec.node_selector
+                            .iter()
+                            .all(|(k, v)| labels.get(k) == Some(v))
+                    })
+                    .collect();
+                Workload {
+                    spec,
+                    live: 0,
+                    running: 0,
+                    pending: 0,
+                    unmet_needs: 0,
+                    dependents: Vec::new(),
+                    fits_pool,
+                }
+            })
+            .collect();
+        for i in 0..ws.len() {
+            for need in ws[i].spec.needs.clone() {
+                ws[need.index()].dependents.push(WorkloadId(i as u16));
+            }
+        }
+        let mut status = ClusterStatus::default();
+        // Nothing runs yet, so every service starts below its minimum.
+        for i in 0..ws.len() {
+            if ws[i].is_unavailable() {
+                if ws[i].spec.class == PodClass::System {
+                    status.system_services_down += 1;
+                }
+                for d in ws[i].dependents.clone() {
+                    ws[d.index()].unmet_needs += 1;
+                }
+            }
+        }
+        Cluster {
+            config,
+            nodes: Vec::new(),
+            ready: Vec::new(),
+            pods: Vec::new(),
+            workloads: ws,
+            queue: SchedulingQueue::default(),
+            lost_nodes: Vec::new(),
+            orphan_nodes: Vec::new(),
+            armed: Armed::default(),
+            status,
+            tie_rng: rng.stream(Stream::TieBreak),
+            order_rng: rng.stream(Stream::PodOrder),
+            startup_rng: rng.stream(Stream::PodStartup),
+        }
+    }
+
+    /// Summary counters.
+    pub fn status(&self) -> ClusterStatus {
+        self.status
+    }
+
+    /// All nodes ever created.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// All pods ever created.
+    pub fn pods(&self) -> &[Pod] {
+        &self.pods
+    }
+
+    /// The workloads.
+    pub fn workloads(&self) -> &[Workload] {
+        &self.workloads
+    }
+
+    /// Creates every replica of every workload, system workloads first, as a
+    /// cluster brought up from scratch starts its system pods first.
+    pub fn create_initial_pods<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        for class in [PodClass::System, PodClass::User] {
+            for w in 0..self.workloads.len() {
+                if self.workloads[w].spec.class != class {
+                    continue;
+                }
+                for slot in 0..self.workloads[w].spec.replicas {
+                    self.create_pod(ctx, WorkloadId(w as u16), slot);
+                }
+            }
+        }
+    }
+
+    /// A node registers and is Ready.
+    pub fn node_join<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        spec: NodeSpec,
+    ) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(Node {
+            id,
+            spec,
+            requested: Default::default(),
+            requested_for_scoring: Default::default(),
+            pods: Vec::new(),
+            condition: NodeCondition::Ready,
+            joined_at: ctx.now(),
+            heartbeat_lost_at: None,
+            not_ready_since: None,
+            deleted_at: None,
+            ready_index: Some(self.ready.len()),
+        });
+        self.ready.push(id);
+        self.status.ready_nodes += 1;
+        self.status.progress_steps += 1;
+        self.cluster_event(ctx);
+        id
+    }
+
+    /// The machine behind `node` is gone: its heartbeats stop and its pods
+    /// stop serving at once, though the API only notices later.
+    pub fn instance_lost<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, node: NodeId) {
+        let now = ctx.now();
+        if self.nodes[node.index()].heartbeat_lost_at.is_some() {
+            return;
+        }
+        self.nodes[node.index()].heartbeat_lost_at = Some(now);
+        for i in 0..self.nodes[node.index()].pods.len() {
+            let pid = self.nodes[node.index()].pods[i];
+            match self.pods[pid.index()].state {
+                PodState::Running(n) => {
+                    self.pods[pid.index()].state = PodState::Lost(n);
+                    let w = self.pods[pid.index()].workload;
+                    self.change_running(w, -1);
+                }
+                PodState::Starting(n) => {
+                    self.pods[pid.index()].state = PodState::Lost(n);
+                    let w = self.pods[pid.index()].workload;
+                    self.change_pending(w, -1);
+                }
+                _ => {}
+            }
+        }
+        self.lost_nodes.push(node);
+        self.arm_monitor(ctx);
+    }
+
+    /// Handles one Kubernetes event.
+    pub fn handle<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, event: KubeEvent) {
+        match event {
+            KubeEvent::ScheduleOne => self.schedule_one(ctx),
+            KubeEvent::FlushBackoff => {
+                self.armed.backoff = false;
+                let n = self.queue.flush_backoff(&mut self.pods, ctx.now());
+                if n > 0 {
+                    self.arm_schedule(ctx);
+                }
+                self.arm_backoff(ctx);
+            }
+            KubeEvent::FlushUnschedulable => {
+                self.armed.leftover = false;
+                let moved =
+                    self.queue
+                        .flush_leftover(&mut self.pods, ctx.now(), &self.config.scheduler);
+                self.after_move(ctx, moved);
+                self.arm_leftover(ctx);
+            }
+            KubeEvent::PodStarted(pid) => self.pod_started(pid),
+            KubeEvent::NodeMonitor => self.node_monitor(ctx),
+            KubeEvent::PodGc => self.pod_gc(ctx),
+            KubeEvent::CreatePod(w, slot) => self.create_pod(ctx, w, slot),
+        }
+    }
+
+    fn schedule_one<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        self.armed.schedule_one = false;
+        let now = ctx.now();
+        if let Some(pid) = self.queue.pop_active(&mut self.pods) {
+            let pod = &self.pods[pid.index()];
+            let fits_pool = &self.workloads[pod.workload.index()].fits_pool;
+            match scheduler::select_node(
+                pod,
+                fits_pool,
+                &self.nodes,
+                &self.ready,
+                self.config.scheduler.scoring,
+                &mut self.tie_rng,
+            ) {
+                Some(node) => self.bind(ctx, pid, node),
+                None => {
+                    self.queue
+                        .push_unschedulable(&mut self.pods[pid.index()], now);
+                    self.arm_leftover(ctx);
+                }
+            }
+        }
+        if self.queue.has_active() {
+            self.armed.schedule_one = true;
+            ctx.schedule_in(self.config.scheduler.decision_time, KubeEvent::ScheduleOne);
+        }
+    }
+
+    fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {
+        let pod = &mut self.pods[pid.index()];
+        pod.state = PodState::Starting(node);
+        let n = &mut self.nodes[node.index()];
+        n.requested += pod.requests;
+        n.requested_for_scoring += non_zero(pod.requests);
+        n.pods.push(pid);
+        self.status.progress_steps += 1;
+        let startup = self.config.pod_startup.sample(&mut self.startup_rng);
+        ctx.schedule_in(startup, KubeEvent::PodStarted(pid));
+    }
+
+    fn pod_started(&mut self, pid: PodId) {
+        if let PodState::Starting(node) = self.pods[pid.index()].state {
+            self.pods[pid.index()].state = PodState::Running(node);
+            let w = self.pods[pid.index()].workload;
+            self.change_pending(w, -1);
+            self.change_running(w, 1);
+            self.status.progress_steps += 1;
+        }
+    }
+
+    /// A controller creates a pod; it enters activeQ.
+    pub(super) fn create_pod<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        w: WorkloadId,
+        slot: u32,
+    ) {
+        let now = ctx.now();
+        let id = PodId(self.pods.len() as u32);
+        let spec = &self.workloads[w.index()].spec;
+        self.pods.push(Pod {
+            id,
+            workload: w,
+            slot,
+            requests: spec.requests,
+            priority: 0,
+            state: PodState::Pending,
+            created_at: now,
+            queue_ts: now,
+            attempts: 0,
+            queue: QueueSlot::None,
+            queue_gen: 0,
+            unschedulable_since: now,
+        });
+        self.workloads[w.index()].live += 1;
+        self.change_pending(w, 1);
+        self.queue.push_active(&mut self.pods[id.index()]);
+        self.arm_schedule(ctx);
+    }
+
+    /// Deletes a pod from the API, releasing what it held on its node.
+    /// Returns whether it held room on a node that can still host pods.
+    pub(super) fn delete_pod(&mut self, pid: PodId) -> bool {
+        let state = self.pods[pid.index()].state;
+        let w = self.pods[pid.index()].workload;
+        let mut freed_room = false;
+        match state {
+            PodState::Deleted => return false,
+            PodState::Pending => self.change_pending(w, -1),
+            PodState::Starting(_) => self.change_pending(w, -1),
+            PodState::Running(_) => self.change_running(w, -1),
+            PodState::Lost(_) => {}
+        }
+        if let Some(node) = state.node() {
+            let requests = self.pods[pid.index()].requests;
+            let n = &mut self.nodes[node.index()];
+            n.requested -= requests;
+            n.requested_for_scoring -= non_zero(requests);
+            if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
+                n.pods.swap_remove(pos);
+            }
+            freed_room = n.is_ready();
+        }
+        let pod = &mut self.pods[pid.index()];
+        SchedulingQueue::forget(pod);
+        pod.state = PodState::Deleted;
+        self.workloads[w.index()].live -= 1;
+        freed_room
+    }
+
+    fn change_pending(&mut self, w: WorkloadId, delta: i32) {
+        let wl = &mut self.workloads[w.index()];
+        wl.pending = wl.pending.wrapping_add_signed(delta);
+        let counter = match wl.spec.class {
+            PodClass::System => &mut self.status.pending_system,
+            PodClass::User => &mut self.status.pending_user,
+        };
+        *counter = counter.wrapping_add_signed(delta);
+    }
+
+    /// Changes a workload's Running count and propagates service
+    /// availability to the workloads that need it.
+    fn change_running(&mut self, w: WorkloadId, delta: i32) {
+        let was_down = self.workloads[w.index()].is_unavailable();
+        self.add_running_pods(w, delta);
+        let is_down = self.workloads[w.index()].is_unavailable();
+        if was_down == is_down {
+            return;
+        }
+        if self.workloads[w.index()].spec.class == PodClass::System {
+            let c = &mut self.status.system_services_down;
+            *c = if is_down { *c + 1 } else { *c - 1 };
+        }
+        for i in 0..self.workloads[w.index()].dependents.len() {
+            let d = self.workloads[w.index()].dependents[i];
+            let running = self.workloads[d.index()].running as i32;
+            // Move the dependent's running pods between the progressing and
+            // stalled tallies around the change of its unmet needs.
+            self.add_running_pods(d, -running);
+            let dep = &mut self.workloads[d.index()];
+            dep.unmet_needs = if is_down {
+                dep.unmet_needs + 1
+            } else {
+                dep.unmet_needs - 1
+            };
+            self.add_running_pods(d, running);
+        }
+    }
+
+    fn add_running_pods(&mut self, w: WorkloadId, delta: i32) {
+        let wl = &mut self.workloads[w.index()];
+        wl.running = wl.running.wrapping_add_signed(delta);
+        if !wl.progressing() {
+            self.status.stalled = self.status.stalled.wrapping_add_signed(delta);
+        } else if wl.spec.class == PodClass::User {
+            self.status.progressing_user = self.status.progressing_user.wrapping_add_signed(delta);
+            let mcpu = i64::from(delta) * wl.spec.requests.cpu.0 as i64;
+            self.status.progressing_user_mcpu =
+                self.status.progressing_user_mcpu.wrapping_add_signed(mcpu);
+        }
+    }
+
+    /// A node became Ready or a pod released room: unschedulable pods may
+    /// now fit.
+    pub(super) fn cluster_event<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        if !self.queue.has_unschedulable() {
+            return;
+        }
+        let moved = self
+            .queue
+            .on_cluster_event(&mut self.pods, ctx.now(), &self.config.scheduler);
+        self.after_move(ctx, moved);
+    }
+
+    fn after_move<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        moved: scheduler::Moved,
+    ) {
+        if moved.to_active > 0 {
+            self.arm_schedule(ctx);
+        }
+        if moved.to_backoff > 0 {
+            self.arm_backoff(ctx);
+        }
+    }
+
+    fn arm_schedule<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        if !self.armed.schedule_one {
+            self.armed.schedule_one = true;
+            ctx.schedule_in(Millis::ZERO, KubeEvent::ScheduleOne);
+        }
+    }
+
+    fn arm_backoff<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        if !self.armed.backoff && self.queue.has_backoff() {
+            self.armed.backoff = true;
+            let period = self.config.scheduler.backoff_flush_period;
+            let at = Millis(ctx.now().0 + 1).next_multiple_of(period);
+            ctx.schedule_at(at, KubeEvent::FlushBackoff);
+        }
+    }
+
+    pub(super) fn arm_leftover<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        if !self.armed.leftover && self.queue.has_unschedulable() {
+            self.armed.leftover = true;
+            let period = self.config.scheduler.leftover_flush_period;
+            let at = Millis(ctx.now().0 + 1).next_multiple_of(period);
+            ctx.schedule_at(at, KubeEvent::FlushUnschedulable);
+        }
+    }
+
+    pub(super) fn remove_from_ready(&mut self, node: NodeId) {
+        if let Some(pos) = self.nodes[node.index()].ready_index.take() {
+            self.ready.swap_remove(pos);
+            if let Some(&moved) = self.ready.get(pos) {
+                self.nodes[moved.index()].ready_index = Some(pos);
+            }
+            self.status.ready_nodes -= 1;
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Nodes: allocatable capacity, what is requested of it, and readiness.
+
+use crate::engine::Millis;
+use crate::quantity::Resources;
+
+use super::PodId;
+
+/// Index of a node within a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    /// Position in the run's node table.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Index of the node pool (one per ASG) a node belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PoolId(pub u16);
+
+impl PoolId {
+    /// Position in the run's pool table.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// The node's Ready condition, as the node lifecycle controller sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeCondition {
+    /// Heartbeats arrive; pods may be scheduled here.
+    Ready,
+    /// No heartbeat for the grace period (or not yet Ready).
+    NotReady,
+    /// Deleted from the API.
+    Deleted,
+}
+
+/// What the cloud tells Kubernetes about a node that joins.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeSpec {
+    /// The pool (ASG) it belongs to; its labels come from there.
+    pub pool: PoolId,
+    /// Opaque id of the machine behind it.
+    pub provider_id: u64,
+    /// Capacity left for pods.
+    pub allocatable: Resources,
+    /// Maximum pods.
+    pub max_pods: u32,
+}
+
+/// One node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Its id.
+    pub id: NodeId,
+    /// What the cloud said when it joined.
+    pub spec: NodeSpec,
+    /// Sum of the requests of the pods bound here.
+    pub requested: Resources,
+    /// The same sum with the scheduler's non-zero defaults (100m, 200 MB)
+    /// substituted for zero requests; used for scoring only.
+    pub requested_for_scoring: Resources,
+    /// Pods bound here (any state but Deleted).
+    pub pods: Vec<PodId>,
+    /// Ready condition.
+    pub condition: NodeCondition,
+    /// When it registered and became Ready.
+    pub joined_at: Millis,
+    /// When the last heartbeat arrived, if heartbeats stopped.
+    pub heartbeat_lost_at: Option<Millis>,
+    /// When it became NotReady after losing its heartbeat.
+    pub not_ready_since: Option<Millis>,
+    /// When it was deleted.
+    pub deleted_at: Option<Millis>,
+    /// Its position in the cluster's list of Ready nodes.
+    pub(super) ready_index: Option<usize>,
+}
+
+impl Node {
+    /// Capacity not yet requested.
+    pub fn free(&self) -> Resources {
+        self.spec.allocatable - self.requested
+    }
+
+    /// Whether the scheduler may place pods here.
+    pub fn is_ready(&self) -> bool {
+        self.condition == NodeCondition::Ready
+    }
+}

@@ -1,0 +1,237 @@
+//! Rows of `runs.csv` and `summary.csv`.
+
+use crate::engine::Millis;
+
+use super::RunOutcome;
+use super::stats::{mean_ci, quantile, wilson};
+
+/// Whether a run finished.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    /// It ran to the horizon.
+    Ok,
+    /// It panicked; the message says where.
+    Failed(String),
+}
+
+/// One run: one row of `runs.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// Policy name.
+    pub policy: String,
+    /// Seed.
+    pub seed: u64,
+    /// Finished or failed.
+    pub status: RunStatus,
+    /// What it measured (default values for a failed run).
+    pub outcome: RunOutcome,
+    /// Instances launched by ASGs during the run.
+    pub instances_launched: u64,
+    /// Instance-hours billed.
+    pub instance_hours: f64,
+    /// Dollars billed.
+    pub cost_usd: f64,
+    /// Events handled.
+    pub events: u64,
+    /// Why a deadlocked run is stuck.
+    pub stall_cause: Option<String>,
+}
+
+impl RunRow {
+    /// Column names of `runs.csv`.
+    pub const HEADER: [&'static str; 14] = [
+        "policy",
+        "seed",
+        "status",
+        "deadlocked",
+        "system_recovery_s",
+        "system_unavailable_s",
+        "user_work_done_frac",
+        "pending_pod_s",
+        "instances_launched",
+        "instance_hours",
+        "cost_usd",
+        "events",
+        "stall_cause",
+        "error",
+    ];
+
+    /// A row for a run that panicked.
+    pub fn failed(policy: &str, seed: u64, message: String) -> RunRow {
+        RunRow {
+            policy: policy.to_string(),
+            seed,
+            status: RunStatus::Failed(message),
+            outcome: RunOutcome {
+                deadlocked: false,
+                system_recovery: None,
+                system_unavailable: Millis::ZERO,
+                user_work_done_frac: None,
+                pending_pod_s: 0.0,
+            },
+            instances_launched: 0,
+            instance_hours: 0.0,
+            cost_usd: 0.0,
+            events: 0,
+            stall_cause: None,
+        }
+    }
+
+    /// The row's fields in [`RunRow::HEADER`] order.
+    pub fn record(&self) -> Vec<String> {
+        let ok = self.status == RunStatus::Ok;
+        let o = &self.outcome;
+        let num = |present: bool, s: String| if present { s } else { String::new() };
+        vec![
+            self.policy.clone(),
+            self.seed.to_string(),
+            match &self.status {
+                RunStatus::Ok => "ok".into(),
+                RunStatus::Failed(_) => "failed".into(),
+            },
+            num(ok, o.deadlocked.to_string()),
+            o.system_recovery.map_or(String::new(), secs),
+            num(ok, secs(o.system_unavailable)),
+            o.user_work_done_frac
+                .map_or(String::new(), |f| format!("{f:.6}")),
+            num(ok, format!("{:.3}", o.pending_pod_s)),
+            num(ok, self.instances_launched.to_string()),
+            num(ok, format!("{:.6}", self.instance_hours)),
+            num(ok, format!("{:.6}", self.cost_usd)),
+            num(ok, self.events.to_string()),
+            self.stall_cause.clone().unwrap_or_default(),
+            match &self.status {
+                RunStatus::Failed(m) => m.clone(),
+                RunStatus::Ok => String::new(),
+            },
+        ]
+    }
+}
+
+fn secs(d: Millis) -> String {
+    format!("{:.3}", d.as_secs_f64())
+}
+
+fn fmt(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v:.6}")
+    }
+}
+
+/// One group of runs (a policy): one row of `summary.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// Policy name.
+    pub policy: String,
+    /// Runs in the group.
+    pub runs: u64,
+    /// Runs that panicked.
+    pub failed: u64,
+    /// Deadlocked runs.
+    pub deadlocks: u64,
+    /// Runs whose system services recovered.
+    pub recovered: u64,
+    /// The statistics, as (column, value) in output order.
+    pub columns: Vec<(String, f64)>,
+}
+
+impl SummaryRow {
+    /// The fixed leading columns.
+    pub const LEAD: [&'static str; 5] = ["policy", "runs", "failed", "deadlocks", "recovered"];
+
+    /// Column names, lead first.
+    pub fn header(&self) -> Vec<String> {
+        Self::LEAD
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.columns.iter().map(|(c, _)| c.clone()))
+            .collect()
+    }
+
+    /// Values in [`SummaryRow::header`] order.
+    pub fn record(&self) -> Vec<String> {
+        [
+            self.policy.clone(),
+            self.runs.to_string(),
+            self.failed.to_string(),
+            self.deadlocks.to_string(),
+            self.recovered.to_string(),
+        ]
+        .into_iter()
+        .chain(self.columns.iter().map(|(_, v)| fmt(*v)))
+        .collect()
+    }
+
+    /// The value of a statistic column.
+    pub fn get(&self, column: &str) -> Option<f64> {
+        self.columns
+            .iter()
+            .find(|(c, _)| c == column)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// Summarises the finished runs of one policy.
+pub fn summarise(policy: &str, rows: &[&RunRow]) -> SummaryRow {
+    let ok: Vec<&&RunRow> = rows.iter().filter(|r| r.status == RunStatus::Ok).collect();
+    let n = ok.len() as u64;
+    let deadlocks = ok.iter().filter(|r| r.outcome.deadlocked).count() as u64;
+    let recovery: Vec<f64> = ok
+        .iter()
+        .filter_map(|r| r.outcome.system_recovery.map(|d| d.as_secs_f64()))
+        .collect();
+    let (lo, hi) = wilson(deadlocks, n);
+    let mut columns = vec![
+        (
+            "deadlock_rate".to_string(),
+            if n == 0 {
+                f64::NAN
+            } else {
+                deadlocks as f64 / n as f64
+            },
+        ),
+        ("deadlock_rate_lo".to_string(), lo),
+        ("deadlock_rate_hi".to_string(), hi),
+    ];
+    let mut push_stats = |name: &str, mut values: Vec<f64>| {
+        let (mean, mlo, mhi) = mean_ci(&values);
+        values.sort_by(f64::total_cmp);
+        columns.push((format!("{name}_mean"), mean));
+        columns.push((format!("{name}_mean_lo"), mlo));
+        columns.push((format!("{name}_mean_hi"), mhi));
+        columns.push((format!("{name}_p50"), quantile(&values, 0.5)));
+        columns.push((format!("{name}_p95"), quantile(&values, 0.95)));
+    };
+    push_stats("system_recovery_s", recovery.clone());
+    push_stats(
+        "system_unavailable_s",
+        ok.iter()
+            .map(|r| r.outcome.system_unavailable.as_secs_f64())
+            .collect(),
+    );
+    push_stats(
+        "user_work_done_frac",
+        ok.iter()
+            .filter_map(|r| r.outcome.user_work_done_frac)
+            .collect(),
+    );
+    push_stats(
+        "pending_pod_s",
+        ok.iter().map(|r| r.outcome.pending_pod_s).collect(),
+    );
+    push_stats(
+        "instance_hours",
+        ok.iter().map(|r| r.instance_hours).collect(),
+    );
+    push_stats("cost_usd", ok.iter().map(|r| r.cost_usd).collect());
+    SummaryRow {
+        policy: policy.to_string(),
+        runs: rows.len() as u64,
+        failed: rows.len() as u64 - n,
+        deadlocks,
+        recovered: recovery.len() as u64,
+        columns,
+    }
+}

@@ -1,0 +1,261 @@
+//! The scenario file as written: plain serde structs, every table closed to
+//! unknown keys. Nothing here is checked beyond its syntax; `validate` turns
+//! it into a [`super::Scenario`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::units::{CpuText, DurationText, MemoryText};
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Short name; results go to `results/<name>/`.
+    pub name: String,
+    /// What question the scenario answers.
+    #[serde(default)]
+    pub description: String,
+    /// Simulated time of each run.
+    pub horizon: DurationText,
+    /// Seeds to run when the command line does not say (default 100).
+    pub seeds: Option<u32>,
+    /// The first seed; runs use `first_seed .. first_seed + seeds` (default 1).
+    pub first_seed: Option<u64>,
+    /// A run is deadlocked if nothing moved for this long at the horizon
+    /// while a system service is down (default 10m).
+    pub detection_window: Option<DurationText>,
+    /// Availability zones (default three in us-east-1).
+    pub zones: Option<Vec<String>>,
+    /// Extra instance types, or overrides of built-in ones by name.
+    #[serde(default)]
+    pub instance_types: Vec<InstanceTypeFile>,
+    /// Instance lifecycle defaults.
+    #[serde(default)]
+    pub instances: InstancesFile,
+    /// Control-plane timings.
+    #[serde(default)]
+    pub kubernetes: KubernetesFile,
+    /// Deployments.
+    pub workloads: Vec<WorkloadFile>,
+    /// Named variants of pools and placement.
+    pub policies: Vec<PolicyFile>,
+    /// Faults to inject.
+    #[serde(default)]
+    pub faults: Vec<FaultFile>,
+}
+
+/// An instance type.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceTypeFile {
+    /// API name.
+    pub name: String,
+    /// vCPUs, e.g. `"4"`.
+    pub cpu: CpuText,
+    /// Memory, e.g. `"16Gi"`.
+    pub memory: MemoryText,
+    /// Maximum pods per node.
+    pub max_pods: u32,
+    /// Dollars per hour.
+    pub price_per_hour: f64,
+}
+
+/// Instance lifecycle defaults, overridable per pool.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstancesFile {
+    /// From launch request to `running`.
+    pub launch_delay: Option<DelayFile>,
+    /// From `running` to the kubelet Ready.
+    pub boot_delay: Option<DelayFile>,
+    /// From an instance's termination to its ASG launching a replacement.
+    pub replacement_delay: Option<DurationText>,
+}
+
+/// A delay distribution.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum DelayFile {
+    /// `{ dist = "fixed", value = "30s" }`
+    Fixed {
+        /// The delay.
+        value: DurationText,
+    },
+    /// `{ dist = "uniform", min = "30s", max = "90s" }`
+    Uniform {
+        /// Lower bound.
+        min: DurationText,
+        /// Upper bound.
+        max: DurationText,
+    },
+    /// `{ dist = "exponential", mean = "60s" }`
+    Exponential {
+        /// Mean.
+        mean: DurationText,
+    },
+    /// `{ dist = "lognormal", median = "60s", p95 = "120s" }`
+    Lognormal {
+        /// Median.
+        median: DurationText,
+        /// 95th percentile.
+        p95: DurationText,
+    },
+}
+
+/// Control-plane timings; every key optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesFile {
+    /// `node-monitor-period`.
+    pub node_monitor_period: Option<DurationText>,
+    /// `node-monitor-grace-period`.
+    pub node_monitor_grace_period: Option<DurationText>,
+    /// PodGC period.
+    pub pod_gc_period: Option<DurationText>,
+    /// PodGC orphan quarantine.
+    pub pod_gc_quarantine: Option<DurationText>,
+    /// Controller reaction time.
+    pub controller_delay: Option<DurationText>,
+    /// Spacing of pod creations.
+    pub pod_create_interval: Option<DurationText>,
+    /// Pod start-up delay.
+    pub pod_startup: Option<DelayFile>,
+    /// Scheduler settings.
+    #[serde(default)]
+    pub scheduler: SchedulerFile,
+}
+
+/// Scheduler settings; every key optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerFile {
+    /// `podInitialBackoffSeconds`.
+    pub initial_backoff: Option<DurationText>,
+    /// `podMaxBackoffSeconds`.
+    pub max_backoff: Option<DurationText>,
+    /// `podMaxInUnschedulablePodsDuration`.
+    pub max_in_unschedulable: Option<DurationText>,
+    /// Time per scheduling cycle.
+    pub decision_time: Option<DurationText>,
+    /// `least-allocated` (default) or `most-allocated`.
+    pub scoring: Option<ScoringFile>,
+}
+
+/// NodeResourcesFit strategies by name.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScoringFile {
+    /// LeastAllocated.
+    LeastAllocated,
+    /// MostAllocated.
+    MostAllocated,
+}
+
+/// Pod classes by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClassFile {
+    /// System.
+    System,
+    /// User.
+    User,
+}
+
+/// A Deployment.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadFile {
+    /// Name, unique.
+    pub name: Spanned<String>,
+    /// `system` or `user`.
+    pub class: ClassFile,
+    /// Replicas.
+    pub replicas: u32,
+    /// cpu request per pod.
+    pub cpu: CpuText,
+    /// memory request per pod.
+    pub memory: MemoryText,
+    /// Makes this workload a service: it is available while at least this
+    /// many pods run.
+    pub min_available: Option<u32>,
+    /// Services its pods need to make progress.
+    #[serde(default)]
+    pub needs: Vec<Spanned<String>>,
+    /// nodeSelector of its pods, under every policy.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+}
+
+/// A policy: the pools and the placement rules of one variant.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    /// Name, unique (e.g. `single-pool`).
+    pub name: Spanned<String>,
+    /// What it changes.
+    #[serde(default)]
+    pub description: String,
+    /// One ASG per pool.
+    pub pools: Vec<PoolFile>,
+    /// Placement rules per pod class.
+    #[serde(default)]
+    pub placement: PlacementFile,
+}
+
+/// Placement rules per class.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementFile {
+    /// For system pods.
+    pub system: Option<ClassPlacementFile>,
+    /// For user pods.
+    pub user: Option<ClassPlacementFile>,
+}
+
+/// Placement rules of one class.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassPlacementFile {
+    /// Added to the nodeSelector of every pod of the class.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+}
+
+/// A node pool, backed by one ASG.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PoolFile {
+    /// Name, unique within the policy.
+    pub name: Spanned<String>,
+    /// Instance type, built in or declared.
+    pub instance_type: Spanned<String>,
+    /// Desired capacity.
+    pub desired: Spanned<u32>,
+    /// Minimum size (default: desired).
+    pub min: Option<Spanned<u32>>,
+    /// Maximum size (default: desired).
+    pub max: Option<Spanned<u32>>,
+    /// Zones (default: all of the scenario's).
+    pub zones: Option<Spanned<Vec<String>>>,
+    /// Labels of its nodes.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Overrides `[instances] launch_delay`.
+    pub launch_delay: Option<DelayFile>,
+    /// Overrides `[instances] boot_delay`.
+    pub boot_delay: Option<DelayFile>,
+}
+
+/// A fault.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultFile {
+    /// Every instance of every group terminates at `at`.
+    TerminateAll {
+        /// When.
+        at: DurationText,
+    },
+}

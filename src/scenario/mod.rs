@@ -1,0 +1,130 @@
+//! Scenario files: the TOML format, its defaults, and the validation that
+//! turns what a user wrote into a [`Scenario`] the model can trust.
+//!
+//! Reading happens in two steps: serde reads the file into the plain structs
+//! of `file` (syntax, units, unknown keys), then `validate` checks meaning
+//! (references, sizes, whether every pod can be placed under every policy)
+//! and builds typed values. Every error names the file, the line and the key.
+
+mod file;
+pub mod units;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub use file::ScenarioFile;
+
+use crate::cloud::{AsgSpec, Fault, InstanceType};
+use crate::engine::Millis;
+use crate::kube::{KubeConfig, PodClass, WorkloadSpec};
+
+/// A problem with a scenario file.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// Path.
+        file: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not a valid scenario.
+    #[error("{file}{}: {key}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        /// Path.
+        file: String,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// The offending key or object (e.g. `workloads.api.cpu`).
+        key: String,
+        /// What was expected.
+        message: String,
+    },
+}
+
+/// A validated scenario.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Short name.
+    pub name: String,
+    /// What question it answers.
+    pub description: String,
+    /// The file it came from.
+    pub source: String,
+    /// Simulated time per run.
+    pub horizon: Millis,
+    /// Default number of seeds.
+    pub seeds: u32,
+    /// First seed.
+    pub first_seed: u64,
+    /// Deadlock detection window.
+    pub detection_window: Millis,
+    /// Instance types, built in and declared.
+    pub instance_types: Vec<InstanceType>,
+    /// From an instance's loss to its ASG replacing it.
+    pub replacement_delay: Millis,
+    /// Control-plane timings.
+    pub kube: KubeConfig,
+    /// Workloads, before any policy's placement rules.
+    pub workloads: Vec<WorkloadSpec>,
+    /// Policies, in file order.
+    pub policies: Vec<Policy>,
+    /// Faults, in file order.
+    pub faults: Vec<Fault>,
+    /// The file as read, for writing the resolved scenario next to results.
+    pub file: ScenarioFile,
+}
+
+/// One variant of the scenario: its pools and placement rules.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Name.
+    pub name: String,
+    /// What it changes.
+    pub description: String,
+    /// One ASG per pool.
+    pub pools: Vec<AsgSpec>,
+    /// nodeSelector added to every pod of a class.
+    pub placement: BTreeMap<PodClass, BTreeMap<String, String>>,
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Scenario::parse(&text, &file)
+    }
+
+    /// Validates scenario text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        validate::parse(text, file)
+    }
+
+    /// The policy with this name.
+    pub fn policy(&self, name: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+
+    /// The workloads as they run under `policy`: each pod's nodeSelector is
+    /// its own plus its class's placement rule.
+    pub fn workloads_under(&self, policy: &Policy) -> Vec<WorkloadSpec> {
+        self.workloads
+            .iter()
+            .map(|w| {
+                let mut w = w.clone();
+                if let Some(sel) = policy.placement.get(&w.class) {
+                    for (k, v) in sel {
+                        w.node_selector.insert(k.clone(), v.clone());
+                    }
+                }
+                w
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,547 @@
+//! From a parsed file to a [`Scenario`]: defaults, references, sizes, and the
+//! checks that catch impossible scenarios before anything runs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use crate::cloud::{AsgSpec, Delay, Fault, InstanceType, builtin_instance_types};
+use crate::engine::Millis;
+use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
+use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadSpec};
+use crate::quantity::Resources;
+
+use super::file::{ClassFile, DelayFile, FaultFile, ScenarioFile, ScoringFile};
+use super::{Policy, Scenario, ScenarioError};
+
+/// Default zones when a file names none.
+const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
+
+/// Builds errors that point into the file.
+struct Source<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl Source<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        self.text[..offset.min(self.text.len())]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn error(
+        &self,
+        span: Option<Range<usize>>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        ScenarioError::Invalid {
+            file: self.file.to_string(),
+            line: span.map(|s| self.line_of(s.start)),
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The dotted key at a byte offset: the enclosing table header plus the
+    /// key on that line (the nearest `key =` to the left, or the key that
+    /// starts at the offset).
+    fn key_at(&self, offset: usize) -> String {
+        let offset = offset.min(self.text.len());
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[offset..]
+            .find('\n')
+            .map_or(self.text.len(), |i| offset + i);
+        let is_key_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-' || c == '.';
+        let before = &self.text[line_start..offset];
+        let key = match before.rfind('=') {
+            Some(eq) => {
+                let head = before[..eq].trim_end();
+                let start = head.rfind(|c: char| !is_key_char(c)).map_or(0, |i| i + 1);
+                head[start..].to_string()
+            }
+            None => {
+                let after = &self.text[offset..line_end];
+                let end = after.find(|c: char| !is_key_char(c)).unwrap_or(after.len());
+                after[..end].to_string()
+            }
+        };
+        let header = self.text[..line_end]
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with('['))
+            .map(|l| l.trim().trim_matches(|c| c == '[' || c == ']').to_string());
+        join_key(header, key)
+    }
+}
+
+fn join_key(header: Option<String>, key: String) -> String {
+    match header {
+        Some(h) if !key.is_empty() && h != key => format!("{h}.{key}"),
+        Some(h) => h,
+        None if !key.is_empty() => key,
+        None => "(top level)".into(),
+    }
+}
+
+/// The field a serde "missing field `x`" message names.
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+pub(super) fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let src = Source { text, file };
+    let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
+        let span = e.span();
+        let mut key = span
+            .clone()
+            .map_or_else(|| "(file)".into(), |s| src.key_at(s.start));
+        if let Some(field) = missing_field(e.message()) {
+            key = format!("{key}.{field}");
+        }
+        src.error(span, key, e.message().trim().to_string())
+    })?;
+    build(&src, raw)
+}
+
+fn delay(d: &DelayFile) -> Result<Delay, String> {
+    Ok(match d {
+        DelayFile::Fixed { value } => Delay::Fixed(value.0),
+        DelayFile::Uniform { min, max } => {
+            if min.0 > max.0 {
+                return Err(format!("uniform min {} exceeds max {}", min.0, max.0));
+            }
+            Delay::Uniform {
+                min: min.0,
+                max: max.0,
+            }
+        }
+        DelayFile::Exponential { mean } => Delay::Exponential { mean: mean.0 },
+        DelayFile::Lognormal { median, p95 } => {
+            if p95.0 < median.0 {
+                return Err("lognormal p95 must be at least the median".into());
+            }
+            Delay::LogNormal {
+                median: median.0,
+                p95: p95.0,
+            }
+        }
+    })
+}
+
+fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError> {
+    let none = None;
+    if raw.horizon.0 == Millis::ZERO {
+        return Err(src.error(none.clone(), "horizon", "must be longer than 0s"));
+    }
+    let seeds = raw.seeds.unwrap_or(100);
+    if seeds == 0 {
+        return Err(src.error(none.clone(), "seeds", "must be at least 1"));
+    }
+
+    // Instance types: built-in, then the file's, which override by name.
+    let mut instance_types = builtin_instance_types();
+    for t in &raw.instance_types {
+        if !(t.price_per_hour.is_finite() && t.price_per_hour >= 0.0) {
+            return Err(src.error(
+                none.clone(),
+                format!("instance_types.{}.price_per_hour", t.name),
+                "must be a non-negative number",
+            ));
+        }
+        if t.max_pods == 0 || t.cpu.0.0 == 0 || t.memory.0.0 == 0 {
+            return Err(src.error(
+                none.clone(),
+                format!("instance_types.{}", t.name),
+                "cpu, memory and max_pods must be positive",
+            ));
+        }
+        let it = InstanceType {
+            name: t.name.clone(),
+            cpu: t.cpu.0,
+            memory: t.memory.0,
+            max_pods: t.max_pods,
+            price_per_hour: t.price_per_hour,
+        };
+        match instance_types.iter_mut().find(|x| x.name == t.name) {
+            Some(existing) => *existing = it,
+            None => instance_types.push(it),
+        }
+    }
+
+    let zones: Vec<String> = raw
+        .zones
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ZONES.iter().map(|z| z.to_string()).collect());
+    if zones.is_empty() {
+        return Err(src.error(none.clone(), "zones", "at least one zone is needed"));
+    }
+
+    let default_launch = match &raw.instances.launch_delay {
+        Some(d) => delay(d).map_err(|m| src.error(none.clone(), "instances.launch_delay", m))?,
+        // UNCONFIRMED (FIDELITY.md §1): EC2 pending -> running is typically
+        // under a minute.
+        None => Delay::LogNormal {
+            median: Millis::from_secs(40),
+            p95: Millis::from_secs(90),
+        },
+    };
+    let default_boot = match &raw.instances.boot_delay {
+        Some(d) => delay(d).map_err(|m| src.error(none.clone(), "instances.boot_delay", m))?,
+        // UNCONFIRMED: OS boot, kubelet registration and CNI until Ready.
+        None => Delay::LogNormal {
+            median: Millis::from_secs(60),
+            p95: Millis::from_secs(120),
+        },
+    };
+    let replacement_delay = raw
+        .instances
+        .replacement_delay
+        .map_or(Millis::from_secs(10), |d| d.0);
+
+    let kube = kube_config(src, &raw)?;
+
+    // Workloads.
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, w) in raw.workloads.iter().enumerate() {
+        if names.insert(w.name.get_ref().clone(), i).is_some() {
+            return Err(src.error(
+                Some(w.name.span()),
+                format!("workloads.{}", w.name.get_ref()),
+                "duplicate workload name",
+            ));
+        }
+    }
+    if raw.workloads.is_empty() {
+        return Err(src.error(none.clone(), "workloads", "at least one workload is needed"));
+    }
+    let mut workloads = Vec::new();
+    for w in &raw.workloads {
+        let name = w.name.get_ref();
+        let key = format!("workloads.{name}");
+        if let Some(m) = w.min_available
+            && m > w.replicas
+        {
+            return Err(src.error(
+                Some(w.name.span()),
+                format!("{key}.min_available"),
+                format!("{m} exceeds replicas ({})", w.replicas),
+            ));
+        }
+        let mut needs = Vec::new();
+        for n in &w.needs {
+            let Some(&idx) = names.get(n.get_ref()) else {
+                let known: Vec<&str> = names.keys().map(|s| s.as_str()).collect();
+                return Err(src.error(
+                    Some(n.span()),
+                    format!("{key}.needs"),
+                    format!(
+                        "no workload named `{}` (workloads: {})",
+                        n.get_ref(),
+                        known.join(", ")
+                    ),
+                ));
+            };
+            if raw.workloads[idx].min_available.is_none() {
+                return Err(src.error(
+                    Some(n.span()),
+                    format!("{key}.needs"),
+                    format!(
+                        "`{}` is not a service: give it `min_available`",
+                        n.get_ref()
+                    ),
+                ));
+            }
+            if n.get_ref() == name {
+                return Err(src.error(
+                    Some(n.span()),
+                    format!("{key}.needs"),
+                    "a workload cannot need itself",
+                ));
+            }
+            needs.push(WorkloadId(idx as u16));
+        }
+        workloads.push(WorkloadSpec {
+            name: name.clone(),
+            class: match w.class {
+                ClassFile::System => PodClass::System,
+                ClassFile::User => PodClass::User,
+            },
+            replicas: w.replicas,
+            requests: Resources::new(w.cpu.0, w.memory.0),
+            node_selector: w.node_selector.clone(),
+            min_available: w.min_available,
+            needs,
+        });
+    }
+
+    // Policies.
+    if raw.policies.is_empty() {
+        return Err(src.error(none.clone(), "policies", "at least one policy is needed"));
+    }
+    let mut policies = Vec::new();
+    let mut policy_names = BTreeSet::new();
+    for p in &raw.policies {
+        let pname = p.name.get_ref();
+        let pkey = format!("policies.{pname}");
+        if !policy_names.insert(pname.clone()) {
+            return Err(src.error(Some(p.name.span()), pkey, "duplicate policy name"));
+        }
+        if p.pools.is_empty() {
+            return Err(src.error(
+                Some(p.name.span()),
+                format!("{pkey}.pools"),
+                "a policy needs at least one pool",
+            ));
+        }
+        let mut pools = Vec::new();
+        let mut pool_names = BTreeSet::new();
+        for pool in &p.pools {
+            let name = pool.name.get_ref();
+            let key = format!("{pkey}.pools.{name}");
+            if !pool_names.insert(name.clone()) {
+                return Err(src.error(
+                    Some(pool.name.span()),
+                    key,
+                    "duplicate pool name in this policy",
+                ));
+            }
+            let Some(type_index) = instance_types
+                .iter()
+                .position(|t| &t.name == pool.instance_type.get_ref())
+            else {
+                let known: Vec<&str> = instance_types.iter().map(|t| t.name.as_str()).collect();
+                return Err(src.error(
+                    Some(pool.instance_type.span()),
+                    format!("{key}.instance_type"),
+                    format!(
+                        "unknown instance type `{}` (known: {})",
+                        pool.instance_type.get_ref(),
+                        known.join(", ")
+                    ),
+                ));
+            };
+            let desired = *pool.desired.get_ref();
+            let min = pool.min.as_ref().map_or(desired, |m| *m.get_ref());
+            let max = pool.max.as_ref().map_or(desired.max(min), |m| *m.get_ref());
+            if min > max {
+                let span = pool
+                    .min
+                    .as_ref()
+                    .or(pool.max.as_ref())
+                    .map_or(pool.name.span(), |m| m.span());
+                let span = Some(span);
+                return Err(src.error(
+                    span,
+                    format!("{key}.min"),
+                    format!("min ({min}) exceeds max ({max})"),
+                ));
+            }
+            if desired < min || desired > max {
+                return Err(src.error(
+                    Some(pool.desired.span()),
+                    format!("{key}.desired"),
+                    format!("desired ({desired}) must lie within [min, max] = [{min}, {max}]"),
+                ));
+            }
+            let pool_zones = match &pool.zones {
+                Some(z) => {
+                    for zone in z.get_ref() {
+                        if !zones.contains(zone) {
+                            return Err(src.error(
+                                Some(z.span()),
+                                format!("{key}.zones"),
+                                format!("unknown zone `{zone}` (zones: {})", zones.join(", ")),
+                            ));
+                        }
+                    }
+                    if z.get_ref().is_empty() {
+                        return Err(src.error(
+                            Some(z.span()),
+                            format!("{key}.zones"),
+                            "at least one zone is needed",
+                        ));
+                    }
+                    z.get_ref().clone()
+                }
+                None => zones.clone(),
+            };
+            let launch_delay = match &pool.launch_delay {
+                Some(d) => delay(d).map_err(|m| {
+                    src.error(Some(pool.name.span()), format!("{key}.launch_delay"), m)
+                })?,
+                None => default_launch.clone(),
+            };
+            let boot_delay = match &pool.boot_delay {
+                Some(d) => delay(d).map_err(|m| {
+                    src.error(Some(pool.name.span()), format!("{key}.boot_delay"), m)
+                })?,
+                None => default_boot.clone(),
+            };
+            pools.push(AsgSpec {
+                name: name.clone(),
+                instance_type: type_index,
+                min,
+                desired,
+                max,
+                zones: pool_zones,
+                labels: pool.labels.clone(),
+                launch_delay,
+                boot_delay,
+            });
+        }
+        let mut placement = BTreeMap::new();
+        if let Some(s) = &p.placement.system {
+            placement.insert(PodClass::System, s.node_selector.clone());
+        }
+        if let Some(u) = &p.placement.user {
+            placement.insert(PodClass::User, u.node_selector.clone());
+        }
+        policies.push(Policy {
+            name: pname.clone(),
+            description: p.description.clone(),
+            pools,
+            placement,
+        });
+    }
+
+    let mut faults = Vec::new();
+    for (i, f) in raw.faults.iter().enumerate() {
+        match f {
+            FaultFile::TerminateAll { at } => {
+                if at.0 > raw.horizon.0 {
+                    return Err(src.error(
+                        None,
+                        format!("faults[{i}].at"),
+                        "the fault is after the horizon and would never strike",
+                    ));
+                }
+                faults.push(Fault::TerminateAll { at: at.0 });
+            }
+        }
+    }
+
+    let scenario = Scenario {
+        name: raw.name.clone(),
+        description: raw.description.clone(),
+        source: src.file.to_string(),
+        horizon: raw.horizon.0,
+        seeds,
+        first_seed: raw.first_seed.unwrap_or(1),
+        detection_window: raw.detection_window.map_or(Millis::from_mins(10), |d| d.0),
+        instance_types,
+        replacement_delay,
+        kube,
+        workloads,
+        policies,
+        faults,
+        file: raw,
+    };
+    check_placeable(src, &scenario)?;
+    Ok(scenario)
+}
+
+fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, ScenarioError> {
+    let k = &raw.kubernetes;
+    let d = KubeConfig::default();
+    let s = &k.scheduler;
+    let sd = SchedulerConfig::default();
+    let pick = |v: &Option<super::units::DurationText>, default: Millis| v.map_or(default, |x| x.0);
+    let pod_startup = match &k.pod_startup {
+        Some(p) => delay(p).map_err(|m| src.error(None, "kubernetes.pod_startup", m))?,
+        None => d.pod_startup.clone(),
+    };
+    let config = KubeConfig {
+        node_monitor_period: pick(&k.node_monitor_period, d.node_monitor_period),
+        node_monitor_grace_period: pick(&k.node_monitor_grace_period, d.node_monitor_grace_period),
+        pod_gc_period: pick(&k.pod_gc_period, d.pod_gc_period),
+        pod_gc_quarantine: pick(&k.pod_gc_quarantine, d.pod_gc_quarantine),
+        controller_delay: pick(&k.controller_delay, d.controller_delay),
+        pod_create_interval: pick(&k.pod_create_interval, d.pod_create_interval),
+        pod_startup,
+        scheduler: SchedulerConfig {
+            initial_backoff: pick(&s.initial_backoff, sd.initial_backoff),
+            max_backoff: pick(&s.max_backoff, sd.max_backoff),
+            max_in_unschedulable: pick(&s.max_in_unschedulable, sd.max_in_unschedulable),
+            decision_time: pick(&s.decision_time, sd.decision_time),
+            scoring: match s.scoring {
+                None | Some(ScoringFile::LeastAllocated) => ScoringStrategy::LeastAllocated,
+                Some(ScoringFile::MostAllocated) => ScoringStrategy::MostAllocated,
+            },
+            ..sd
+        },
+    };
+    for (key, v) in [
+        ("kubernetes.node_monitor_period", config.node_monitor_period),
+        ("kubernetes.pod_gc_period", config.pod_gc_period),
+        (
+            "kubernetes.scheduler.initial_backoff",
+            config.scheduler.initial_backoff,
+        ),
+    ] {
+        if v == Millis::ZERO {
+            return Err(src.error(None, key, "must be longer than 0s"));
+        }
+    }
+    Ok(config)
+}
+
+/// Every pod must be placeable under every policy: some pool's labels must
+/// satisfy its nodeSelector, and that pool's instance type must have room
+/// for it on an empty node.
+fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
+    for policy in &s.policies {
+        for (i, w) in s.workloads_under(policy).iter().enumerate() {
+            let span = Some(s.file.workloads[i].name.span());
+            let key = format!("workloads.{}", w.name);
+            let matching: Vec<&AsgSpec> = policy
+                .pools
+                .iter()
+                .filter(|p| {
+                    w.node_selector
+                        .iter()
+                        .all(|(k, v)| p.labels.get(k) == Some(v))
+                })
+                .collect();
+            if matching.is_empty() {
+                let sel: Vec<String> = w
+                    .node_selector
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect();
+                return Err(src.error(
+                    span,
+                    format!("{key}.node_selector"),
+                    format!(
+                        "under policy `{}`, no pool's labels satisfy nodeSelector {{{}}}",
+                        policy.name,
+                        sel.join(", ")
+                    ),
+                ));
+            }
+            let fits = matching.iter().any(|p| {
+                let t = &s.instance_types[p.instance_type];
+                w.requests.fits_in(&t.allocatable())
+            });
+            if !fits && w.replicas > 0 {
+                let largest: Vec<String> = matching
+                    .iter()
+                    .map(|p| {
+                        let t = &s.instance_types[p.instance_type];
+                        format!("{} ({}: {})", p.name, t.name, t.allocatable())
+                    })
+                    .collect();
+                return Err(src.error(span, key, format!(
+                    "under policy `{}`, a pod ({}) is larger than the allocatable capacity of every pool it may use: {}",
+                    policy.name,
+                    w.requests,
+                    largest.join("; ")
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,7 @@
+//! One simulated run: the world that wires the cloud and Kubernetes together
+//! through their narrow interface (a node joins, a node's machine is lost),
+//! injects the scenario's faults, and feeds the recorder.
+
+mod world;
+
+pub use world::{Event, World, run_one};

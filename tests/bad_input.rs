@@ -1,0 +1,118 @@
+use std::path::Path;
+
+use crate::support::poolsim;
+
+const VALID: &str = r#"name = "tiny"
+horizon = "30m"
+
+[[workloads]]
+name = "dns"
+class = "system"
+replicas = 2
+min_available = 1
+cpu = "500m"
+memory = "128Mi"
+
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.large", desired = 2 }]
+"#;
+
+/// Writes `text`, runs `poolsim run` on it, and checks the exit code, that
+/// the message names the file, the line and the key, and that nothing was
+/// written.
+fn rejects(text: &str, line: usize, key: &str, words: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("bad.toml");
+    std::fs::write(&file, text).unwrap();
+    let out = tmp.path().join("out");
+    let o = poolsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    let at = format!("{}:{line}: {key}", file.display());
+    assert!(stderr.contains(&at), "expected `{at}` in: {stderr}");
+    assert!(stderr.contains(words), "expected `{words}` in: {stderr}");
+    assert!(!Path::new(&out).exists(), "output written for a bad file");
+    // validate agrees.
+    let v = poolsim(&["validate", file.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(2));
+}
+
+#[test]
+fn the_valid_base_is_valid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("ok.toml");
+    std::fs::write(&file, VALID).unwrap();
+    let v = poolsim(&["validate", file.to_str().unwrap()]);
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+}
+
+#[test]
+fn unknown_key() {
+    let text = VALID.replace("cpu = \"500m\"", "cpu = \"500m\"\ncolour = \"blue\"");
+    rejects(&text, 10, "workloads.colour", "unknown field `colour`");
+}
+
+#[test]
+fn wrong_unit() {
+    let text = VALID.replace("cpu = \"500m\"", "cpu = \"2 cores\"");
+    rejects(&text, 9, "workloads.cpu", "invalid cpu quantity `2 cores`");
+}
+
+#[test]
+fn missing_field() {
+    let text = VALID.replace("replicas = 2\n", "");
+    rejects(&text, 4, "workloads.replicas", "missing field `replicas`");
+}
+
+#[test]
+fn node_selector_no_pool_satisfies() {
+    let text = VALID.replace(
+        "replicas = 2\n",
+        "replicas = 2\nnode_selector = { gpu = \"yes\" }\n",
+    );
+    rejects(
+        &text,
+        5,
+        "workloads.dns.node_selector",
+        "no pool's labels satisfy nodeSelector {gpu=yes}",
+    );
+}
+
+#[test]
+fn pod_larger_than_every_instance_type() {
+    let text = VALID.replace("cpu = \"500m\"", "cpu = \"64\"");
+    rejects(
+        &text,
+        5,
+        "workloads.dns",
+        "larger than the allocatable capacity",
+    );
+}
+
+#[test]
+fn unknown_policy_on_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("ok.toml");
+    std::fs::write(&file, VALID).unwrap();
+    let out = tmp.path().join("out");
+    let o = poolsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--policy",
+        "nope",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("unknown policy `nope` (policies: single-pool)")
+    );
+    assert!(!out.exists());
+}
