@@ -1,41 +1,48 @@
-//! The future event list: a binary heap ordered by `(time, sequence)`.
+//! The future event list: a radix heap over `(time, sequence)`.
+//!
+//! A discrete-event queue is monotone: nothing is ever scheduled before the
+//! last event popped. A radix heap exploits that: an event sits in the
+//! bucket given by the highest bit in which its time differs from the last
+//! popped time, so a push is O(1) and each event is moved between buckets at
+//! most 64 times over its life, however many events are pending. In the hold
+//! benchmark it is several times faster than a binary heap at 10^5 pending
+//! events (see BENCHMARKS.md).
+//!
+//! Ties are deterministic: bucket 0 holds the events at exactly the current
+//! time in insertion order. Events enter it either when pushed at the current
+//! time (they are newer than everything already there) or when a higher
+//! bucket is redistributed while bucket 0 is empty (they are sorted by
+//! sequence then), so it is always sorted by sequence.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 use super::Millis;
 
 struct Entry<E> {
-    time: Millis,
+    time: u64,
     seq: u64,
     event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, other: &Self) -> bool {
-        self.time == other.time && self.seq == other.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<E> Ord for Entry<E> {
-    // Reversed, because `BinaryHeap` is a max-heap and we pop the earliest.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.time, other.seq).cmp(&(self.time, self.seq))
-    }
-}
-
 /// Pending events, popped in `(time, insertion sequence)` order.
 ///
-/// The sequence number makes ties deterministic: two events scheduled for
-/// the same millisecond come out in the order they were pushed.
+/// Two events scheduled for the same millisecond come out in the order they
+/// were pushed. Pushing an event earlier than the last one popped is a logic
+/// error; such an event is treated as due at the last popped time.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    /// The time of the last event popped (or redistributed to bucket 0).
+    last: u64,
+    /// Events at exactly `last`, in sequence order.
+    now: VecDeque<Entry<E>>,
+    /// `buckets[i]` holds events whose time differs from `last` first in bit
+    /// `i` (counting from 0 at the least significant bit).
+    buckets: Vec<Vec<Entry<E>>>,
+    /// Bit `i` is set when `buckets[i]` is not empty.
+    occupied: u64,
+    /// Scratch space for redistributing a bucket.
+    spill: Vec<Entry<E>>,
     next_seq: u64,
+    len: usize,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -47,51 +54,117 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// An empty queue with room for `n` events at the current time before
+    /// it reallocates.
+    pub fn with_capacity(n: usize) -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            last: 0,
+            now: VecDeque::with_capacity(n.min(4096)),
+            buckets: (0..64).map(|_| Vec::new()).collect(),
+            occupied: 0,
+            spill: Vec::new(),
             next_seq: 0,
+            len: 0,
         }
     }
 
-    /// An empty queue with room for `n` events before it reallocates.
-    pub fn with_capacity(n: usize) -> Self {
-        EventQueue {
-            heap: BinaryHeap::with_capacity(n),
-            next_seq: 0,
-        }
+    fn bucket_of(&self, time: u64) -> Option<usize> {
+        let diff = time ^ self.last;
+        (diff != 0).then(|| 63 - diff.leading_zeros() as usize)
     }
 
     /// Schedules `event` at `time`.
     pub fn push(&mut self, time: Millis, event: E) {
+        let time = time.0.max(self.last);
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(Entry { time, seq, event });
+        self.len += 1;
+        let entry = Entry { time, seq, event };
+        match self.bucket_of(time) {
+            None => self.now.push_back(entry),
+            Some(b) => {
+                self.buckets[b].push(entry);
+                self.occupied |= 1 << b;
+            }
+        }
+    }
+
+    /// Refills bucket 0 from the lowest non-empty bucket when it is empty.
+    fn settle(&mut self) {
+        if !self.now.is_empty() {
+            return;
+        }
+        if self.occupied == 0 {
+            return;
+        }
+        let b = self.occupied.trailing_zeros() as usize;
+        self.occupied &= !(1 << b);
+        let mut moving = std::mem::take(&mut self.buckets[b]);
+        self.last = moving.iter().map(|e| e.time).min().unwrap_or(self.last);
+        for entry in moving.drain(..) {
+            match self.bucket_of(entry.time) {
+                None => self.spill.push(entry),
+                // Every other entry differs from the new minimum only below
+                // bit `b`, so it lands in a lower bucket.
+                Some(lower) => {
+                    self.buckets[lower].push(entry);
+                    self.occupied |= 1 << lower;
+                }
+            }
+        }
+        // Give the emptied bucket its allocation back.
+        self.buckets[b] = moving;
+        if self.spill.len() > 1 {
+            self.spill.sort_unstable_by_key(|e| e.seq);
+        }
+        self.now.extend(self.spill.drain(..));
     }
 
     /// Removes and returns the earliest event.
     pub fn pop(&mut self) -> Option<(Millis, E)> {
-        self.heap.pop().map(|e| (e.time, e.event))
+        self.settle();
+        let e = self.now.pop_front()?;
+        self.len -= 1;
+        Some((Millis(e.time), e.event))
+    }
+
+    /// Removes and returns the earliest event if it is due at or before
+    /// `limit`.
+    pub fn pop_until(&mut self, limit: Millis) -> Option<(Millis, E)> {
+        self.settle();
+        if self.now.is_empty() || self.last > limit.0 {
+            return None;
+        }
+        self.pop()
     }
 
     /// The time of the earliest event, if any.
-    pub fn peek_time(&self) -> Option<Millis> {
-        self.heap.peek().map(|e| e.time)
+    pub fn peek_time(&mut self) -> Option<Millis> {
+        self.settle();
+        (!self.now.is_empty()).then_some(Millis(self.last))
     }
 
     /// Number of pending events.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.len
     }
 
     /// Whether no event is pending.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.len == 0
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    use proptest::prelude::*;
 
     #[test]
     fn pops_by_time_then_insertion_order() {
@@ -110,5 +183,47 @@ mod tests {
                 (Millis(5), "d")
             ]
         );
+    }
+
+    #[test]
+    fn pop_until_stops_at_the_limit() {
+        let mut q = EventQueue::new();
+        q.push(Millis(10), 1);
+        q.push(Millis(20), 2);
+        assert_eq!(q.pop_until(Millis(15)), Some((Millis(10), 1)));
+        assert_eq!(q.pop_until(Millis(15)), None);
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pop_until(Millis(20)), Some((Millis(20), 2)));
+        assert!(q.is_empty());
+    }
+
+    proptest! {
+        /// Against a reference (a binary heap on (time, seq)): any monotone
+        /// interleaving of pushes and pops gives the same sequence.
+        #[test]
+        fn matches_a_reference_heap(ops in prop::collection::vec((0u64..3, 0u64..5_000, 0u8..4), 1..400)) {
+            let mut q = EventQueue::new();
+            let mut reference = BinaryHeap::new();
+            let mut seq = 0u64;
+            let mut now = 0u64;
+            for (i, (kind, delay, burst)) in ops.into_iter().enumerate() {
+                if kind == 0 {
+                    let got = q.pop();
+                    let want = reference.pop().map(|Reverse((t, _s, id))| (Millis(t), id));
+                    prop_assert_eq!(got, want);
+                    if let Some((t, _)) = want { now = t.0; }
+                } else {
+                    for j in 0..=burst {
+                        // Small delays make many exact ties.
+                        let t = now + if kind == 1 { delay % 3 } else { delay };
+                        let id = i * 8 + usize::from(j);
+                        q.push(Millis(t), id);
+                        reference.push(Reverse((t, seq, id)));
+                        seq += 1;
+                    }
+                }
+                prop_assert_eq!(q.len(), reference.len());
+            }
+        }
     }
 }

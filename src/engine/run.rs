@@ -91,13 +91,7 @@ impl<E> Simulation<E> {
     /// the horizon. Returns the number of events handled in this call.
     pub fn run_until<M: Model<Event = E>>(&mut self, model: &mut M, horizon: Millis) -> u64 {
         let start = self.events;
-        while let Some(t) = self.queue.peek_time() {
-            if t > horizon {
-                break;
-            }
-            let Some((time, event)) = self.queue.pop() else {
-                break;
-            };
+        while let Some((time, event)) = self.queue.pop_until(horizon) {
             self.now = time;
             self.events += 1;
             let mut ctx = Context::new(time, &mut self.queue);
