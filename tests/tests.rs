@@ -15,3 +15,11 @@ mod determinism;
 
 /// Bad input gets a clear error and exit code 2, and nothing is written.
 mod bad_input;
+
+/// Mutated and random scenario files: a scenario or a clear error, never a
+/// panic.
+mod parser_fuzz;
+
+/// Invariants at every event of random small scenarios: no over-commitment,
+/// pods on at most one node, counters that match a recount, determinism.
+mod invariants;

@@ -87,16 +87,23 @@ impl<E> Simulation<E> {
         self.events
     }
 
+    /// Handles the next event if it is due at or before `horizon` and
+    /// returns its time; `None` when no such event is left. Lets a caller
+    /// inspect the model between events (invariant checks, traces).
+    pub fn step<M: Model<Event = E>>(&mut self, model: &mut M, horizon: Millis) -> Option<Millis> {
+        let (time, event) = self.queue.pop_until(horizon)?;
+        self.now = time;
+        self.events += 1;
+        let mut ctx = Context::new(time, &mut self.queue);
+        model.handle(&mut ctx, event);
+        Some(time)
+    }
+
     /// Runs events with time `<= horizon` in order, then sets the clock to
     /// the horizon. Returns the number of events handled in this call.
     pub fn run_until<M: Model<Event = E>>(&mut self, model: &mut M, horizon: Millis) -> u64 {
         let start = self.events;
-        while let Some((time, event)) = self.queue.pop_until(horizon) {
-            self.now = time;
-            self.events += 1;
-            let mut ctx = Context::new(time, &mut self.queue);
-            model.handle(&mut ctx, event);
-        }
+        while self.step(model, horizon).is_some() {}
         self.now = self.now.max(horizon);
         self.events - start
     }

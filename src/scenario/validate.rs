@@ -59,7 +59,10 @@ impl Source<'_> {
         let key = match before.rfind('=') {
             Some(eq) => {
                 let head = before[..eq].trim_end();
-                let start = head.rfind(|c: char| !is_key_char(c)).map_or(0, |i| i + 1);
+                let start = head
+                    .char_indices()
+                    .rfind(|&(_, c)| !is_key_char(c))
+                    .map_or(0, |(i, c)| i + c.len_utf8());
                 head[start..].to_string()
             }
             None => {
@@ -78,7 +81,7 @@ impl Source<'_> {
 }
 
 fn join_key(header: Option<String>, key: String) -> String {
-    match header {
+    match header.filter(|h| !h.is_empty()) {
         Some(h) if !key.is_empty() && h != key => format!("{h}.{key}"),
         Some(h) => h,
         None if !key.is_empty() => key,
@@ -440,6 +443,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
         faults,
         file: raw,
     };
+    check_size(src, &scenario)?;
     check_placeable(src, &scenario)?;
     Ok(scenario)
 }
@@ -487,6 +491,36 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
         }
     }
     Ok(config)
+}
+
+/// Upper bounds that keep a typo (`replicas = 4000000000`) from exhausting
+/// memory instead of producing an error.
+const MAX_PODS: u64 = 5_000_000;
+const MAX_NODES: u64 = 200_000;
+
+fn check_size(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
+    let pods: u64 = s.workloads.iter().map(|w| u64::from(w.replicas)).sum();
+    if pods > MAX_PODS {
+        return Err(src.error(
+            None,
+            "workloads.replicas",
+            format!("{pods} pods in all; poolsim supports at most {MAX_PODS}"),
+        ));
+    }
+    for p in &s.policies {
+        let nodes: u64 = p.pools.iter().map(|g| u64::from(g.max)).sum();
+        if nodes > MAX_NODES {
+            return Err(src.error(
+                None,
+                format!("policies.{}.pools", p.name),
+                format!("{nodes} nodes at max size; poolsim supports at most {MAX_NODES}"),
+            ));
+        }
+    }
+    if s.workloads.len() > usize::from(u16::MAX) {
+        return Err(src.error(None, "workloads", "too many workloads (at most 65535)"));
+    }
+    Ok(())
 }
 
 /// Every pod must be placeable under every policy: some pool's labels must

@@ -1,0 +1,215 @@
+use std::fmt::Write;
+
+use proptest::prelude::*;
+
+use poolsim::engine::Millis;
+use poolsim::kube::{PodClass, PodState};
+use poolsim::quantity::Resources;
+use poolsim::sim::World;
+use poolsim::{Scenario, run_one};
+
+/// A small random scenario: one to three system services, one to three user
+/// workloads that need some of them, a single-pool and a split-pool policy
+/// of random sizes, random delays, and maybe a mass termination.
+#[derive(Debug, Clone)]
+struct Small {
+    services: Vec<(u32, u32, u64, u64)>,
+    users: Vec<(u32, u64, u64, u8)>,
+    instance_type: &'static str,
+    system_nodes: u32,
+    user_nodes: u32,
+    launch: (u64, u64),
+    boot: (u64, u64),
+    fault_at: Option<u64>,
+}
+
+fn small() -> impl Strategy<Value = Small> {
+    let service = (1u32..4, 100u64..1500, 64u64..2048)
+        .prop_flat_map(|(r, cpu, mem)| (Just(r), 1..=r, Just(cpu), Just(mem)));
+    let user = (0u32..25, 100u64..1900, 64u64..4096, any::<u8>());
+    (
+        prop::collection::vec(service, 1..4),
+        prop::collection::vec(user, 1..4),
+        prop::sample::select(vec!["m5.large", "c5.large", "m5.xlarge"]),
+        1u32..4,
+        1u32..6,
+        (5u64..60, 0u64..60),
+        (5u64..90, 0u64..60),
+        prop::option::of(60u64..1500),
+    )
+        .prop_map(
+            |(services, users, instance_type, system_nodes, user_nodes, launch, boot, fault_at)| {
+                Small {
+                    services,
+                    users,
+                    instance_type,
+                    system_nodes,
+                    user_nodes,
+                    launch,
+                    boot,
+                    fault_at,
+                }
+            },
+        )
+}
+
+impl Small {
+    fn toml(&self) -> String {
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "name = \"prop\"\nhorizon = \"30m\"\ndetection_window = \"5m\""
+        );
+        let _ = writeln!(t, "[instances]");
+        let _ = writeln!(
+            t,
+            "launch_delay = {{ dist = \"uniform\", min = \"{}s\", max = \"{}s\" }}",
+            self.launch.0,
+            self.launch.0 + self.launch.1
+        );
+        let _ = writeln!(
+            t,
+            "boot_delay = {{ dist = \"uniform\", min = \"{}s\", max = \"{}s\" }}",
+            self.boot.0,
+            self.boot.0 + self.boot.1
+        );
+        for (i, (replicas, min, cpu, mem)) in self.services.iter().enumerate() {
+            let _ = writeln!(
+                t,
+                "[[workloads]]\nname = \"svc{i}\"\nclass = \"system\"\nreplicas = {replicas}\nmin_available = {min}\ncpu = \"{cpu}m\"\nmemory = \"{mem}Mi\""
+            );
+        }
+        for (i, (replicas, cpu, mem, needs)) in self.users.iter().enumerate() {
+            let needs: Vec<String> = (0..self.services.len())
+                .filter(|s| needs & (1 << s) != 0)
+                .map(|s| format!("\"svc{s}\""))
+                .collect();
+            let _ = writeln!(
+                t,
+                "[[workloads]]\nname = \"user{i}\"\nclass = \"user\"\nreplicas = {replicas}\ncpu = \"{cpu}m\"\nmemory = \"{mem}Mi\"\nneeds = [{}]",
+                needs.join(", ")
+            );
+        }
+        let it = self.instance_type;
+        let total = self.system_nodes + self.user_nodes;
+        let _ = writeln!(
+            t,
+            "[[policies]]\nname = \"single-pool\"\npools = [{{ name = \"all\", instance_type = \"{it}\", desired = {total} }}]"
+        );
+        let _ = writeln!(
+            t,
+            "[[policies]]\nname = \"split-pool\"\npools = [\n  {{ name = \"system\", instance_type = \"{it}\", desired = {}, labels = {{ role = \"system\" }} }},\n  {{ name = \"user\", instance_type = \"{it}\", desired = {}, labels = {{ role = \"user\" }} }},\n]",
+            self.system_nodes, self.user_nodes
+        );
+        let _ = writeln!(
+            t,
+            "placement.system.node_selector = {{ role = \"system\" }}\nplacement.user.node_selector = {{ role = \"user\" }}"
+        );
+        if let Some(at) = self.fault_at {
+            let _ = writeln!(t, "[[faults]]\nkind = \"terminate_all\"\nat = \"{at}s\"");
+        }
+        t
+    }
+}
+
+/// Checks, after every event of one run, that no node is over-committed,
+/// that node sums and pod bindings agree, that every pod is on at most one
+/// node, that the workload and cluster counters match a recount, and that
+/// time never goes back.
+fn check_run(s: &Scenario, policy: usize, seed: u64) -> Result<u64, TestCaseError> {
+    let (mut world, mut sim) = World::new(s, policy, seed);
+    let mut last = Millis::ZERO;
+    let mut events = 0;
+    while let Some(t) = sim.step(&mut world, s.horizon) {
+        events += 1;
+        prop_assert!(t >= last, "time went back: {t} < {last}");
+        last = t;
+        let c = &world.cluster;
+        let pods = c.pods();
+        let mut sums = vec![Resources::default(); c.nodes().len()];
+        let mut counts = vec![0usize; c.nodes().len()];
+        for p in pods {
+            if let Some(n) = p.state.node() {
+                sums[n.index()] += p.requests;
+                counts[n.index()] += 1;
+            }
+        }
+        let mut seen = vec![0u8; pods.len()];
+        for node in c.nodes() {
+            let i = node.id.index();
+            prop_assert_eq!(node.requested, sums[i], "node {} sum", i);
+            prop_assert_eq!(node.pods.len(), counts[i], "node {} pod list", i);
+            prop_assert!(
+                node.requested.fits_in(&node.spec.allocatable),
+                "node {} over-committed at {}",
+                i,
+                t
+            );
+            prop_assert!(node.pods.len() as u32 <= node.spec.max_pods);
+            for pid in &node.pods {
+                seen[pid.index()] += 1;
+                prop_assert_eq!(pods[pid.index()].state.node(), Some(node.id));
+            }
+        }
+        prop_assert!(seen.iter().all(|&n| n <= 1), "a pod on two nodes");
+        // Conservation: created = pending + starting + running + lost + deleted,
+        // and the incremental counters agree with a recount.
+        let (mut pending, mut running, mut live) = (
+            vec![0u32; c.workloads().len()],
+            vec![0u32; c.workloads().len()],
+            vec![0u32; c.workloads().len()],
+        );
+        let mut deleted = 0;
+        for p in pods {
+            let w = p.workload.index();
+            match p.state {
+                PodState::Pending | PodState::Starting(_) => {
+                    pending[w] += 1;
+                    live[w] += 1;
+                }
+                PodState::Running(_) => {
+                    running[w] += 1;
+                    live[w] += 1;
+                }
+                PodState::Lost(_) => live[w] += 1,
+                PodState::Deleted => deleted += 1,
+            }
+        }
+        prop_assert_eq!(live.iter().sum::<u32>() as usize + deleted, pods.len());
+        let mut pending_system = 0;
+        for (i, w) in c.workloads().iter().enumerate() {
+            prop_assert_eq!(w.pending, pending[i], "workload {} pending", i);
+            prop_assert_eq!(w.running, running[i], "workload {} running", i);
+            prop_assert_eq!(w.live, live[i], "workload {} live", i);
+            prop_assert!(w.live <= w.spec.replicas);
+            if w.spec.class == PodClass::System {
+                pending_system += pending[i];
+            }
+        }
+        prop_assert_eq!(c.status().pending_system, pending_system);
+    }
+    Ok(events)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_at_every_event(small in small(), seed in 1u64..1000) {
+        let text = small.toml();
+        let s = match Scenario::parse(&text, "prop.toml") {
+            Ok(s) => s,
+            // Some draws are impossible (e.g. a pod larger than the type):
+            // validation must say so, and there is nothing to run.
+            Err(_) => return Ok(()),
+        };
+        for p in 0..s.policies.len() {
+            let events = check_run(&s, p, seed)?;
+            // Same seed, same history.
+            let a = run_one(&s, p, seed);
+            let b = run_one(&s, p, seed);
+            prop_assert_eq!(&a, &b);
+            prop_assert_eq!(a.events, events);
+        }
+    }
+}
