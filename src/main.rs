@@ -39,6 +39,11 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Draw SVG figures from the CSV files in a results directory.
+    Plot {
+        /// Results directory (with runs.csv and summary.csv).
+        dir: PathBuf,
+    },
 }
 
 /// Exit codes: 0 success, 1 failure while running, 2 bad input.
@@ -101,6 +106,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let output = run_sweep(&scenario, &opts)?;
             print!("{}", report::summary_table(&output.summary));
             println!("wrote {}/runs.csv, summary.csv", output.dir.display());
+            Ok(())
+        }
+        Command::Plot { dir } => {
+            let written = report::plot_dir(&dir).map_err(|e| match e {
+                report::PlotError::Read { .. } => Failure::BadInput(e.to_string()),
+                report::PlotError::Write { .. } => Failure::Runtime(e.to_string()),
+            })?;
+            for path in written {
+                println!("wrote {}", path.display());
+            }
             Ok(())
         }
         Command::Validate { scenario } => {

@@ -23,3 +23,6 @@ mod parser_fuzz;
 /// Invariants at every event of random small scenarios: no over-commitment,
 /// pods on at most one node, counters that match a recount, determinism.
 mod invariants;
+
+/// `poolsim plot`: figures exist, parse as SVG, and hold the expected series.
+mod plots;

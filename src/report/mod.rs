@@ -1,4 +1,10 @@
-//! What people look at: the console table of a sweep's summary.
+//! What people look at: the console table of a sweep's summary, the
+//! description `validate` prints, and SVG figures drawn from result CSVs.
+
+pub mod plots;
+pub mod svg;
+
+pub use plots::{PlotError, plot_dir};
 
 use crate::metrics::SummaryRow;
 
