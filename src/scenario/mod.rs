@@ -7,6 +7,7 @@
 //! and builds typed values. Every error names the file, the line and the key.
 
 mod file;
+pub mod overrides;
 pub mod units;
 mod validate;
 
