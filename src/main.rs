@@ -164,6 +164,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 },
             };
             let output = run_sweep(&scenario, &opts)?;
+            if output.resumed > 0 {
+                println!(
+                    "resumed {} of {} runs from an interrupted sweep",
+                    output.resumed, output.runs
+                );
+            }
             print!("{}", report::summary_table(&output.summary));
             println!("wrote {}/runs.csv, summary.csv", output.dir.display());
             Ok(())

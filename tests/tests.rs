@@ -15,3 +15,7 @@ mod determinism;
 
 /// Bad input gets a clear error and exit code 2, and nothing is written.
 mod bad_input;
+
+/// Sweeps: grids and `--set`, byte-identity across threads, shards and
+/// merge, kill and resume, failed runs, time series, summary statistics.
+mod sweep;

@@ -174,32 +174,21 @@ pub fn series_header(plan: &Plan) -> Vec<String> {
 /// The scenario that reproduces this sweep: the file as read with the
 /// grid in its `[sweep]` table, the seeds and the policies run.
 pub fn resolved_scenario(base: &Scenario, plan: &Plan) -> Result<String, SweepError> {
-    let mut doc = grid::base_document(base)?;
-    if plan.grid.axes.is_empty() {
-        doc.remove("sweep");
-    } else {
-        let table: toml::Table = plan
-            .grid
+    // Set on the file struct, not the document, so keys keep the format's
+    // order whatever the input's order was.
+    let mut file = base.file.clone();
+    file.sweep = (!plan.grid.axes.is_empty()).then(|| {
+        plan.grid
             .axes
             .iter()
             .map(|a| (a.key.clone(), toml::Value::Array(a.values.clone())))
-            .collect();
-        doc.insert("sweep".into(), toml::Value::Table(table));
-    }
-    doc.insert("seeds".into(), toml::Value::Integer(plan.seeds as i64));
-    doc.insert(
-        "first_seed".into(),
-        toml::Value::Integer(plan.first_seed as i64),
-    );
+            .collect()
+    });
+    file.seeds = u32::try_from(plan.seeds).ok();
+    file.first_seed = Some(plan.first_seed);
     let names = plan.policy_names();
-    if let Some(toml::Value::Array(ps)) = doc.get_mut("policies") {
-        ps.retain(|p| {
-            p.get("name")
-                .and_then(|n| n.as_str())
-                .is_some_and(|n| names.iter().any(|x| x == n))
-        });
-    }
-    let body = toml::to_string(&doc).map_err(|e| SweepError::BadOption(e.to_string()))?;
+    file.policies.retain(|p| names.contains(p.name.get_ref()));
+    let body = toml::to_string(&file).map_err(|e| SweepError::BadOption(e.to_string()))?;
     Ok(format!(
         "# Resolved by poolsim {}: `poolsim run` on this file reproduces runs.csv and summary.csv.\n{body}",
         env!("CARGO_PKG_VERSION")
