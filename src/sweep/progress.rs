@@ -61,9 +61,15 @@ impl Progress {
         let bar = (mode == ProgressMode::Auto && terminal).then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
             let style = ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} runs  {per_sec}  ETA {eta}  {elapsed} elapsed",
+                "{bar:40} {pos}/{len} runs  {rate}  ETA {eta}  {elapsed} elapsed",
             )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "rate",
+                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.1} runs/s", s.per_sec());
+                },
+            );
             bar.set_style(style);
             bar.set_position(resumed);
             bar.reset_eta();
