@@ -410,3 +410,42 @@ fn paired_difference_by_hand() {
     let b = summarise(vec![], "base", &base, ("base", None));
     assert!(b.get("cost_usd_diff_mean").unwrap().is_nan());
 }
+
+/// The file sets no launch delay; its default (lognormal, median 40 s) is
+/// in the resolved document, so its median can be swept, and a slower
+/// launch delays recovery.
+#[test]
+fn a_default_can_be_swept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = grid_file(tmp.path());
+    let out = tmp.path().join("out");
+    run_ok(
+        &file,
+        &out,
+        &[
+            "--set",
+            "instances.launch_delay.median=10s,5m",
+            "--set",
+            "instances.launch_delay.p95=10m",
+            "--seeds",
+            "1",
+            "--policy",
+            "single-pool",
+        ],
+    );
+    let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+    let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+    let col = header
+        .iter()
+        .position(|h| *h == "system_recovery_s")
+        .unwrap();
+    let recovery = |median: &str| -> f64 {
+        runs.lines()
+            .map(|l| l.split(',').collect::<Vec<_>>())
+            .find(|r| r[2] == "4" && r[3] == "2" && r[4] == median)
+            .unwrap()[col]
+            .parse()
+            .unwrap()
+    };
+    assert!(recovery("5m") > recovery("10s") + 60.0, "{runs}");
+}

@@ -8,6 +8,7 @@
 
 mod file;
 pub mod overrides;
+mod resolve;
 pub mod units;
 mod validate;
 
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use file::ScenarioFile;
+pub use resolve::resolved_file;
 
 use crate::cloud::{AsgSpec, Fault, InstanceType};
 use crate::engine::Millis;

@@ -254,9 +254,11 @@ impl Grid {
     }
 }
 
-/// The scenario as a TOML document.
+/// The scenario as a TOML document, constant defaults filled in, so that
+/// a default can be swept (`instances.launch_delay.median` when the file
+/// does not set a launch delay).
 pub(crate) fn base_document(base: &Scenario) -> Result<Table, SweepError> {
-    match toml::Value::try_from(&base.file) {
+    match toml::Value::try_from(crate::scenario::resolved_file(base)) {
         Ok(Value::Table(t)) => Ok(t),
         Ok(_) => Err(SweepError::BadOption("scenario is not a table".into())),
         Err(e) => Err(SweepError::BadOption(e.to_string())),

@@ -171,12 +171,13 @@ pub fn series_header(plan: &Plan) -> Vec<String> {
     h
 }
 
-/// The scenario that reproduces this sweep: the file as read with the
-/// grid in its `[sweep]` table, the seeds and the policies run.
+/// The scenario that reproduces this sweep: the file with every default
+/// filled in, the grid in its `[sweep]` table, the seeds and the policies
+/// run.
 pub fn resolved_scenario(base: &Scenario, plan: &Plan) -> Result<String, SweepError> {
     // Set on the file struct, not the document, so keys keep the format's
     // order whatever the input's order was.
-    let mut file = base.file.clone();
+    let mut file = crate::scenario::resolved_file(base);
     file.sweep = (!plan.grid.axes.is_empty()).then(|| {
         plan.grid
             .axes
