@@ -6,7 +6,7 @@ use poolsim::metrics::stats::{mean_ci, wilson};
 use poolsim::metrics::{RunFigures, summarise};
 use poolsim::sweep::grid::{Grid, parse_set};
 
-use crate::support::{poolsim, shipped};
+use crate::support::poolsim;
 
 /// A small scenario with a grid of 2 x 2 points in its `[sweep]` table.
 const GRID: &str = r#"name = "grid"
@@ -234,12 +234,14 @@ fn shards_merged_equal_the_unsharded_run() {
 }
 
 /// SIGKILL a sweep once some rows are on disk, resume it, and compare with
-/// an uninterrupted sweep.
+/// an uninterrupted sweep. The test hook slows each run down by 10 ms so
+/// the sweep (320 runs on one thread) is still going when rows appear
+/// (they are flushed every second), however fast the machine.
 #[test]
 fn killed_then_resumed_equals_uninterrupted() {
     let tmp = tempfile::tempdir().unwrap();
-    let file = shipped("seed-deadlock.toml");
-    let args = ["--seeds", "300", "--threads", "1", "--timeseries", "10m"];
+    let file = grid_file(tmp.path());
+    let args = ["--seeds", "40", "--timeseries", "2m"];
     let killed = tmp.path().join("killed");
     let mut child = Command::new(env!("CARGO_BIN_EXE_poolsim"))
         .args([
@@ -247,9 +249,10 @@ fn killed_then_resumed_equals_uninterrupted() {
             file.to_str().unwrap(),
             "--out",
             killed.to_str().unwrap(),
-            "-q",
         ])
         .args(args)
+        .args(["--threads", "1", "-q"])
+        .env(poolsim::sweep::TEST_SLOW_MS, "10")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

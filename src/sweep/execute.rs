@@ -22,6 +22,11 @@ use super::{SweepError, csv_line};
 /// seed panic (to test that a failed run becomes a row and the sweep goes on).
 pub const TEST_PANIC_SEED: &str = "POOLSIM_TEST_PANIC_SEED";
 
+/// The environment variable of the test hook that makes every run take at
+/// least this many more milliseconds of wall time, so that a test can kill
+/// a sweep midway whatever the speed of the machine.
+pub const TEST_SLOW_MS: &str = "POOLSIM_TEST_SLOW_MS";
+
 /// One run's output, as CSV bytes.
 pub(crate) struct Rendered {
     /// Its `runs.csv` line.
@@ -47,6 +52,10 @@ pub(crate) fn execute(
     let panic_seed: Option<u64> = std::env::var(TEST_PANIC_SEED)
         .ok()
         .and_then(|s| s.parse().ok());
+    let slow = std::env::var(TEST_SLOW_MS)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(std::time::Duration::from_millis);
     let pools = plan.pool_names();
     let next = AtomicUsize::new(todo.start);
     let abort = AtomicBool::new(false);
@@ -67,7 +76,11 @@ pub(crate) fn execute(
                     if i >= end {
                         break;
                     }
-                    if tx.send((i, render(plan, i, pools, panic_seed))).is_err() {
+                    let r = render(plan, i, pools, panic_seed);
+                    if let Some(d) = slow {
+                        std::thread::sleep(d);
+                    }
+                    if tx.send((i, r)).is_err() {
                         break;
                     }
                 }

@@ -15,7 +15,7 @@ mod summarise;
 
 use std::path::{Path, PathBuf};
 
-pub use execute::TEST_PANIC_SEED;
+pub use execute::{TEST_PANIC_SEED, TEST_SLOW_MS};
 pub use merge::merge;
 pub use output::{META_FILE, Meta, write_atomically, write_csv};
 pub use plan::{Plan, RunKey, Shard};
