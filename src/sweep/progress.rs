@@ -24,8 +24,9 @@ pub enum ProgressMode {
 static STOP: AtomicBool = AtomicBool::new(false);
 static HANDLER: OnceLock<bool> = OnceLock::new();
 
-/// Installs (once per process) a Ctrl-C handler that asks running sweeps to
-/// stop after their current runs; a second Ctrl-C exits at once.
+/// Installs (once per process) a Ctrl-C and SIGTERM handler that asks
+/// running sweeps to stop after their current runs; a second signal exits
+/// at once.
 pub fn install_interrupt_handler() {
     HANDLER.get_or_init(|| {
         ctrlc::set_handler(|| {
