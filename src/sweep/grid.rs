@@ -92,6 +92,17 @@ fn axis(key: &str, values: Vec<Value>) -> Result<Axis, String> {
     if values.len() > MAX_AXIS_VALUES {
         return Err(format!("more than {MAX_AXIS_VALUES} values"));
     }
+    // Two equal values would make two grid points with the same columns,
+    // which no reader of the CSV could tell apart.
+    let mut seen = std::collections::HashSet::new();
+    for v in &values {
+        if !seen.insert(overrides::display(v)) {
+            return Err(format!(
+                "the value `{}` appears twice",
+                overrides::display(v)
+            ));
+        }
+    }
     Ok(Axis {
         key: key.to_string(),
         values,
@@ -318,6 +329,7 @@ mod tests {
         assert!(parse_set("seeds=1,2").is_err());
         assert!(parse_set("nokey").is_err());
         assert!(parse_set("a=5..1").is_err());
+        assert!(parse_set("a=1..3,2").is_err());
     }
 
     #[test]
