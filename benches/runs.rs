@@ -36,20 +36,27 @@ fn one_run(c: &mut Criterion) {
 
 fn sweep_1000(c: &mut Criterion) {
     let s = load("seed-deadlock.toml");
-    let opts = sweep::SweepOptions {
-        seeds: Some(1000),
-        ..Default::default()
-    };
-    let plan = sweep::plan(&s, &opts).expect("plan");
+    let tmp = std::env::temp_dir().join(format!("poolsim-bench-{}", std::process::id()));
     let mut group = c.benchmark_group("sweep-1000-seeds");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(plan.len() as u64));
+    // 1000 seeds x 2 policies.
+    group.throughput(Throughput::Elements(2000));
     for threads in [1usize, 2] {
         group.bench_with_input(BenchmarkId::new("threads", threads), &threads, |b, &t| {
-            b.iter(|| black_box(sweep::execute(&s, &plan, Some(t)).expect("sweep")))
+            b.iter(|| {
+                let opts = sweep::SweepOptions {
+                    seeds: Some(1000),
+                    threads: Some(t),
+                    out: Some(tmp.join(format!("t{t}"))),
+                    progress: sweep::ProgressMode::Quiet,
+                    ..Default::default()
+                };
+                black_box(sweep::run_sweep(&s, &opts).expect("sweep"))
+            })
         });
     }
     group.finish();
+    let _ = std::fs::remove_dir_all(&tmp);
 }
 
 criterion_group!(benches, one_run, sweep_1000);

@@ -6,8 +6,10 @@
 //! and what does it cost, with one node pool or a pool per pod class?
 //!
 //! The public face is small: [`Scenario::load`] (or [`Scenario::parse`]) to
-//! read a scenario, [`run_one`] to run one policy with one seed, and
-//! [`run_sweep`] to run many seeds in parallel and write CSV.
+//! read a scenario, [`run_one`] to run one policy with one seed,
+//! [`run_sweep`] to run a parameter grid x policies x seeds in parallel and
+//! stream CSV to disk (resumable, shardable), and [`sweep::merge`] to join
+//! the results of shards.
 //!
 //! ```
 //! let text = r#"

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use poolsim::scenario::units::parse_duration;
+use poolsim::sweep::{ProgressMode, Shard, merge};
 use poolsim::{Scenario, ScenarioError, SweepError, SweepOptions, report, run_sweep};
 
 /// Discrete-event simulator of Kubernetes clusters on EC2 Auto Scaling Groups.
@@ -17,13 +19,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every policy of a scenario over many seeds and write CSV results.
+    /// Run every policy of a scenario over many seeds (and a parameter
+    /// grid) and write CSV results.
     Run {
         /// Scenario file (TOML).
         scenario: PathBuf,
-        /// Seeds per policy (default: the scenario's `seeds`).
+        /// Seeds per grid point and policy (default: the scenario's `seeds`).
         #[arg(long)]
         seeds: Option<u32>,
+        /// Sweep a scenario value: KEY=V1,V2,... with KEY a dotted path
+        /// (e.g. workloads.worker.replicas=100..400:100). Repeatable.
+        #[arg(long = "set", value_name = "KEY=V1,V2,...")]
+        set: Vec<String>,
         /// Output directory (default: results/<scenario name>/).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -33,6 +40,33 @@ enum Command {
         /// Run only this policy (repeatable).
         #[arg(long = "policy")]
         policies: Vec<String>,
+        /// Policy the others are compared with in summary.csv (default: the
+        /// first one run).
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Run one slice of the runs: I/N, or auto/N to take I from
+        /// JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Reuse the finished runs of an interrupted sweep in the output
+        /// directory and run only the rest.
+        #[arg(long)]
+        resume: bool,
+        /// Also write timeseries.csv, sampled at this interval (e.g. 10s).
+        #[arg(long, value_name = "DURATION")]
+        timeseries: Option<String>,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Join the result directories of the shards of one sweep.
+    Merge {
+        /// Shard result directories.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Check a scenario file and print what it would run.
     Validate {
@@ -43,6 +77,12 @@ enum Command {
     Plot {
         /// Results directory (with runs.csv and summary.csv).
         dir: PathBuf,
+        /// Policy of the run drawn over time (default: the first deadlocked run).
+        #[arg(long)]
+        policy: Option<String>,
+        /// Seed of the run drawn over time.
+        #[arg(long)]
+        seed: Option<u64>,
     },
 }
 
@@ -64,10 +104,16 @@ impl From<ScenarioError> for Failure {
 impl From<SweepError> for Failure {
     fn from(e: SweepError) -> Self {
         match e {
-            SweepError::UnknownPolicy { .. } | SweepError::BadOption(_) => {
-                Failure::BadInput(e.to_string())
-            }
-            SweepError::Write { .. } => Failure::Runtime(e.to_string()),
+            SweepError::UnknownPolicy { .. }
+            | SweepError::BadOption(_)
+            | SweepError::BadSet { .. }
+            | SweepError::Override(_)
+            | SweepError::Scenario(_)
+            | SweepError::OtherPlan { .. }
+            | SweepError::Merge(_) => Failure::BadInput(e.to_string()),
+            SweepError::Corrupt { .. }
+            | SweepError::Interrupted { .. }
+            | SweepError::Write { .. } => Failure::Runtime(e.to_string()),
         }
     }
 }
@@ -92,30 +138,68 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run {
             scenario,
             seeds,
+            set,
             out,
             threads,
             policies,
+            baseline,
+            shard,
+            resume,
+            timeseries,
+            quiet,
         } => {
             let scenario = Scenario::load(&scenario)?;
+            let shard = shard
+                .map(|s| Shard::parse(&s, |var| std::env::var(var).ok()))
+                .transpose()?;
+            let timeseries = timeseries
+                .map(|t| {
+                    parse_duration(&t)
+                        .map_err(|m| Failure::BadInput(format!("--timeseries `{t}`: {m}")))
+                })
+                .transpose()?;
             let opts = SweepOptions {
                 seeds,
                 policies,
+                set,
+                baseline,
                 threads,
                 out,
+                shard,
+                resume,
+                timeseries,
+                progress: if quiet {
+                    ProgressMode::Quiet
+                } else {
+                    ProgressMode::Auto
+                },
             };
             let output = run_sweep(&scenario, &opts)?;
+            if output.resumed > 0 {
+                println!(
+                    "resumed {} of {} runs from an interrupted sweep",
+                    output.resumed, output.runs
+                );
+            }
             print!("{}", report::summary_table(&output.summary));
             println!("wrote {}/runs.csv, summary.csv", output.dir.display());
             Ok(())
         }
-        Command::Plot { dir } => {
-            let written = report::plot_dir(&dir).map_err(|e| match e {
+        Command::Plot { dir, policy, seed } => {
+            let choice = report::RunChoice { policy, seed };
+            let written = report::plot_dir_with(&dir, &choice).map_err(|e| match e {
                 report::PlotError::Read { .. } => Failure::BadInput(e.to_string()),
                 report::PlotError::Write { .. } => Failure::Runtime(e.to_string()),
             })?;
             for path in written {
                 println!("wrote {}", path.display());
             }
+            Ok(())
+        }
+        Command::Merge { dirs, out } => {
+            let summary = merge(&dirs, &out)?;
+            print!("{}", report::summary_table(&summary));
+            println!("wrote {}/runs.csv, summary.csv", out.display());
             Ok(())
         }
         Command::Validate { scenario } => {

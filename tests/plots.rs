@@ -54,3 +54,64 @@ fn plot_of_a_directory_without_results_is_bad_input() {
     assert_eq!(p.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&p.stderr).contains("summary.csv"));
 }
+
+/// With a swept parameter and a time series: the deadlock-rate figure is per
+/// parameter, with a band per policy, and the chosen run is drawn over time
+/// with its fault marked.
+#[test]
+fn plot_of_a_sweep_with_timeseries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("o");
+    let file = shipped("seed-deadlock.toml");
+    let o = poolsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--seeds",
+        "10",
+        "--quiet",
+        "--set",
+        "workloads.worker.replicas=20,300",
+        "--timeseries",
+        "10s",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p = poolsim(&[
+        "plot",
+        dir.to_str().unwrap(),
+        "--policy",
+        "split-pool",
+        "--seed",
+        "3",
+    ]);
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    let read =
+        |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+
+    let rate = read("deadlock-rate-vs-workloads.worker.replicas.svg");
+    assert_eq!(series_names(&rate), ["single-pool", "split-pool"]);
+    let doc = roxmltree::Document::parse(&rate).unwrap();
+    let bands: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("band"))
+        .filter_map(|n| n.attribute("data-name"))
+        .collect();
+    assert_eq!(
+        bands,
+        ["single-pool 95% interval", "split-pool 95% interval"]
+    );
+
+    let ts = read("timeseries-split-pool-seed3.svg");
+    assert_eq!(
+        series_names(&ts),
+        [
+            "ready nodes: system",
+            "ready nodes: user",
+            "pending system pods",
+            "pending user pods",
+            "stalled pods"
+        ]
+    );
+    assert!(ts.contains(r#"class="marker" data-name="fault""#));
+}

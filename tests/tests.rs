@@ -26,3 +26,7 @@ mod invariants;
 
 /// `poolsim plot`: figures exist, parse as SVG, and hold the expected series.
 mod plots;
+
+/// Sweeps: grids and `--set`, byte-identity across threads, shards and
+/// merge, kill and resume, failed runs, time series, summary statistics.
+mod sweep;

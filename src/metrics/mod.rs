@@ -5,9 +5,13 @@
 //! Metrics read plain counters ([`Gauges`]); they know nothing of how the
 //! model produced them.
 
+mod figures;
 mod recorder;
 pub mod stats;
 mod summary;
+mod timeseries;
 
+pub use figures::{FigureColumns, RunFigures, paired_differences};
 pub use recorder::{Gauges, RunOutcome, RunRecorder};
 pub use summary::{RunRow, RunStatus, SummaryRow, summarise};
+pub use timeseries::{Sample, TimeSeries};

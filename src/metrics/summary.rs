@@ -3,6 +3,7 @@
 use crate::engine::Millis;
 
 use super::RunOutcome;
+use super::figures::{PAIRED, RunFigures};
 use super::stats::{mean_ci, quantile, wilson};
 
 /// Whether a run finished.
@@ -120,9 +121,11 @@ fn fmt(v: f64) -> String {
     }
 }
 
-/// One group of runs (a policy): one row of `summary.csv`.
+/// One group of runs (a grid point and a policy): one row of `summary.csv`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SummaryRow {
+    /// The grid point's swept values, as (column, value) in axis order.
+    pub params: Vec<(String, String)>,
     /// Policy name.
     pub policy: String,
     /// Runs in the group.
@@ -135,53 +138,70 @@ pub struct SummaryRow {
     pub recovered: u64,
     /// The statistics, as (column, value) in output order.
     pub columns: Vec<(String, f64)>,
+    /// The policy the paired differences are taken against.
+    pub baseline: String,
+    /// Paired differences (this policy minus the baseline, same seeds), as
+    /// (column, value); empty values for the baseline itself.
+    pub paired: Vec<(String, f64)>,
 }
 
 impl SummaryRow {
-    /// The fixed leading columns.
+    /// The fixed leading columns, after the swept values.
     pub const LEAD: [&'static str; 5] = ["policy", "runs", "failed", "deadlocks", "recovered"];
 
-    /// Column names, lead first.
+    /// Column names: swept values, lead, statistics, baseline, differences.
     pub fn header(&self) -> Vec<String> {
-        Self::LEAD
+        self.params
             .iter()
-            .map(|s| s.to_string())
+            .map(|(k, _)| k.clone())
+            .chain(Self::LEAD.iter().map(|s| s.to_string()))
             .chain(self.columns.iter().map(|(c, _)| c.clone()))
+            .chain(std::iter::once("baseline".to_string()))
+            .chain(self.paired.iter().map(|(c, _)| c.clone()))
             .collect()
     }
 
     /// Values in [`SummaryRow::header`] order.
     pub fn record(&self) -> Vec<String> {
-        [
-            self.policy.clone(),
-            self.runs.to_string(),
-            self.failed.to_string(),
-            self.deadlocks.to_string(),
-            self.recovered.to_string(),
-        ]
-        .into_iter()
-        .chain(self.columns.iter().map(|(_, v)| fmt(*v)))
-        .collect()
+        self.params
+            .iter()
+            .map(|(_, v)| v.clone())
+            .chain([
+                self.policy.clone(),
+                self.runs.to_string(),
+                self.failed.to_string(),
+                self.deadlocks.to_string(),
+                self.recovered.to_string(),
+            ])
+            .chain(self.columns.iter().map(|(_, v)| fmt(*v)))
+            .chain(std::iter::once(self.baseline.clone()))
+            .chain(self.paired.iter().map(|(_, v)| fmt(*v)))
+            .collect()
     }
 
-    /// The value of a statistic column.
+    /// The value of a statistic or paired-difference column.
     pub fn get(&self, column: &str) -> Option<f64> {
         self.columns
             .iter()
+            .chain(&self.paired)
             .find(|(c, _)| c == column)
             .map(|(_, v)| *v)
     }
 }
 
-/// Summarises the finished runs of one policy.
-pub fn summarise(policy: &str, rows: &[&RunRow]) -> SummaryRow {
-    let ok: Vec<&&RunRow> = rows.iter().filter(|r| r.status == RunStatus::Ok).collect();
+/// Summarises the runs of one policy at one grid point, and its paired
+/// differences against `baseline` (the baseline policy's runs at the same
+/// grid point; `None` for the baseline itself).
+pub fn summarise(
+    params: Vec<(String, String)>,
+    policy: &str,
+    rows: &[RunFigures],
+    baseline: (&str, Option<&[RunFigures]>),
+) -> SummaryRow {
+    let ok: Vec<&RunFigures> = rows.iter().filter(|r| r.ok).collect();
     let n = ok.len() as u64;
-    let deadlocks = ok.iter().filter(|r| r.outcome.deadlocked).count() as u64;
-    let recovery: Vec<f64> = ok
-        .iter()
-        .filter_map(|r| r.outcome.system_recovery.map(|d| d.as_secs_f64()))
-        .collect();
+    let deadlocks = ok.iter().filter(|r| r.deadlocked).count() as u64;
+    let recovery: Vec<f64> = ok.iter().filter_map(|r| r.system_recovery_s).collect();
     let (lo, hi) = wilson(deadlocks, n);
     let mut columns = vec![
         (
@@ -207,31 +227,40 @@ pub fn summarise(policy: &str, rows: &[&RunRow]) -> SummaryRow {
     push_stats("system_recovery_s", recovery.clone());
     push_stats(
         "system_unavailable_s",
-        ok.iter()
-            .map(|r| r.outcome.system_unavailable.as_secs_f64())
-            .collect(),
+        ok.iter().map(|r| r.system_unavailable_s).collect(),
     );
     push_stats(
         "user_work_done_frac",
-        ok.iter()
-            .filter_map(|r| r.outcome.user_work_done_frac)
-            .collect(),
+        ok.iter().filter_map(|r| r.user_work_done_frac).collect(),
     );
     push_stats(
         "pending_pod_s",
-        ok.iter().map(|r| r.outcome.pending_pod_s).collect(),
+        ok.iter().map(|r| r.pending_pod_s).collect(),
     );
     push_stats(
         "instance_hours",
         ok.iter().map(|r| r.instance_hours).collect(),
     );
     push_stats("cost_usd", ok.iter().map(|r| r.cost_usd).collect());
+    let mut paired = Vec::new();
+    for (name, get) in PAIRED {
+        let (mean, mlo, mhi) = match baseline.1 {
+            Some(base) => mean_ci(&super::figures::paired_differences(rows, base, get)),
+            None => (f64::NAN, f64::NAN, f64::NAN),
+        };
+        paired.push((format!("{name}_diff_mean"), mean));
+        paired.push((format!("{name}_diff_lo"), mlo));
+        paired.push((format!("{name}_diff_hi"), mhi));
+    }
     SummaryRow {
+        params,
         policy: policy.to_string(),
         runs: rows.len() as u64,
         failed: rows.len() as u64 - n,
         deadlocks,
         recovered: recovery.len() as u64,
         columns,
+        baseline: baseline.0.to_string(),
+        paired,
     }
 }

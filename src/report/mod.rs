@@ -4,7 +4,7 @@
 pub mod plots;
 pub mod svg;
 
-pub use plots::{PlotError, plot_dir};
+pub use plots::{PlotError, RunChoice, plot_dir, plot_dir_with};
 
 use crate::metrics::SummaryRow;
 
@@ -14,7 +14,13 @@ pub fn summary_table(rows: &[SummaryRow]) -> String {
         "{:<24} {:>6} {:>8} {:>22} {:>20} {:>12}\n",
         "policy", "runs", "deadlock", "(95% interval)", "recovery p50/p95 s", "cost $ mean"
     );
+    let mut point: Option<&[(String, String)]> = None;
     for r in rows {
+        if !r.params.is_empty() && point != Some(r.params.as_slice()) {
+            let values: Vec<String> = r.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push_str(&format!("{}\n", values.join(" ")));
+            point = Some(r.params.as_slice());
+        }
         let g = |c: &str| r.get(c).unwrap_or(f64::NAN);
         let num = |v: f64| {
             if v.is_nan() {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::svg::{Band, Chart, PALETTE, Series, Style};
+use super::svg::{Band, Chart, Marker, PALETTE, Series, Style};
 
 /// A problem reading results or writing figures.
 #[derive(Debug, thiserror::Error)]
@@ -260,8 +260,149 @@ pub fn cost_vs_unavailability(summary: &Table, scenario: &str) -> Chart {
     chart
 }
 
+/// The times of the faults declared in the scenario saved next to results
+/// (`at` keys of `[[faults]]`), in seconds.
+fn fault_times(dir: &Path) -> Vec<f64> {
+    for f in ["scenario.resolved.toml", "scenario.toml"] {
+        if let Ok(text) = std::fs::read_to_string(dir.join(f))
+            && let Ok(v) = text.parse::<toml::Table>()
+        {
+            return v
+                .get("faults")
+                .and_then(|f| f.as_array())
+                .map(|faults| {
+                    faults
+                        .iter()
+                        .filter_map(|f| f.get("at")?.as_str())
+                        .filter_map(|at| crate::scenario::units::parse_duration(at).ok())
+                        .map(|t| t.as_secs_f64())
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
+    }
+    Vec::new()
+}
+
+/// Which run to draw over time: the given one, else the first deadlocked
+/// run, else the first run. Returns the runs.csv row.
+fn chosen_run<'a>(runs: &'a Table, choice: &RunChoice) -> Option<&'a Vec<String>> {
+    let (pc, sc, dc) = (runs.col("policy"), runs.col("seed"), runs.col("deadlocked"));
+    let matches = |r: &&Vec<String>| {
+        choice
+            .policy
+            .as_deref()
+            .is_none_or(|p| runs.text(r, pc) == p)
+            && choice
+                .seed
+                .is_none_or(|s| runs.text(r, sc) == s.to_string())
+    };
+    if choice.policy.is_some() || choice.seed.is_some() {
+        return runs.rows.iter().find(matches);
+    }
+    runs.rows
+        .iter()
+        .find(|r| runs.text(r, dc) == "true")
+        .or_else(|| runs.rows.first())
+}
+
+/// The run `poolsim plot` draws over time.
+#[derive(Debug, Clone, Default)]
+pub struct RunChoice {
+    /// Policy name.
+    pub policy: Option<String>,
+    /// Seed.
+    pub seed: Option<u64>,
+}
+
+/// One run over time: ready nodes per pool, pending system and user pods,
+/// stalled pods, with the faults marked.
+pub fn timeseries(
+    ts: &Table,
+    run: &[String],
+    runs: &Table,
+    grid: &[String],
+    faults: &[f64],
+    scenario: &str,
+) -> Chart {
+    let policy = runs.text(run, runs.col("policy")).to_string();
+    let seed = runs.text(run, runs.col("seed")).to_string();
+    let key: Vec<(Option<usize>, String)> = ["policy", "seed"]
+        .iter()
+        .map(|c| c.to_string())
+        .chain(grid.iter().cloned())
+        .map(|c| (ts.col(&c), runs.text(run, runs.col(&c)).to_string()))
+        .collect();
+    let rows: Vec<&Vec<String>> = ts
+        .rows
+        .iter()
+        .filter(|r| key.iter().all(|(c, v)| ts.text(r, *c) == v))
+        .collect();
+    let grid_label: Vec<String> = grid
+        .iter()
+        .map(|g| format!("{g}={}", runs.text(run, runs.col(g))))
+        .collect();
+    let mut chart = Chart {
+        title: format!(
+            "{scenario}: {policy}, seed {seed}{}",
+            if grid_label.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", grid_label.join(", "))
+            }
+        ),
+        x_label: "time (min)".into(),
+        y_label: "nodes / pods".into(),
+        x_from_zero: true,
+        ..Chart::default()
+    };
+    let tc = ts.col("t_s");
+    let mut columns: Vec<(String, String, bool)> = ts
+        .header
+        .iter()
+        .filter(|h| h.starts_with("ready_nodes."))
+        .filter(|h| rows.iter().any(|r| !ts.text(r, ts.col(h)).is_empty()))
+        .map(|h| {
+            (
+                h.clone(),
+                format!("ready nodes: {}", &h["ready_nodes.".len()..]),
+                false,
+            )
+        })
+        .collect();
+    for (c, label) in [
+        ("pending_system", "pending system pods"),
+        ("pending_user", "pending user pods"),
+        ("stalled", "stalled pods"),
+    ] {
+        columns.push((c.to_string(), label.to_string(), c == "stalled"));
+    }
+    for (i, (col, label, dashed)) in columns.into_iter().enumerate() {
+        let c = ts.col(&col);
+        let mut s = Series::new(label, Style::Step, i);
+        s.dashed = dashed;
+        s.points = rows
+            .iter()
+            .filter_map(|r| Some((ts.num(r, tc)? / 60.0, ts.num(r, c)?)))
+            .collect();
+        chart.series.push(s);
+    }
+    for &f in faults {
+        chart.markers.push(Marker {
+            label: "fault".into(),
+            x: f / 60.0,
+        });
+    }
+    chart
+}
+
 /// Writes every figure the files in `dir` allow; returns their paths.
 pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
+    plot_dir_with(dir, &RunChoice::default())
+}
+
+/// [`plot_dir`], drawing `choice` over time when `timeseries.csv` exists.
+pub fn plot_dir_with(dir: &Path, choice: &RunChoice) -> Result<Vec<PathBuf>, PlotError> {
     let scenario = scenario_name(dir);
     let summary = Table::read(&dir.join("summary.csv"))?;
     let runs = Table::read(&dir.join("runs.csv"))?;
@@ -284,6 +425,23 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
         "cost-vs-unavailability.svg".into(),
         cost_vs_unavailability(&summary, &scenario),
     );
+    let ts_path = dir.join("timeseries.csv");
+    if ts_path.exists() {
+        let ts = Table::read(&ts_path)?;
+        let run = chosen_run(&runs, choice).ok_or_else(|| PlotError::Read {
+            path: dir.join("runs.csv").display().to_string(),
+            message: "no run matches the requested --policy / --seed".into(),
+        })?;
+        let name = format!(
+            "timeseries-{}-seed{}.svg",
+            runs.text(run, runs.col("policy")),
+            runs.text(run, runs.col("seed"))
+        );
+        figures.insert(
+            name,
+            timeseries(&ts, run, &runs, &params, &fault_times(dir), &scenario),
+        );
+    }
     let mut written = Vec::new();
     for (name, chart) in figures {
         let path = dir.join(name);

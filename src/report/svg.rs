@@ -219,8 +219,7 @@ impl Chart {
         let _ = writeln!(o, r#"<rect width="100%" height="100%" fill="white"/>"#);
         let _ = writeln!(
             o,
-            r#"<text class="title" x="{}" y="28" font-size="16" font-weight="bold" text-anchor="middle">{}</text>"#,
-            LEFT + pw / 2.0,
+            r#"<text class="title" x="12" y="28" font-size="15" font-weight="bold">{}</text>"#,
             escape(&self.title)
         );
         // Grid and ticks.

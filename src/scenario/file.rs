@@ -24,6 +24,9 @@ pub struct ScenarioFile {
     pub seeds: Option<u32>,
     /// The first seed; runs use `first_seed .. first_seed + seeds` (default 1).
     pub first_seed: Option<u64>,
+    /// Parameter grid, dotted key -> values; read by the sweep, not the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<toml::Table>,
     /// A run is deadlocked if nothing moved for this long at the horizon
     /// while a system service is down (default 10m).
     pub detection_window: Option<DurationText>,

@@ -7,6 +7,8 @@
 //! and builds typed values. Every error names the file, the line and the key.
 
 mod file;
+pub mod overrides;
+mod resolve;
 pub mod units;
 mod validate;
 
@@ -14,6 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use file::ScenarioFile;
+pub use resolve::resolved_file;
 
 use crate::cloud::{AsgSpec, Fault, InstanceType};
 use crate::engine::Millis;

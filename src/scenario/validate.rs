@@ -14,7 +14,7 @@ use super::file::{ClassFile, DelayFile, FaultFile, ScenarioFile, ScoringFile};
 use super::{Policy, Scenario, ScenarioError};
 
 /// Default zones when a file names none.
-const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
+pub(super) const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
 
 /// Builds errors that point into the file.
 struct Source<'a> {

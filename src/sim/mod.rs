@@ -4,4 +4,4 @@
 
 mod world;
 
-pub use world::{Event, World, run_one};
+pub use world::{Event, World, run_one, run_sampled};

@@ -3,7 +3,7 @@
 use crate::cloud::{Cloud, CloudEvent, CloudNotice, Fault, InstanceId};
 use crate::engine::{Context, Millis, Model, RngStreams, Simulation};
 use crate::kube::{Cluster, ClusterStatus, KubeEvent, NodeId, NodeSpec, PoolId};
-use crate::metrics::{Gauges, RunRecorder, RunRow, RunStatus};
+use crate::metrics::{Gauges, RunRecorder, RunRow, RunStatus, TimeSeries};
 use crate::scenario::Scenario;
 
 /// Every event of a run.
@@ -38,8 +38,11 @@ pub struct World {
     /// The node of each instance, once it has joined.
     node_of: Vec<Option<NodeId>>,
     faults: Vec<Fault>,
+    cloud_pools: usize,
     /// The run's recorder.
     pub recorder: RunRecorder,
+    /// The sampled time series, when asked for.
+    pub timeseries: Option<TimeSeries>,
 }
 
 impl World {
@@ -67,7 +70,9 @@ impl World {
             cluster,
             node_of: Vec::new(),
             faults: scenario.faults.clone(),
+            cloud_pools: p.pools.len(),
             recorder: RunRecorder::new(),
+            timeseries: None,
         };
         let mut sim = Simulation::new();
         sim.with_context(|ctx| {
@@ -112,6 +117,25 @@ impl World {
         }
     }
 
+    /// Records time-series samples up to `now` from the current state.
+    fn sample(&mut self, now: Millis, inclusive: bool) {
+        let Some(ts) = self.timeseries.as_mut() else {
+            return;
+        };
+        // Counting costs a pass over the nodes, but only once per grid time
+        // crossed, not per event.
+        let mut ready = vec![0u32; self.cloud_pools];
+        for n in self.cluster.nodes() {
+            if n.is_ready()
+                && n.deleted_at.is_none()
+                && let Some(c) = ready.get_mut(n.spec.pool.index())
+            {
+                *c += 1;
+            }
+        }
+        ts.catch_up(now, inclusive, &ready, &self.recorder.gauges());
+    }
+
     fn terminate(&mut self, ctx: &mut Context<'_, Event>, id: InstanceId) {
         self.cloud.terminate(ctx, id);
         if let Some(Some(node)) = self.node_of.get(id.index()) {
@@ -124,6 +148,15 @@ impl Model for World {
     type Event = Event;
 
     fn handle(&mut self, ctx: &mut Context<'_, Event>, event: Event) {
+        // Sample before the event changes anything: grid times before now
+        // saw the state the previous event left.
+        if self
+            .timeseries
+            .as_ref()
+            .is_some_and(|ts| ts.due_before(ctx.now()))
+        {
+            self.sample(ctx.now(), false);
+        }
         match event {
             Event::Cloud(e) => {
                 if let Some(CloudNotice::Booted(id)) = self.cloud.handle(ctx, e) {
@@ -153,9 +186,23 @@ fn gauges(s: ClusterStatus) -> Gauges {
 
 /// Runs one policy of a scenario with one seed to the horizon.
 pub fn run_one(scenario: &Scenario, policy: usize, seed: u64) -> RunRow {
+    run_sampled(scenario, policy, seed, None).0
+}
+
+/// Runs one policy of a scenario with one seed to the horizon, sampling a
+/// time series every `step` when given. Sampling adds no events, so the row
+/// is the same as [`run_one`]'s.
+pub fn run_sampled(
+    scenario: &Scenario,
+    policy: usize,
+    seed: u64,
+    step: Option<Millis>,
+) -> (RunRow, Option<TimeSeries>) {
     let (mut world, mut sim) = World::new(scenario, policy, seed);
+    world.timeseries = step.map(TimeSeries::new);
     sim.run_until(&mut world, scenario.horizon);
     let horizon = scenario.horizon;
+    world.sample(horizon, true);
     let stuck = world.recorder.stuck(horizon, scenario.detection_window);
     let stall_cause = if stuck {
         world.cluster.stall_cause().map(|c| c.as_str().to_string())
@@ -164,7 +211,7 @@ pub fn run_one(scenario: &Scenario, policy: usize, seed: u64) -> RunRow {
     };
     let hours: f64 = world.cloud.instance_hours_by_asg(horizon).iter().sum();
     let cost: f64 = world.cloud.cost_by_asg(horizon).iter().sum();
-    RunRow {
+    let row = RunRow {
         policy: scenario.policies[policy].name.clone(),
         seed,
         status: RunStatus::Ok,
@@ -177,5 +224,6 @@ pub fn run_one(scenario: &Scenario, policy: usize, seed: u64) -> RunRow {
         cost_usd: cost,
         events: sim.events_handled(),
         stall_cause,
-    }
+    };
+    (row, world.timeseries)
 }

@@ -1,0 +1,101 @@
+//! The resolved scenario: a validated [`Scenario`] written back in the file
+//! format with every default filled in, so a result directory says exactly
+//! what ran and `poolsim run` on it runs the same thing.
+
+use crate::cloud::Delay;
+use crate::engine::Millis;
+use crate::kube::scheduler::ScoringStrategy;
+
+use super::Scenario;
+use super::file::{DelayFile, InstanceTypeFile, ScenarioFile, ScoringFile};
+use super::units::{CpuText, DurationText, MemoryText};
+
+fn duration(d: Millis) -> DurationText {
+    DurationText(d)
+}
+
+fn delay(d: &Delay) -> DelayFile {
+    match *d {
+        Delay::Fixed(value) => DelayFile::Fixed {
+            value: duration(value),
+        },
+        Delay::Uniform { min, max } => DelayFile::Uniform {
+            min: duration(min),
+            max: duration(max),
+        },
+        Delay::Exponential { mean } => DelayFile::Exponential {
+            mean: duration(mean),
+        },
+        Delay::LogNormal { median, p95 } => DelayFile::Lognormal {
+            median: duration(median),
+            p95: duration(p95),
+        },
+    }
+}
+
+/// The scenario's file with every constant default made explicit: seeds,
+/// window, zones, every instance type (built-in ones included), instance
+/// and control-plane timings. Defaults that follow another value (a pool's
+/// min and max follow its desired size, its zones the scenario's, its
+/// delays `[instances]`) stay implicit, so that sweeping that value means
+/// the same on the resolved file. Keys not listed here are kept as written.
+pub fn resolved_file(s: &Scenario) -> ScenarioFile {
+    let mut f = s.file.clone();
+    f.seeds = Some(s.seeds);
+    f.first_seed = Some(s.first_seed);
+    f.detection_window = Some(duration(s.detection_window));
+    if f.zones.is_none() {
+        f.zones = Some(
+            super::validate::DEFAULT_ZONES
+                .iter()
+                .map(|z| z.to_string())
+                .collect(),
+        );
+    }
+    f.instance_types = s
+        .instance_types
+        .iter()
+        .map(|t| InstanceTypeFile {
+            name: t.name.clone(),
+            cpu: CpuText(t.cpu),
+            memory: MemoryText(t.memory),
+            max_pods: t.max_pods,
+            price_per_hour: t.price_per_hour,
+        })
+        .collect();
+    f.instances.replacement_delay = Some(duration(s.replacement_delay));
+    let k = &s.kube;
+    let kf = &mut f.kubernetes;
+    kf.node_monitor_period = Some(duration(k.node_monitor_period));
+    kf.node_monitor_grace_period = Some(duration(k.node_monitor_grace_period));
+    kf.pod_gc_period = Some(duration(k.pod_gc_period));
+    kf.pod_gc_quarantine = Some(duration(k.pod_gc_quarantine));
+    kf.controller_delay = Some(duration(k.controller_delay));
+    kf.pod_create_interval = Some(duration(k.pod_create_interval));
+    kf.pod_startup = Some(delay(&k.pod_startup));
+    let sc = &k.scheduler;
+    kf.scheduler.initial_backoff = Some(duration(sc.initial_backoff));
+    kf.scheduler.max_backoff = Some(duration(sc.max_backoff));
+    kf.scheduler.max_in_unschedulable = Some(duration(sc.max_in_unschedulable));
+    kf.scheduler.decision_time = Some(duration(sc.decision_time));
+    kf.scheduler.scoring = Some(match sc.scoring {
+        ScoringStrategy::LeastAllocated => ScoringFile::LeastAllocated,
+        ScoringStrategy::MostAllocated => ScoringFile::MostAllocated,
+    });
+    // The instance delays: a pool without its own takes these, so the
+    // resolved delay of such a pool is the default. Pools keep what they
+    // wrote, and min, max and zones (which default to other values, not
+    // to constants) stay as written, so a sweep of `desired` or of
+    // `instances.launch_delay` means the same on the resolved file.
+    for (pf, p) in f.policies.iter().zip(&s.policies) {
+        for (poolf, pool) in pf.pools.iter().zip(&p.pools) {
+            if f.instances.launch_delay.is_none() && poolf.launch_delay.is_none() {
+                f.instances.launch_delay = Some(delay(&pool.launch_delay));
+            }
+            if f.instances.boot_delay.is_none() && poolf.boot_delay.is_none() {
+                f.instances.boot_delay = Some(delay(&pool.boot_delay));
+            }
+        }
+    }
+    f
+}
