@@ -15,3 +15,6 @@ mod determinism;
 
 /// Bad input gets a clear error and exit code 2, and nothing is written.
 mod bad_input;
+
+/// EC2 and ASG fidelity and the fault library: exact times and counts.
+mod cloud;
