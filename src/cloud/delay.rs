@@ -63,6 +63,20 @@ impl Delay {
         }
     }
 
+    /// A short description for reports, e.g. `exponential(mean 10m)`.
+    pub fn describe(&self) -> String {
+        use crate::scenario::units::format_duration as d;
+        match self {
+            Delay::Fixed(v) => d(*v),
+            Delay::Uniform { min, max } => format!("uniform({}..{})", d(*min), d(*max)),
+            Delay::Exponential { mean } => format!("exponential(mean {})", d(*mean)),
+            Delay::LogNormal { median, p95 } => {
+                format!("lognormal(median {}, p95 {})", d(*median), d(*p95))
+            }
+            Delay::Empirical(s) => format!("empirical({} samples)", s.len()),
+        }
+    }
+
     /// The mean of the distribution, for reports and validation.
     pub fn mean(&self) -> f64 {
         match *self {

@@ -117,6 +117,58 @@ impl Fault {
         self.at
     }
 
+    /// One line for `validate`: kind, parameters, target and timing.
+    pub fn describe(&self, zones: &[String]) -> String {
+        use crate::scenario::units::format_duration as d;
+        let victims = |v: &Victims| match v {
+            Victims::Fraction(x) => format!("{x} of"),
+            Victims::Count(n) => format!("{n} of"),
+        };
+        let what = match &self.kind {
+            FaultKind::TerminateAll => "terminate_all".to_string(),
+            FaultKind::TerminateFraction { victims: v, over } => {
+                format!(
+                    "terminate_fraction {} the instances over {}",
+                    victims(v),
+                    d(*over)
+                )
+            }
+            FaultKind::ZoneOutage { duration } => format!("zone_outage for {}", d(*duration)),
+            FaultKind::InstanceFailures { mtbf } => format!("instance_failures, mtbf {}", d(*mtbf)),
+            FaultKind::SpotInterruption {
+                victims: v,
+                notice,
+                drain,
+            } => format!(
+                "spot_interruption of {} the Spot instances, notice {}{},",
+                victims(v),
+                d(*notice),
+                if *drain { ", drained" } else { "" }
+            ),
+            FaultKind::InstanceRefresh {
+                min_healthy_percentage,
+                warmup,
+            } => format!(
+                "instance_refresh, min healthy {min_healthy_percentage}%, warmup {}",
+                warmup.map_or("= grace period".to_string(), d)
+            ),
+        };
+        let pool = self.target.pool.as_deref().unwrap_or("every pool");
+        let zone = self
+            .target
+            .zone
+            .and_then(|z| zones.get(z))
+            .map_or("every zone", |z| z.as_str());
+        let when = match &self.every {
+            None => format!("at {}", d(self.at)),
+            Some(e) => format!("every {} from {}", e.describe(), d(self.at)),
+        };
+        let until = self
+            .until
+            .map_or(String::new(), |u| format!(" until {}", d(u)));
+        format!("{what} on {pool} in {zone}, {when}{until}")
+    }
+
     fn within(&self, t: Millis) -> Option<Millis> {
         match self.until {
             Some(u) if t >= u => None,
