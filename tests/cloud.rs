@@ -494,3 +494,35 @@ fn random_fault_times_are_common_to_both_policies() {
         assert_eq!(single, times(policy(&s, "split-pool")), "seed {seed}");
     }
 }
+
+#[test]
+fn shipped_cloud_scenarios_run_and_report_cost_per_pool() {
+    for (name, pools) in [
+        ("zone-outage.toml", ["workers=", "system="]),
+        ("spot-interruptions.toml", ["workers=", "system="]),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let o = crate::support::poolsim(&[
+            "run",
+            crate::support::shipped(name).to_str().unwrap(),
+            "--seeds",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let runs = std::fs::read_to_string(out.join("runs.csv")).unwrap();
+        let header: Vec<&str> = runs.lines().next().unwrap().split(',').collect();
+        let col = header.iter().position(|c| *c == "cost_by_pool").unwrap();
+        let rows: Vec<Vec<&str>> = runs
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        assert_eq!(rows.len(), 6);
+        for (row, pool) in rows.iter().zip(pools.iter().cycle()) {
+            assert!(row[col].starts_with(pool), "{name}: {}", row[col]);
+        }
+    }
+}

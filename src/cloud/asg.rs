@@ -237,3 +237,82 @@ impl AutoScalingGroup {
             .map(|i| i.id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cloud::InstanceState;
+
+    fn spec() -> AsgSpec {
+        AsgSpec {
+            name: "g".into(),
+            instance_type: 0,
+            fallback_types: vec![],
+            min: 0,
+            desired: 5,
+            max: 6,
+            zones: vec!["a".into(), "b".into()],
+            labels: BTreeMap::new(),
+            launch_delay: Delay::Fixed(Millis::ZERO),
+            boot_delay: Delay::Fixed(Millis::ZERO),
+            health_check_grace_period: Millis::ZERO,
+            protect_from_scale_in: false,
+            capacity_rebalance: false,
+            az_rebalance: true,
+            spot: false,
+        }
+    }
+
+    fn inst(id: u32, zone: usize, launched_s: u64, generation: u32, protected: bool) -> Instance {
+        Instance {
+            id: InstanceId(id),
+            asg: AsgId(0),
+            instance_type: 0,
+            zone,
+            state: InstanceState::Running,
+            launched_at: Millis::from_secs(launched_s),
+            running_at: None,
+            booted_at: None,
+            terminated_at: None,
+            price_per_hour: 0.0,
+            spot: false,
+            protected,
+            generation,
+            impaired_at: None,
+            interrupted_at: None,
+            rebalance: false,
+            counted: true,
+        }
+    }
+
+    /// AWS `Default` order: the zone with the most unprotected instances,
+    /// then the oldest generation, then the one closest to its next billing
+    /// hour.
+    #[test]
+    fn default_termination_policy_order() {
+        let mut g = AutoScalingGroup::new(AsgId(0), spec(), vec![0, 1]);
+        let instances = vec![
+            // Zone 0: three instances, one protected, so two candidates.
+            inst(0, 0, 0, 1, false),
+            inst(1, 0, 0, 1, true),
+            inst(2, 0, 0, 1, true),
+            // Zone 1: three unprotected: the zone to pick.
+            inst(3, 1, 0, 1, false),    // 3000 s into its hour at t = 3000
+            inst(4, 1, 2000, 1, false), // 1000 s into its hour
+            inst(5, 1, 100, 0, false),  // the older generation
+        ];
+        for i in &instances {
+            g.count(i.id, i.zone);
+        }
+        let now = Millis::from_secs(3000);
+        let pick =
+            |exclude: &[u32]| g.termination_victim(&instances, now, |i| exclude.contains(&i.id.0));
+        assert_eq!(pick(&[]), Some(InstanceId(5)));
+        // Without the old generation: closest to the billing hour.
+        assert_eq!(pick(&[5]), Some(InstanceId(3)));
+        // Zones tie at one candidate each (0 and 4): billing hour decides.
+        assert_eq!(pick(&[5, 3]), Some(InstanceId(0)));
+        // Protected instances are never chosen.
+        assert_eq!(pick(&[0, 3, 4, 5]), None);
+    }
+}
