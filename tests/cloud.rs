@@ -526,3 +526,41 @@ fn shipped_cloud_scenarios_run_and_report_cost_per_pool() {
         }
     }
 }
+
+#[test]
+fn warm_pool_serves_replacements_first_and_refills() {
+    // max 8 - desired 6 = two warm instances, stopped, ready at the start.
+    // Two instances die at 600 s; at 610 s the group takes both warm ones
+    // (Ready 20 s later, at 630 s, instead of 700 s) and launches two more
+    // to refill the pool (running at 640 s, initialized at 700 s, then
+    // stopped).
+    let pool =
+        ", az_rebalance = false, warm_pool = { delay = { dist = \"fixed\", value = \"20s\" } }";
+    let text = six(
+        pool,
+        "",
+        "[[faults]]\nkind = \"terminate_fraction\"\ncount = 2\nat = \"10m\"",
+    );
+    let w = run(&text, secs(1200));
+    let joined: Vec<Millis> = w.cluster.nodes()[6..].iter().map(|n| n.joined_at).collect();
+    assert_eq!(joined, vec![secs(630), secs(630)]);
+    assert_eq!(w.cloud.instances_launched(), 2);
+    let warm: Vec<&Instance> = w
+        .cloud
+        .instances()
+        .iter()
+        .filter(|i| i.warm.is_some())
+        .collect();
+    assert_eq!(warm.len(), 2);
+    assert!(warm.iter().all(|i| i.launched_at == secs(610)));
+    // Billing to 1200 s: four survivors 4 x 1200 s, two victims 2 x 600 s;
+    // the first warm pair stopped until 610 s, so 2 x 590 s; the refills
+    // run 610..700 s and are then stopped, 2 x 90 s. 7360 s in all.
+    let s = scenario(&text.replace("horizon = \"40m\"", "horizon = \"20m\""));
+    let row = poolsim::run_one(&s, 0, 1);
+    assert!(
+        (row.instance_hours - 7360.0 / 3600.0).abs() < 1e-9,
+        "{}",
+        row.instance_hours
+    );
+}

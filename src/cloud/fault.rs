@@ -234,6 +234,15 @@ impl Cloud {
                     for id in self.candidates(f, false) {
                         self.terminate(ctx, id);
                     }
+                    // Warm-pool instances in the zone die too.
+                    let warm: Vec<InstanceId> = (0..self.asgs.len())
+                        .filter(|&g| self.targets_asg(f, AsgId(g as u16)))
+                        .flat_map(|g| self.asgs[g].warm.iter().copied())
+                        .filter(|id| self.instances[id.index()].zone == zone)
+                        .collect();
+                    for id in warm {
+                        self.terminate(ctx, id);
+                    }
                 }
             }
             FaultKind::InstanceFailures { .. } => {

@@ -26,6 +26,15 @@ pub enum InstanceState {
     Terminated,
 }
 
+/// Where an instance of a warm pool stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warm {
+    /// Launching and initializing (billed) before it can wait in the pool.
+    Initializing,
+    /// Waiting in the pool (not billed while stopped).
+    Ready,
+}
+
 /// An EC2 instance launched by an ASG.
 #[derive(Debug, Clone)]
 pub struct Instance {
@@ -67,6 +76,12 @@ pub struct Instance {
     /// Launched by AZ rebalancing: when it is up, the ASG terminates an
     /// instance in the most populated zone.
     pub rebalance: bool,
+    /// In the group's warm pool (not in service, no node).
+    pub warm: Option<Warm>,
+    /// Stopped in a warm pool since then (compute is not billed).
+    pub stopped_since: Option<Millis>,
+    /// Time spent stopped before `stopped_since`.
+    pub stopped_total: Millis,
     /// It still counts towards the group's capacity (false once terminated
     /// or once the group launched its replacement early).
     pub(super) counted: bool,

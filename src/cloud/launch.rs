@@ -62,13 +62,15 @@ impl LaunchFailures {
 }
 
 impl Cloud {
-    /// Tries to launch one instance for `asg`, in `only_zone` if given.
-    /// Returns the new instance, already scheduled to reach `running`.
+    /// Tries to launch one instance for `asg`, in `only_zone` if given, for
+    /// its warm pool if `warm`. Returns the new instance, already scheduled
+    /// to reach `running`.
     pub(super) fn try_launch<E: From<CloudEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         asg: AsgId,
         only_zone: Option<usize>,
+        warm: bool,
     ) -> Option<InstanceId> {
         let now = ctx.now();
         let mut order = std::mem::take(&mut self.scratch_zones);
@@ -95,7 +97,7 @@ impl Cloud {
         }
         self.scratch_zones = order;
         let (zone, t) = chosen?;
-        let id = self.create_instance(asg, zone, t, now);
+        let id = self.create_instance(asg, zone, t, now, warm);
         self.launched += 1;
         let delay = self.asgs[asg.index()]
             .spec

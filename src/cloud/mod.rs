@@ -12,7 +12,8 @@
 //! instance), `delay.rs` (distributions), `asg.rs` (a group's state and the
 //! termination policy), `launch.rs` (where a launch lands, or why it fails),
 //! `reconcile.rs` (replacement, health checks, AZ rebalancing),
-//! `refresh.rs` (instance refresh), `fault.rs` (the fault library).
+//! `refresh.rs` (instance refresh), `warm.rs` (warm pools), `fault.rs` (the
+//! fault library).
 
 mod asg;
 mod delay;
@@ -22,11 +23,12 @@ mod instance_type;
 mod launch;
 mod reconcile;
 mod refresh;
+mod warm;
 
-pub use asg::{AsgId, AsgSpec, AutoScalingGroup};
+pub use asg::{AsgId, AsgSpec, AutoScalingGroup, WarmPoolSpec};
 pub use delay::Delay;
 pub use fault::{Fault, FaultKind, Target, Victims};
-pub use instance::{Instance, InstanceId, InstanceState};
+pub use instance::{Instance, InstanceId, InstanceState, Warm};
 pub use instance_type::{InstanceType, Reservation, builtin_instance_types};
 pub use launch::{IceWindow, LaunchFailures};
 
@@ -269,13 +271,14 @@ impl Cloud {
                 let zone = self.asgs[g].zone_ids.get(order[0]).copied().unwrap_or(0);
                 self.scratch_zones = order;
                 let t = self.asgs[g].spec.instance_type;
-                let id = self.create_instance(AsgId(g as u16), zone, t, now);
+                let id = self.create_instance(AsgId(g as u16), zone, t, now, false);
                 let inst = &mut self.instances[id.index()];
                 inst.state = InstanceState::Running;
                 inst.running_at = Some(now);
                 inst.booted_at = Some(now);
                 booted.push(id);
             }
+            self.start_warm_pool(AsgId(g as u16), now);
         }
         booted
     }
@@ -290,12 +293,15 @@ impl Cloud {
                 }
                 inst.state = InstanceState::Running;
                 inst.running_at = Some(ctx.now());
+                let in_service = inst.warm.is_none();
                 let boot = self.asgs[inst.asg.index()]
                     .spec
                     .boot_delay
                     .sample(&mut self.launch_rng);
                 ctx.schedule_in(boot, CloudEvent::InstanceBooted(id));
-                self.arm_mtbf(ctx, id);
+                if in_service {
+                    self.arm_mtbf(ctx, id);
+                }
             }
             CloudEvent::InstanceBooted(id) => self.booted(ctx, id),
             CloudEvent::Reconcile(asg) => self.reconcile(ctx, asg),
@@ -339,6 +345,13 @@ impl Cloud {
             inst.counted = false;
             self.asgs[asg.index()].uncount(id, zone);
         }
+        if inst.warm.take().is_some() {
+            let warm = &mut self.asgs[asg.index()].warm;
+            if let Some(pos) = warm.iter().position(|&w| w == id) {
+                warm.remove(pos);
+            }
+        }
+        let inst = &mut self.instances[id.index()];
         if inst.rebalance && inst.booted_at.is_none() {
             inst.rebalance = false;
             let g = &mut self.asgs[asg.index()];
@@ -377,10 +390,15 @@ impl Cloud {
         zone: usize,
         instance_type: usize,
         now: Millis,
+        warm: bool,
     ) -> InstanceId {
         let id = InstanceId(self.instances.len() as u32);
         let group = &mut self.asgs[asg.index()];
-        group.count(id, zone);
+        if warm {
+            group.warm.push(id);
+        } else {
+            group.count(id, zone);
+        }
         let spot = group.spec.spot;
         let on_demand = self.types[instance_type].price_per_hour;
         self.instances.push(Instance {
@@ -404,7 +422,10 @@ impl Cloud {
             impaired_at: None,
             interrupted_at: None,
             rebalance: false,
-            counted: true,
+            warm: warm.then_some(Warm::Initializing),
+            stopped_since: None,
+            stopped_total: Millis::ZERO,
+            counted: !warm,
         });
         id
     }
@@ -429,7 +450,16 @@ impl Cloud {
     }
 }
 
+/// Per-second billing from launch to termination, less time spent stopped
+/// in a warm pool (EBS storage is not counted).
 fn billed_hours(inst: &Instance, end: Millis) -> f64 {
     let stop = inst.terminated_at.unwrap_or(end).min(end);
-    stop.saturating_sub(inst.launched_at).as_secs_f64() / 3600.0
+    let stopped = inst.stopped_total
+        + inst
+            .stopped_since
+            .map_or(Millis::ZERO, |s| stop.saturating_sub(s));
+    stop.saturating_sub(inst.launched_at)
+        .saturating_sub(stopped)
+        .as_secs_f64()
+        / 3600.0
 }

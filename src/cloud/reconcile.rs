@@ -13,7 +13,10 @@ impl Cloud {
         self.asgs[asg.index()].reconcile_pending = false;
         let missing = self.asgs[asg.index()].missing();
         for _ in 0..missing {
-            if self.try_launch(ctx, asg, None).is_none() {
+            if self.take_warm(ctx, asg) {
+                continue;
+            }
+            if self.try_launch(ctx, asg, None, false).is_none() {
                 self.launch_failures += 1;
                 let lf = &self.config.launch_failures;
                 let g = &mut self.asgs[asg.index()];
@@ -27,6 +30,11 @@ impl Cloud {
                 return;
             }
         }
+        if !self.refill_warm(ctx, asg) {
+            let wait = self.config.launch_failures.retry_backoff;
+            self.request_reconcile(ctx, asg, wait);
+            return;
+        }
         self.asgs[asg.index()].backoff = Millis::ZERO;
         self.rebalance_zones(ctx, asg);
     }
@@ -37,6 +45,10 @@ impl Cloud {
         let now = ctx.now();
         let inst = &mut self.instances[id.index()];
         if inst.state != InstanceState::Running || inst.impaired_at.is_some() {
+            return;
+        }
+        if inst.warm.is_some() {
+            self.warm_initialized(id, now);
             return;
         }
         inst.booted_at = Some(now);
@@ -117,7 +129,7 @@ impl Cloud {
                 return;
             }
             let zone = g.zone_ids[low];
-            match self.try_launch(ctx, asg, Some(zone)) {
+            match self.try_launch(ctx, asg, Some(zone), false) {
                 Some(id) => {
                     self.instances[id.index()].rebalance = true;
                     self.asgs[asg.index()].rebalancing += 1;

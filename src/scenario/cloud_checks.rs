@@ -5,11 +5,12 @@
 use std::ops::Range;
 
 use crate::cloud::{
-    CloudConfig, Fault, FaultKind, IceWindow, InstanceType, Reservation, Target, Victims,
+    CloudConfig, Delay, Fault, FaultKind, IceWindow, InstanceType, Reservation, Target, Victims,
+    WarmPoolSpec,
 };
 use crate::engine::Millis;
 
-use super::file::{CapacityFile, FaultFile, FaultKindFile, PoolFile, ScenarioFile};
+use super::file::{CapacityFile, FaultFile, FaultKindFile, PoolFile, ScenarioFile, WarmStateFile};
 use super::validate::{Source, delay};
 use super::{Policy, ScenarioError};
 
@@ -158,6 +159,7 @@ pub(super) struct PoolExtras {
     pub capacity_rebalance: bool,
     pub az_rebalance: bool,
     pub spot: bool,
+    pub warm_pool: Option<WarmPoolSpec>,
 }
 
 pub(super) fn pool_extras(
@@ -187,7 +189,42 @@ pub(super) fn pool_extras(
             "Capacity Rebalancing applies to Spot pools only: set capacity = \"spot\"",
         ));
     }
+    let warm_pool = match &pool.warm_pool {
+        Some(w) => {
+            let max = pool.max.as_ref().map(|m| *m.get_ref());
+            let desired = *pool.desired.get_ref();
+            let prepared = w
+                .max_prepared_capacity
+                .or(max)
+                .unwrap_or(desired.max(pool.min.as_ref().map_or(0, |m| *m.get_ref())));
+            if prepared < desired {
+                return Err(src.error(
+                    Some(pool.name.span()),
+                    format!("{key}.warm_pool.max_prepared_capacity"),
+                    format!("{prepared} is below desired ({desired})"),
+                ));
+            }
+            let delay = match &w.delay {
+                Some(d) => delay(d).map_err(|m| {
+                    src.error(Some(pool.name.span()), format!("{key}.warm_pool.delay"), m)
+                })?,
+                // UNCONFIRMED: start of a stopped, initialized instance and
+                // kubelet registration.
+                None => Delay::LogNormal {
+                    median: Millis::from_secs(30),
+                    p95: Millis::from_secs(60),
+                },
+            };
+            Some(WarmPoolSpec {
+                size: (prepared - desired).max(w.min_size.unwrap_or(0)),
+                stopped: w.state != Some(WarmStateFile::Running),
+                delay,
+            })
+        }
+        None => None,
+    };
     Ok(PoolExtras {
+        warm_pool,
         fallback_types,
         health_check_grace_period: pool
             .health_check_grace_period

@@ -301,6 +301,32 @@ pub struct PoolFile {
     pub capacity_rebalance: Option<bool>,
     /// The AZRebalance process (default true).
     pub az_rebalance: Option<bool>,
+    /// A warm pool.
+    pub warm_pool: Option<WarmPoolFile>,
+}
+
+/// A warm pool; every key optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarmPoolFile {
+    /// `MinSize` (0).
+    pub min_size: Option<u32>,
+    /// `MaxGroupPreparedCapacity` (default: the pool's max).
+    pub max_prepared_capacity: Option<u32>,
+    /// `stopped` (default) or `running`.
+    pub state: Option<WarmStateFile>,
+    /// From leaving the pool to kubelet Ready.
+    pub delay: Option<DelayFile>,
+}
+
+/// Warm-pool instance states by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WarmStateFile {
+    /// Stopped: compute not billed.
+    Stopped,
+    /// Running: billed.
+    Running,
 }
 
 /// Purchase option of a pool.

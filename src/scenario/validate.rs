@@ -399,6 +399,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 capacity_rebalance: extras.capacity_rebalance,
                 az_rebalance: extras.az_rebalance,
                 spot: extras.spot,
+                warm_pool: extras.warm_pool,
                 min,
                 desired,
                 max,
