@@ -564,3 +564,16 @@ fn warm_pool_serves_replacements_first_and_refills() {
         row.instance_hours
     );
 }
+
+#[test]
+fn cloud_scenarios_are_deterministic() {
+    for name in ["zone-outage.toml", "spot-interruptions.toml"] {
+        let text = std::fs::read_to_string(crate::support::shipped(name)).unwrap();
+        let s = scenario(&text);
+        for p in 0..s.policies.len() {
+            for seed in 1..=2 {
+                assert_eq!(poolsim::run_one(&s, p, seed), poolsim::run_one(&s, p, seed));
+            }
+        }
+    }
+}
