@@ -577,3 +577,31 @@ fn cloud_scenarios_are_deterministic() {
         }
     }
 }
+
+#[test]
+fn interrupted_instances_still_die_in_a_zone_outage() {
+    // Every Spot instance is interrupted at 600 s and, with Capacity
+    // Rebalancing, already replaced; 1a fails at 650 s, before the notice
+    // runs out (720 s): the two interrupted instances there die at 650 s.
+    let faults = "[[faults]]\nkind = \"spot_interruption\"\nat = \"10m\"\n\
+                  [[faults]]\nkind = \"zone_outage\"\nzone = \"us-east-1a\"\nat = \"650s\"\nduration = \"1m\"";
+    let w = run(
+        &six(
+            ", capacity = \"spot\", capacity_rebalance = true",
+            "",
+            faults,
+        ),
+        secs(1200),
+    );
+    let originals = &w.cloud.instances()[..6];
+    for i in originals {
+        let expected = if i.zone == 0 { secs(650) } else { secs(720) };
+        assert_eq!(
+            i.terminated_at,
+            Some(expected),
+            "{:?} in zone {}",
+            i.id,
+            i.zone
+        );
+    }
+}

@@ -128,6 +128,9 @@ pub struct AutoScalingGroup {
     pub(super) rebalancing: u32,
     /// Warm-pool instances (initializing or ready), oldest first.
     pub(super) warm: Vec<InstanceId>,
+    /// Live instances no longer counted: interrupted Spot instances whose
+    /// replacement Capacity Rebalancing already launched.
+    pub(super) leaving: Vec<InstanceId>,
 }
 
 impl AutoScalingGroup {
@@ -145,6 +148,7 @@ impl AutoScalingGroup {
             refresh: None,
             rebalancing: 0,
             warm: Vec::new(),
+            leaving: Vec::new(),
         }
     }
 

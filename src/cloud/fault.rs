@@ -301,7 +301,10 @@ impl Cloud {
         let zone = self.faults[f].target.zone;
         let mut out: Vec<InstanceId> = (0..self.asgs.len())
             .filter(|&g| self.targets_asg(f, AsgId(g as u16)))
-            .flat_map(|g| self.asgs[g].members.iter().copied())
+            .flat_map(|g| {
+                let g = &self.asgs[g];
+                g.members.iter().chain(g.leaving.iter()).copied()
+            })
             .filter(|id| {
                 let i = &self.instances[id.index()];
                 i.is_live()
@@ -364,6 +367,7 @@ impl Cloud {
         if self.asgs[asg.index()].spec.capacity_rebalance && inst.counted {
             inst.counted = false;
             self.asgs[asg.index()].uncount(id, zone);
+            self.asgs[asg.index()].leaving.push(id);
             self.request_reconcile(ctx, asg, Millis::ZERO);
         }
         self.notices.push(CloudNotice::Interruption {

@@ -345,6 +345,11 @@ impl Cloud {
             inst.counted = false;
             self.asgs[asg.index()].uncount(id, zone);
         }
+        let leaving = &mut self.asgs[asg.index()].leaving;
+        if let Some(pos) = leaving.iter().position(|&l| l == id) {
+            leaving.remove(pos);
+        }
+        let inst = &mut self.instances[id.index()];
         if inst.warm.take().is_some() {
             let warm = &mut self.asgs[asg.index()].warm;
             if let Some(pos) = warm.iter().position(|&w| w == id) {
