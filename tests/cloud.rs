@@ -605,3 +605,64 @@ fn interrupted_instances_still_die_in_a_zone_outage() {
         );
     }
 }
+
+#[test]
+fn scale_in_uses_the_termination_policy_and_respects_protection() {
+    let s = scenario(&six(", min = 2", "", ""));
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, secs(100));
+    // 6 -> 3: the zone with the most instances first, so one from each
+    // zone, at once, and nothing replaced.
+    let d = sim.with_context(|ctx| world.set_desired(ctx, 0, 3));
+    assert_eq!(d, 3);
+    sim.run_until(&mut world, secs(200));
+    assert_eq!(live_per_zone(&world), vec![1, 1, 1]);
+    assert_eq!(world.cloud.instances_launched(), 0);
+    // Below min is clamped to min.
+    let d = sim.with_context(|ctx| world.set_desired(ctx, 0, 0));
+    assert_eq!(d, 2);
+    sim.run_until(&mut world, secs(300));
+    assert_eq!(
+        world
+            .cloud
+            .instances()
+            .iter()
+            .filter(|i| i.is_live())
+            .count(),
+        2
+    );
+    // Scale out past max is clamped to max (8): six launches.
+    let d = sim.with_context(|ctx| world.set_desired(ctx, 0, 20));
+    assert_eq!(d, 8);
+    sim.run_until(&mut world, secs(400));
+    assert_eq!(
+        world
+            .cloud
+            .instances()
+            .iter()
+            .filter(|i| i.is_live())
+            .count(),
+        8
+    );
+    assert_eq!(world.cloud.instances_launched(), 6);
+    assert_eq!(ready_nodes(&world), 8);
+
+    // With protection nothing terminates.
+    let s = scenario(&six(", protect_from_scale_in = true, min = 1", "", ""));
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, secs(100));
+    // The initial fleet is protected too: the group's setting applies to
+    // every instance it launched.
+    sim.with_context(|ctx| world.set_desired(ctx, 0, 2));
+    sim.run_until(&mut world, secs(200));
+    assert_eq!(
+        world
+            .cloud
+            .instances()
+            .iter()
+            .filter(|i| i.is_live())
+            .count(),
+        6
+    );
+    assert_eq!(world.cloud.asgs()[0].desired(), 2);
+}

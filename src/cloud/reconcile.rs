@@ -152,3 +152,35 @@ impl Cloud {
         }
     }
 }
+
+impl Cloud {
+    /// Sets a group's desired capacity, clamped to [min, max], as a scaling
+    /// policy or the cluster autoscaler would. Scaling out launches at once;
+    /// scaling in terminates the surplus chosen by the `Default` termination
+    /// policy, skipping protected instances: if every instance is
+    /// protected, the desired count drops and nothing terminates (user
+    /// guide, ec2-auto-scaling-instance-protection). Returns the new desired
+    /// capacity.
+    pub fn set_desired<E: From<CloudEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        asg: AsgId,
+        desired: u32,
+    ) -> u32 {
+        let now = ctx.now();
+        let g = &mut self.asgs[asg.index()];
+        let desired = desired.clamp(g.spec.min, g.spec.max);
+        g.spec.desired = desired;
+        let surplus = g.live().saturating_sub(desired);
+        for _ in 0..surplus {
+            let victim = self.asgs[asg.index()].termination_victim(&self.instances, now, |_| false);
+            match victim {
+                // The group chose this itself: nothing to replace.
+                Some(v) => self.terminate_instance(ctx, v, Millis::ZERO),
+                None => break,
+            }
+        }
+        self.request_reconcile(ctx, asg, Millis::ZERO);
+        desired
+    }
+}

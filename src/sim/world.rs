@@ -105,6 +105,16 @@ impl World {
         self.node_of[id.index()] = Some(node);
     }
 
+    /// Sets the desired capacity of pool `asg` now (a scaling action);
+    /// returns the capacity after clamping to [min, max].
+    pub fn set_desired(&mut self, ctx: &mut Context<'_, Event>, asg: u16, desired: u32) -> u32 {
+        let d = self
+            .cloud
+            .set_desired(ctx, crate::cloud::AsgId(asg), desired);
+        self.apply_notices(ctx);
+        d
+    }
+
     /// Acts on what the cloud reported: nodes join, nodes lose their
     /// machine, interrupted nodes are drained, faults mark the origin.
     fn apply_notices(&mut self, ctx: &mut Context<'_, Event>) {
