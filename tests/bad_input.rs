@@ -116,3 +116,104 @@ fn unknown_policy_on_the_command_line() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn launch_failure_probability_outside_0_1() {
+    let text =
+        format!("{VALID}[instances]\nlaunch_failure_probability = {{ \"us-east-1a\" = 1.5 }}\n");
+    rejects(
+        &text,
+        16,
+        "instances.launch_failure_probability.us-east-1a",
+        "1.5 is not a probability",
+    );
+}
+
+#[test]
+fn fault_fraction_outside_0_1() {
+    let text =
+        format!("{VALID}[[faults]]\nkind = \"terminate_fraction\"\nfraction = 2.0\nat = \"1m\"\n");
+    rejects(&text, 16, "faults[0].fraction", "2 is not a probability");
+}
+
+#[test]
+fn fault_in_an_unknown_zone() {
+    let text = format!(
+        "{VALID}[[faults]]\nkind = \"zone_outage\"\nzone = \"mars-1a\"\nat = \"1m\"\nduration = \"5m\"\n"
+    );
+    rejects(&text, 17, "faults[0].zone", "unknown zone `mars-1a`");
+}
+
+#[test]
+fn fault_on_an_unknown_pool() {
+    let text =
+        format!("{VALID}[[faults]]\nkind = \"terminate_all\"\npool = \"gpu\"\nat = \"1m\"\n");
+    rejects(
+        &text,
+        17,
+        "faults[0].pool",
+        "no policy has a pool named `gpu`",
+    );
+}
+
+#[test]
+fn fallback_instance_type_unknown() {
+    let text = VALID.replace(
+        "desired = 2 }",
+        "desired = 2, fallback_types = [\"m9.huge\"] }",
+    );
+    rejects(
+        &text,
+        14,
+        "policies.single-pool.pools.all.fallback_types",
+        "unknown instance type `m9.huge`",
+    );
+}
+
+#[test]
+fn insufficient_capacity_in_an_unknown_zone() {
+    let text = format!(
+        "{VALID}[instances]\ninsufficient_capacity = [\n  {{ zone = \"us-west-9\", instance_type = \"m5.large\", from = \"0s\", until = \"5m\" }},\n]\n"
+    );
+    rejects(
+        &text,
+        17,
+        "instances.insufficient_capacity.zone",
+        "unknown zone `us-west-9`",
+    );
+}
+
+#[test]
+fn negative_fault_time() {
+    let text = format!("{VALID}[[faults]]\nkind = \"terminate_all\"\nat = \"-5m\"\n");
+    rejects(&text, 17, "faults.at", "negative duration `-5m`");
+}
+
+#[test]
+fn fault_key_that_does_not_apply_to_its_kind() {
+    let text = format!("{VALID}[[faults]]\nkind = \"terminate_all\"\nat = \"1m\"\nmtbf = \"1h\"\n");
+    rejects(
+        &text,
+        16,
+        "faults[0].mtbf",
+        "does not apply to kind `terminate_all`",
+    );
+}
+
+#[test]
+fn min_greater_than_max_and_desired_outside() {
+    let text = VALID.replace("desired = 2 }", "desired = 2, min = 3, max = 2 }");
+    rejects(
+        &text,
+        14,
+        "policies.single-pool.pools.all.min",
+        "min (3) exceeds max (2)",
+    );
+    let text = VALID.replace("desired = 2 }", "desired = 1, min = 2, max = 4 }");
+    rejects(
+        &text,
+        14,
+        "policies.single-pool.pools.all.desired",
+        "must lie within [min, max]",
+    );
+}

@@ -30,3 +30,6 @@ mod plots;
 /// Sweeps: grids and `--set`, byte-identity across threads, shards and
 /// merge, kill and resume, failed runs, time series, summary statistics.
 mod sweep;
+
+/// EC2 and ASG fidelity and the fault library: exact times and counts.
+mod cloud;

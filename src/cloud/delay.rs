@@ -32,6 +32,9 @@ pub enum Delay {
         /// 95th percentile (must be at least the median).
         p95: Millis,
     },
+    /// One of a list of observed samples, each equally likely (e.g. launch
+    /// times measured in a real account). Never empty once validated.
+    Empirical(Vec<Millis>),
 }
 
 impl Delay {
@@ -39,6 +42,12 @@ impl Delay {
     pub fn sample<R: Rng>(&self, rng: &mut R) -> Millis {
         match *self {
             Delay::Fixed(d) => d,
+            Delay::Empirical(ref samples) => {
+                if samples.is_empty() {
+                    return Millis::ZERO;
+                }
+                samples[rng.random_range(0..samples.len())]
+            }
             Delay::Uniform { min, max } => Millis(rng.random_range(min.0..=max.0)),
             Delay::Exponential { mean } => {
                 // Inverse CDF; 1 - u is in (0, 1], so the log is finite.
@@ -54,10 +63,27 @@ impl Delay {
         }
     }
 
+    /// A short description for reports, e.g. `exponential(mean 10m)`.
+    pub fn describe(&self) -> String {
+        use crate::scenario::units::format_duration as d;
+        match self {
+            Delay::Fixed(v) => d(*v),
+            Delay::Uniform { min, max } => format!("uniform({}..{})", d(*min), d(*max)),
+            Delay::Exponential { mean } => format!("exponential(mean {})", d(*mean)),
+            Delay::LogNormal { median, p95 } => {
+                format!("lognormal(median {}, p95 {})", d(*median), d(*p95))
+            }
+            Delay::Empirical(s) => format!("empirical({} samples)", s.len()),
+        }
+    }
+
     /// The mean of the distribution, for reports and validation.
     pub fn mean(&self) -> f64 {
         match *self {
             Delay::Fixed(d) => d.0 as f64,
+            Delay::Empirical(ref samples) => {
+                samples.iter().map(|d| d.0 as f64).sum::<f64>() / samples.len().max(1) as f64
+            }
             Delay::Uniform { min, max } => (min.0 + max.0) as f64 / 2.0,
             Delay::Exponential { mean } => mean.0 as f64,
             Delay::LogNormal { median, p95 } => {
@@ -120,5 +146,18 @@ mod tests {
         let mean = e.iter().sum::<u64>() as f64 / e.len() as f64;
         // Standard error is 10 000 / sqrt(40 000) = 50 ms; allow 4 of them.
         assert!((mean - 10_000.0).abs() < 200.0, "mean {mean}");
+    }
+
+    #[test]
+    fn empirical_draws_only_its_samples_each_about_equally() {
+        let d = Delay::Empirical(vec![Millis(10), Millis(20), Millis(30)]);
+        let v = draws(&d, 3_000);
+        for s in [10, 20, 30] {
+            let n = v.iter().filter(|&&x| x == s).count();
+            // Binomial(3000, 1/3): mean 1000, sd 26; allow 5 sd.
+            assert!((870..=1130).contains(&n), "{s}: {n}");
+        }
+        assert_eq!(v.len(), 3_000);
+        assert!((d.mean() - 20.0).abs() < 1e-9);
     }
 }

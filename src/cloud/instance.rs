@@ -26,6 +26,15 @@ pub enum InstanceState {
     Terminated,
 }
 
+/// Where an instance of a warm pool stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warm {
+    /// Launching and initializing (billed) before it can wait in the pool.
+    Initializing,
+    /// Waiting in the pool (not billed while stopped).
+    Ready,
+}
+
 /// An EC2 instance launched by an ASG.
 #[derive(Debug, Clone)]
 pub struct Instance {
@@ -35,12 +44,60 @@ pub struct Instance {
     pub asg: AsgId,
     /// Index into the run's instance types.
     pub instance_type: usize,
-    /// Index into the group's zones.
+    /// Index into the scenario's zones.
     pub zone: usize,
     /// Lifecycle state.
     pub state: InstanceState,
     /// When it was requested (billing starts).
     pub launched_at: Millis,
+    /// When it reached `running` (it is then InService for the ASG).
+    pub running_at: Option<Millis>,
+    /// When its kubelet became Ready (the world joined its node).
+    pub booted_at: Option<Millis>,
     /// When it was terminated (billing stops).
     pub terminated_at: Option<Millis>,
+    /// Dollars per hour it is billed at (spot pools pay a share of the
+    /// on-demand price).
+    pub price_per_hour: f64,
+    /// A Spot instance (it may be interrupted).
+    pub spot: bool,
+    /// Protected from scale-in (termination policy, AZ rebalancing and
+    /// instance refresh skip it; health replacement and Spot interruptions
+    /// do not).
+    pub protected: bool,
+    /// The launch-template generation it was launched from; an instance
+    /// refresh starts a new generation and replaces the older ones.
+    pub generation: u32,
+    /// It failed its EC2 status checks (impaired) at this time; the ASG's
+    /// health check will replace it.
+    pub impaired_at: Option<Millis>,
+    /// It received a Spot interruption notice at this time.
+    pub interrupted_at: Option<Millis>,
+    /// Launched by AZ rebalancing: when it is up, the ASG terminates an
+    /// instance in the most populated zone.
+    pub rebalance: bool,
+    /// In the group's warm pool (not in service, no node).
+    pub warm: Option<Warm>,
+    /// Stopped in a warm pool since then (compute is not billed).
+    pub stopped_since: Option<Millis>,
+    /// Time spent stopped before `stopped_since`.
+    pub stopped_total: Millis,
+    /// It still counts towards the group's capacity (false once terminated
+    /// or once the group launched its replacement early).
+    pub(super) counted: bool,
+}
+
+impl Instance {
+    /// Not yet terminated.
+    pub fn is_live(&self) -> bool {
+        self.state != InstanceState::Terminated
+    }
+
+    /// Healthy and ready for at least `warmup`: what an instance refresh
+    /// waits for before replacing the next batch.
+    pub fn warmed_up(&self, now: Millis, warmup: Millis) -> bool {
+        self.is_live()
+            && self.impaired_at.is_none()
+            && self.booted_at.is_some_and(|b| b + warmup <= now)
+    }
 }

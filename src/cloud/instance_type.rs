@@ -17,7 +17,31 @@ pub struct InstanceType {
     pub price_per_hour: f64,
 }
 
+/// What the kubelet reserves on every node (kube-reserved plus
+/// system-reserved plus the hard eviction threshold). `None` means the EKS
+/// AMI's formula for that resource.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Reservation {
+    /// cpu reserved per node, instead of the EKS tiers.
+    pub cpu: Option<MilliCpu>,
+    /// memory reserved per node (eviction threshold included), instead of
+    /// 255 MiB + 11 MiB per pod + 100 MiB.
+    pub memory: Option<Bytes>,
+}
+
 impl InstanceType {
+    /// Allocatable under a scenario's reservation: the EKS formula for each
+    /// resource the scenario leaves unset.
+    pub fn allocatable_with(&self, r: &Reservation) -> Resources {
+        let eks = self.allocatable();
+        Resources::new(
+            r.cpu
+                .map_or(eks.cpu, |c| MilliCpu(self.cpu.0.saturating_sub(c.0))),
+            r.memory
+                .map_or(eks.memory, |m| Bytes(self.memory.0.saturating_sub(m.0))),
+        )
+    }
+
     /// Capacity left for pods after the kubelet's reservations, using the
     /// formulas of the EKS AMI bootstrap script: cpu reserved is 6 % of the
     /// first core, 1 % of the second, 0.5 % of the next two and 0.25 % of the
@@ -42,9 +66,14 @@ impl InstanceType {
     }
 }
 
-/// Built-in types: vCPU and memory from the EC2 instance-type pages, max pods
-/// from the EKS `eni-max-pods.txt` table (ENIs x (IPv4 per ENI - 1) + 2), and
-/// us-east-1 Linux on-demand prices (aws.amazon.com/ec2/pricing/on-demand).
+/// Built-in types, four families (general purpose m5 and m6i, compute c5,
+/// memory r5) from large to 8xlarge (c5: 9xlarge). Sources: vCPU and memory
+/// from the EC2 instance-type pages (docs.aws.amazon.com/ec2/latest/
+/// instancetypes/gp.html, co.html, mo.html); max pods from the EKS AMI's
+/// `eni-max-pods.txt` (awslabs/amazon-eks-ami), which is
+/// ENIs x (IPv4 addresses per ENI - 1) + 2; prices are us-east-1 Linux
+/// on-demand per hour (aws.amazon.com/ec2/pricing/on-demand, 2024). A
+/// scenario may override any of these or add its own.
 pub fn builtin_instance_types() -> Vec<InstanceType> {
     let t = |name: &str, vcpu: u64, gib: u64, max_pods: u32, price: f64| InstanceType {
         name: name.to_string(),
@@ -58,12 +87,22 @@ pub fn builtin_instance_types() -> Vec<InstanceType> {
         t("m5.xlarge", 4, 16, 58, 0.192),
         t("m5.2xlarge", 8, 32, 58, 0.384),
         t("m5.4xlarge", 16, 64, 234, 0.768),
+        t("m5.8xlarge", 32, 128, 234, 1.536),
+        t("m6i.large", 2, 8, 29, 0.096),
+        t("m6i.xlarge", 4, 16, 58, 0.192),
+        t("m6i.2xlarge", 8, 32, 58, 0.384),
+        t("m6i.4xlarge", 16, 64, 234, 0.768),
+        t("m6i.8xlarge", 32, 128, 234, 1.536),
         t("c5.large", 2, 4, 29, 0.085),
         t("c5.xlarge", 4, 8, 58, 0.17),
         t("c5.2xlarge", 8, 16, 58, 0.34),
+        t("c5.4xlarge", 16, 32, 234, 0.68),
+        t("c5.9xlarge", 36, 72, 234, 1.53),
         t("r5.large", 2, 16, 29, 0.126),
         t("r5.xlarge", 4, 32, 58, 0.252),
         t("r5.2xlarge", 8, 64, 58, 0.504),
+        t("r5.4xlarge", 16, 128, 234, 1.008),
+        t("r5.8xlarge", 32, 256, 234, 2.016),
     ]
 }
 
@@ -82,5 +121,22 @@ mod tests {
         let a = m5.allocatable();
         assert_eq!(a.cpu, MilliCpu(3920));
         assert_eq!(a.memory, Bytes(15_391 * Bytes::MI));
+        // A scenario reserving 500m and 1Gi gets exactly that taken off, and
+        // keeps the EKS formula for what it leaves unset.
+        let r = Reservation {
+            cpu: Some(MilliCpu(500)),
+            memory: None,
+        };
+        assert_eq!(m5.allocatable_with(&r).cpu, MilliCpu(3500));
+        assert_eq!(m5.allocatable_with(&r).memory, a.memory);
+    }
+
+    #[test]
+    fn catalogue_has_four_families_in_several_sizes() {
+        let types = builtin_instance_types();
+        for family in ["m5.", "m6i.", "c5.", "r5."] {
+            let n = types.iter().filter(|t| t.name.starts_with(family)).count();
+            assert!(n >= 4, "{family} has {n} sizes");
+        }
     }
 }

@@ -1,12 +1,15 @@
 //! The Kubernetes side: nodes, pods, Deployments, the scheduler, the
 //! controllers that react to lost nodes, and service dependencies.
 //!
-//! Kubernetes learns about machines only through [`Cluster::node_join`] and
-//! [`Cluster::instance_lost`]; it never sees an instance or an ASG.
+//! Kubernetes learns about machines only through [`Cluster::node_join`],
+//! [`Cluster::instance_lost`] and [`Cluster::drain`] (a Spot interruption
+//! notice handled like the AWS node termination handler); it never sees an
+//! instance or an ASG.
 
 mod cluster;
 mod controllers;
 mod diagnosis;
+mod drain;
 mod node;
 mod pod;
 pub mod scheduler;

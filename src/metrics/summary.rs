@@ -32,6 +32,8 @@ pub struct RunRow {
     pub instance_hours: f64,
     /// Dollars billed.
     pub cost_usd: f64,
+    /// Dollars billed per pool (ASG), in the policy's pool order.
+    pub cost_by_pool: Vec<(String, f64)>,
     /// Events handled.
     pub events: u64,
     /// Why a deadlocked run is stuck.
@@ -40,7 +42,7 @@ pub struct RunRow {
 
 impl RunRow {
     /// Column names of `runs.csv`.
-    pub const HEADER: [&'static str; 14] = [
+    pub const HEADER: [&'static str; 15] = [
         "policy",
         "seed",
         "status",
@@ -52,6 +54,7 @@ impl RunRow {
         "instances_launched",
         "instance_hours",
         "cost_usd",
+        "cost_by_pool",
         "events",
         "stall_cause",
         "error",
@@ -73,6 +76,7 @@ impl RunRow {
             instances_launched: 0,
             instance_hours: 0.0,
             cost_usd: 0.0,
+            cost_by_pool: Vec::new(),
             events: 0,
             stall_cause: None,
         }
@@ -99,6 +103,13 @@ impl RunRow {
             num(ok, self.instances_launched.to_string()),
             num(ok, format!("{:.6}", self.instance_hours)),
             num(ok, format!("{:.6}", self.cost_usd)),
+            // `pool=dollars;pool=dollars`: one column whatever the policy's
+            // pools, so every row has the same header.
+            self.cost_by_pool
+                .iter()
+                .map(|(p, c)| format!("{p}={c:.6}"))
+                .collect::<Vec<_>>()
+                .join(";"),
             num(ok, self.events.to_string()),
             self.stall_cause.clone().unwrap_or_default(),
             match &self.status {

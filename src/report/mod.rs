@@ -110,8 +110,25 @@ pub fn describe(s: &crate::Scenario) -> String {
                 pool.min,
                 pool.max,
                 labels.join(","),
-                t.allocatable()
+                t.allocatable_with(&s.cloud.reservation)
             );
+            if !pool.fallback_types.is_empty() || pool.spot {
+                let types: Vec<&str> = pool
+                    .fallback_types
+                    .iter()
+                    .map(|&i| s.instance_types[i].name.as_str())
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "      {}{}",
+                    if pool.spot { "spot; " } else { "" },
+                    if types.is_empty() {
+                        String::new()
+                    } else {
+                        format!("falls back to {}", types.join(", "))
+                    }
+                );
+            }
         }
         for (class, sel) in &p.placement {
             let labels: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -124,7 +141,7 @@ pub fn describe(s: &crate::Scenario) -> String {
         }
     }
     for f in &s.faults {
-        let _ = writeln!(out, "  fault {f:?}");
+        let _ = writeln!(out, "  fault {}", f.describe(&s.cloud.zones));
     }
     out
 }

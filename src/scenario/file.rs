@@ -76,6 +76,42 @@ pub struct InstancesFile {
     pub boot_delay: Option<DelayFile>,
     /// From an instance's termination to its ASG launching a replacement.
     pub replacement_delay: Option<DurationText>,
+    /// cpu the kubelet reserves per node (default: the EKS AMI formula).
+    pub reserved_cpu: Option<CpuText>,
+    /// memory the kubelet reserves per node, eviction threshold included
+    /// (default: the EKS AMI formula).
+    pub reserved_memory: Option<MemoryText>,
+    /// Default `HealthCheckGracePeriod` of every pool (300s).
+    pub health_check_grace_period: Option<DurationText>,
+    /// From a failed status check to the ASG marking the instance unhealthy
+    /// (3m, UNCONFIRMED).
+    pub impaired_detection: Option<DurationText>,
+    /// First retry after a launch failed everywhere (10s, UNCONFIRMED).
+    pub launch_retry_backoff: Option<DurationText>,
+    /// Longest retry interval (5m, UNCONFIRMED).
+    pub launch_retry_max_backoff: Option<DurationText>,
+    /// Probability that a launch in a zone fails, by zone name.
+    pub launch_failure_probability: Option<Spanned<BTreeMap<String, f64>>>,
+    /// Insufficient-capacity windows.
+    #[serde(default)]
+    pub insufficient_capacity: Vec<IceFile>,
+    /// Spot price as a share of on-demand (0.35, UNCONFIRMED).
+    pub spot_price_ratio: Option<Spanned<f64>>,
+}
+
+/// An insufficient-capacity window: `zone` cannot launch `instance_type`
+/// from `from` until `until`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceFile {
+    /// Zone name.
+    pub zone: Spanned<String>,
+    /// Instance type name.
+    pub instance_type: Spanned<String>,
+    /// Start.
+    pub from: DurationText,
+    /// End.
+    pub until: DurationText,
 }
 
 /// A delay distribution.
@@ -105,6 +141,11 @@ pub enum DelayFile {
         median: DurationText,
         /// 95th percentile.
         p95: DurationText,
+    },
+    /// `{ dist = "empirical", samples = ["41s", "38s", "55s"] }`
+    Empirical {
+        /// Observed delays, each drawn with equal probability.
+        samples: Vec<DurationText>,
     },
 }
 
@@ -250,15 +291,121 @@ pub struct PoolFile {
     pub launch_delay: Option<DelayFile>,
     /// Overrides `[instances] boot_delay`.
     pub boot_delay: Option<DelayFile>,
+    /// Mixed instances: further types in priority order, tried when
+    /// `instance_type` cannot launch.
+    pub fallback_types: Option<Spanned<Vec<String>>>,
+    /// `on-demand` (default) or `spot`.
+    pub capacity: Option<CapacityFile>,
+    /// Overrides `[instances] health_check_grace_period`.
+    pub health_check_grace_period: Option<DurationText>,
+    /// New instances protected from scale-in (default false).
+    pub protect_from_scale_in: Option<bool>,
+    /// Capacity Rebalancing for Spot (default false).
+    pub capacity_rebalance: Option<bool>,
+    /// The AZRebalance process (default true).
+    pub az_rebalance: Option<bool>,
+    /// A warm pool.
+    pub warm_pool: Option<WarmPoolFile>,
 }
 
-/// A fault.
+/// A warm pool; every key optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarmPoolFile {
+    /// `MinSize` (0).
+    pub min_size: Option<u32>,
+    /// `MaxGroupPreparedCapacity` (default: the pool's max).
+    pub max_prepared_capacity: Option<u32>,
+    /// `stopped` (default) or `running`.
+    pub state: Option<WarmStateFile>,
+    /// From leaving the pool to kubelet Ready.
+    pub delay: Option<DelayFile>,
+}
+
+/// Warm-pool instance states by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WarmStateFile {
+    /// Stopped: compute not billed.
+    Stopped,
+    /// Running: billed.
+    Running,
+}
+
+/// Purchase option of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CapacityFile {
+    /// On-Demand.
+    OnDemand,
+    /// Spot.
+    Spot,
+}
+
+/// A fault: one table whose `kind` says which keys apply.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum FaultFile {
-    /// Every instance of every group terminates at `at`.
-    TerminateAll {
-        /// When.
-        at: DurationText,
-    },
+#[serde(deny_unknown_fields)]
+pub struct FaultFile {
+    /// What it does.
+    pub kind: Spanned<FaultKindFile>,
+    /// First strike; with `every`, the start of the process.
+    pub at: Option<DurationText>,
+    /// Interval between strikes of a random process.
+    pub every: Option<DelayFile>,
+    /// No strike at or after this time.
+    pub until: Option<DurationText>,
+    /// Only this pool.
+    pub pool: Option<Spanned<String>>,
+    /// Only this zone.
+    pub zone: Option<Spanned<String>>,
+    /// Share of the candidates hit per strike.
+    pub fraction: Option<f64>,
+    /// Number of candidates hit per strike.
+    pub count: Option<u32>,
+    /// `terminate_fraction`: spread the terminations over this window.
+    pub over: Option<DurationText>,
+    /// `zone_outage`: how long.
+    pub duration: Option<DurationText>,
+    /// `instance_failures`: mean time between failures of one instance.
+    pub mtbf: Option<DurationText>,
+    /// `spot_interruption`: notice before termination (2m).
+    pub notice: Option<DurationText>,
+    /// `spot_interruption`: cordon and drain on notice (default false).
+    pub drain: Option<bool>,
+    /// `instance_refresh`: MinHealthyPercentage (90).
+    pub min_healthy_percentage: Option<u32>,
+    /// `instance_refresh`: instance warmup (default: the grace period).
+    pub warmup: Option<DurationText>,
+}
+
+/// Fault kinds by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKindFile {
+    /// Every targeted instance terminates.
+    TerminateAll,
+    /// A share of the targeted instances terminates.
+    TerminateFraction,
+    /// A zone fails for a while.
+    ZoneOutage,
+    /// Independent failures by MTBF.
+    InstanceFailures,
+    /// Spot interruptions with notice.
+    SpotInterruption,
+    /// Rolling replacement.
+    InstanceRefresh,
+}
+
+impl FaultKindFile {
+    /// The name as written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKindFile::TerminateAll => "terminate_all",
+            FaultKindFile::TerminateFraction => "terminate_fraction",
+            FaultKindFile::ZoneOutage => "zone_outage",
+            FaultKindFile::InstanceFailures => "instance_failures",
+            FaultKindFile::SpotInterruption => "spot_interruption",
+            FaultKindFile::InstanceRefresh => "instance_refresh",
+        }
+    }
 }

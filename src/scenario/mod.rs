@@ -6,6 +6,7 @@
 //! (references, sizes, whether every pod can be placed under every policy)
 //! and builds typed values. Every error names the file, the line and the key.
 
+mod cloud_checks;
 mod file;
 pub mod overrides;
 mod resolve;
@@ -18,7 +19,7 @@ use std::path::Path;
 pub use file::ScenarioFile;
 pub use resolve::resolved_file;
 
-use crate::cloud::{AsgSpec, Fault, InstanceType};
+use crate::cloud::{AsgSpec, CloudConfig, Fault, InstanceType};
 use crate::engine::Millis;
 use crate::kube::{KubeConfig, PodClass, WorkloadSpec};
 
@@ -68,6 +69,8 @@ pub struct Scenario {
     pub instance_types: Vec<InstanceType>,
     /// From an instance's loss to its ASG replacing it.
     pub replacement_delay: Millis,
+    /// Zones, reservations, launch failures and other cloud-wide settings.
+    pub cloud: CloudConfig,
     /// Control-plane timings.
     pub kube: KubeConfig,
     /// Workloads, before any policy's placement rules.

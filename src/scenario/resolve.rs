@@ -30,6 +30,9 @@ fn delay(d: &Delay) -> DelayFile {
             median: duration(median),
             p95: duration(p95),
         },
+        Delay::Empirical(ref samples) => DelayFile::Empirical {
+            samples: samples.iter().map(|&m| duration(m)).collect(),
+        },
     }
 }
 

@@ -4,20 +4,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::cloud::{AsgSpec, Delay, Fault, InstanceType, builtin_instance_types};
+use crate::cloud::{AsgSpec, Delay, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
 use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
 use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadSpec};
 use crate::quantity::Resources;
 
-use super::file::{ClassFile, DelayFile, FaultFile, ScenarioFile, ScoringFile};
+use super::file::{ClassFile, DelayFile, ScenarioFile, ScoringFile};
 use super::{Policy, Scenario, ScenarioError};
 
 /// Default zones when a file names none.
 pub(super) const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
 
 /// Builds errors that point into the file.
-struct Source<'a> {
+pub(super) struct Source<'a> {
     text: &'a str,
     file: &'a str,
 }
@@ -31,7 +31,7 @@ impl Source<'_> {
             + 1
     }
 
-    fn error(
+    pub(super) fn error(
         &self,
         span: Option<Range<usize>>,
         key: impl Into<String>,
@@ -110,7 +110,7 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     build(&src, raw)
 }
 
-fn delay(d: &DelayFile) -> Result<Delay, String> {
+pub(super) fn delay(d: &DelayFile) -> Result<Delay, String> {
     Ok(match d {
         DelayFile::Fixed { value } => Delay::Fixed(value.0),
         DelayFile::Uniform { min, max } => {
@@ -131,6 +131,12 @@ fn delay(d: &DelayFile) -> Result<Delay, String> {
                 median: median.0,
                 p95: p95.0,
             }
+        }
+        DelayFile::Empirical { samples } => {
+            if samples.is_empty() {
+                return Err("empirical needs at least one sample".into());
+            }
+            Delay::Empirical(samples.iter().map(|d| d.0).collect())
         }
     })
 }
@@ -204,6 +210,8 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
         .instances
         .replacement_delay
         .map_or(Millis::from_secs(10), |d| d.0);
+    let cloud =
+        super::cloud_checks::cloud_config(src, &raw, &zones, &instance_types, replacement_delay)?;
 
     let kube = kube_config(src, &raw)?;
 
@@ -384,9 +392,17 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 })?,
                 None => default_boot.clone(),
             };
+            let extras = super::cloud_checks::pool_extras(src, &raw, pool, &key, &instance_types)?;
             pools.push(AsgSpec {
                 name: name.clone(),
                 instance_type: type_index,
+                fallback_types: extras.fallback_types,
+                health_check_grace_period: extras.health_check_grace_period,
+                protect_from_scale_in: extras.protect_from_scale_in,
+                capacity_rebalance: extras.capacity_rebalance,
+                az_rebalance: extras.az_rebalance,
+                spot: extras.spot,
+                warm_pool: extras.warm_pool,
                 min,
                 desired,
                 max,
@@ -411,21 +427,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
         });
     }
 
-    let mut faults = Vec::new();
-    for (i, f) in raw.faults.iter().enumerate() {
-        match f {
-            FaultFile::TerminateAll { at } => {
-                if at.0 > raw.horizon.0 {
-                    return Err(src.error(
-                        None,
-                        format!("faults[{i}].at"),
-                        "the fault is after the horizon and would never strike",
-                    ));
-                }
-                faults.push(Fault::TerminateAll { at: at.0 });
-            }
-        }
-    }
+    let faults = super::cloud_checks::faults(src, &raw, &zones, &policies)?;
 
     let scenario = Scenario {
         name: raw.name.clone(),
@@ -437,6 +439,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
         detection_window: raw.detection_window.map_or(Millis::from_mins(10), |d| d.0),
         instance_types,
         replacement_delay,
+        cloud,
         kube,
         workloads,
         policies,
@@ -558,14 +561,16 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
             }
             let fits = matching.iter().any(|p| {
                 let t = &s.instance_types[p.instance_type];
-                w.requests.fits_in(&t.allocatable())
+                w.requests
+                    .fits_in(&t.allocatable_with(&s.cloud.reservation))
             });
             if !fits && w.replicas > 0 {
                 let largest: Vec<String> = matching
                     .iter()
                     .map(|p| {
                         let t = &s.instance_types[p.instance_type];
-                        format!("{} ({}: {})", p.name, t.name, t.allocatable())
+                        let a = t.allocatable_with(&s.cloud.reservation);
+                        format!("{} ({}: {})", p.name, t.name, a)
                     })
                     .collect();
                 return Err(src.error(span, key, format!(

@@ -1,6 +1,6 @@
 //! The world of one run and its event dispatch.
 
-use crate::cloud::{Cloud, CloudEvent, CloudNotice, Fault, InstanceId};
+use crate::cloud::{Cloud, CloudEvent, CloudNotice, InstanceId};
 use crate::engine::{Context, Millis, Model, RngStreams, Simulation};
 use crate::kube::{Cluster, ClusterStatus, KubeEvent, NodeId, NodeSpec, PoolId};
 use crate::metrics::{Gauges, RunRecorder, RunRow, RunStatus, TimeSeries};
@@ -37,8 +37,9 @@ pub struct World {
     pub cluster: Cluster,
     /// The node of each instance, once it has joined.
     node_of: Vec<Option<NodeId>>,
-    faults: Vec<Fault>,
     cloud_pools: usize,
+    /// Reused buffer for the cloud's notices.
+    notices: Vec<CloudNotice>,
     /// The run's recorder.
     pub recorder: RunRecorder,
     /// The sampled time series, when asked for.
@@ -53,9 +54,10 @@ impl World {
         let rng = RngStreams::new(seed);
         let p = &scenario.policies[policy];
         let cloud = Cloud::new(
+            scenario.cloud.clone(),
             scenario.instance_types.clone(),
             p.pools.clone(),
-            scenario.replacement_delay,
+            scenario.faults.clone(),
             &rng,
         );
         let labels: Vec<_> = p.pools.iter().map(|pool| pool.labels.clone()).collect();
@@ -69,8 +71,8 @@ impl World {
             cloud,
             cluster,
             node_of: Vec::new(),
-            faults: scenario.faults.clone(),
             cloud_pools: p.pools.len(),
+            notices: Vec::new(),
             recorder: RunRecorder::new(),
             timeseries: None,
         };
@@ -80,8 +82,10 @@ impl World {
                 world.join(ctx, id);
             }
             world.cluster.create_initial_pods(ctx);
-            for (i, f) in world.faults.iter().enumerate() {
-                ctx.schedule_at(f.at(), Event::Fault(i as u16));
+            for i in 0..scenario.faults.len() {
+                if let Some(at) = world.cloud.first_strike(i) {
+                    ctx.schedule_at(at, Event::Fault(i as u16));
+                }
             }
         });
         world
@@ -96,7 +100,7 @@ impl World {
         let spec = NodeSpec {
             pool: PoolId(inst.asg.0),
             provider_id: u64::from(id.0),
-            allocatable: itype.allocatable(),
+            allocatable: self.cloud.allocatable_of(id),
             max_pods: itype.max_pods,
         };
         let node = self.cluster.node_join(ctx, spec);
@@ -106,15 +110,14 @@ impl World {
         self.node_of[id.index()] = Some(node);
     }
 
-    fn strike(&mut self, ctx: &mut Context<'_, Event>, fault: usize) {
-        self.recorder.fault(ctx.now());
-        match self.faults[fault] {
-            Fault::TerminateAll { .. } => {
-                for id in self.cloud.live_instances() {
-                    self.terminate(ctx, id);
-                }
-            }
-        }
+    /// Sets the desired capacity of pool `asg` now (a scaling action);
+    /// returns the capacity after clamping to [min, max].
+    pub fn set_desired(&mut self, ctx: &mut Context<'_, Event>, asg: u16, desired: u32) -> u32 {
+        let d = self
+            .cloud
+            .set_desired(ctx, crate::cloud::AsgId(asg), desired);
+        self.apply_notices(ctx);
+        d
     }
 
     /// Records time-series samples up to `now` from the current state.
@@ -136,11 +139,32 @@ impl World {
         ts.catch_up(now, inclusive, &ready, &self.recorder.gauges());
     }
 
-    fn terminate(&mut self, ctx: &mut Context<'_, Event>, id: InstanceId) {
-        self.cloud.terminate(ctx, id);
-        if let Some(Some(node)) = self.node_of.get(id.index()) {
-            self.cluster.instance_lost(ctx, *node);
+    /// Acts on what the cloud reported: nodes join, nodes lose their
+    /// machine, interrupted nodes are drained, faults mark the origin.
+    fn apply_notices(&mut self, ctx: &mut Context<'_, Event>) {
+        let mut notices = std::mem::take(&mut self.notices);
+        self.cloud.take_notices(&mut notices);
+        for n in notices.drain(..) {
+            match n {
+                CloudNotice::Booted(id) => self.join(ctx, id),
+                CloudNotice::Lost(id) => {
+                    if let Some(node) = self.node(id) {
+                        self.cluster.instance_lost(ctx, node);
+                    }
+                }
+                CloudNotice::Interruption { instance, drain } => {
+                    if let (true, Some(node)) = (drain, self.node(instance)) {
+                        self.cluster.drain(ctx, node);
+                    }
+                }
+                CloudNotice::Struck => self.recorder.fault(ctx.now()),
+            }
         }
+        self.notices = notices;
+    }
+
+    fn node(&self, id: InstanceId) -> Option<NodeId> {
+        self.node_of.get(id.index()).copied().flatten()
     }
 }
 
@@ -159,12 +183,16 @@ impl Model for World {
         }
         match event {
             Event::Cloud(e) => {
-                if let Some(CloudNotice::Booted(id)) = self.cloud.handle(ctx, e) {
-                    self.join(ctx, id);
-                }
+                self.cloud.handle(ctx, e);
+                self.apply_notices(ctx);
             }
             Event::Kube(e) => self.cluster.handle(ctx, e),
-            Event::Fault(i) => self.strike(ctx, usize::from(i)),
+            Event::Fault(i) => {
+                if let Some(next) = self.cloud.strike(ctx, usize::from(i)) {
+                    ctx.schedule_at(next, Event::Fault(i));
+                }
+                self.apply_notices(ctx);
+            }
         }
         self.recorder
             .observe(ctx.now(), gauges(self.cluster.status()));
@@ -210,7 +238,15 @@ pub fn run_sampled(
         None
     };
     let hours: f64 = world.cloud.instance_hours_by_asg(horizon).iter().sum();
-    let cost: f64 = world.cloud.cost_by_asg(horizon).iter().sum();
+    let by_pool = world.cloud.cost_by_asg(horizon);
+    let cost: f64 = by_pool.iter().sum();
+    let cost_by_pool = world
+        .cloud
+        .asgs()
+        .iter()
+        .zip(by_pool)
+        .map(|(g, c)| (g.spec().name.clone(), c))
+        .collect();
     let row = RunRow {
         policy: scenario.policies[policy].name.clone(),
         seed,
@@ -222,6 +258,7 @@ pub fn run_sampled(
         instances_launched: world.cloud.instances_launched(),
         instance_hours: hours,
         cost_usd: cost,
+        cost_by_pool,
         events: sim.events_handled(),
         stall_cause,
     };
