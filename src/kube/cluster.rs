@@ -1,17 +1,16 @@
 //! The cluster's state and its event handling: what happens when a node
 //! joins, a pod is tried, a pod starts.
 
-use std::collections::BTreeMap;
-
 use rand_chacha::ChaCha8Rng;
 
 use crate::cloud::Delay;
 use crate::engine::{Context, Millis, RngStreams, Stream};
 
-use super::scheduler::{self, SchedulerConfig, SchedulingQueue, score::non_zero};
+use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};
+use super::taint::{DynamicTolerations, TaintEffect, tolerated};
 use super::{
-    Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, QueueSlot, Workload,
-    WorkloadId, WorkloadSpec,
+    Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, PoolInfo, QueueSlot,
+    Workload, WorkloadId, WorkloadKind, WorkloadSpec,
 };
 
 /// Timings of the control plane; defaults are Kubernetes' (`FIDELITY.md` §3).
@@ -69,8 +68,11 @@ pub enum KubeEvent {
     NodeMonitor,
     /// The pod garbage collector's periodic sweep.
     PodGc,
-    /// A controller creates a pod in this replica slot.
+    /// A controller creates a pod in this replica slot (for a DaemonSet,
+    /// the slot is the node's index).
     CreatePod(WorkloadId, u32),
+    /// A gracefully deleted pod's grace period is over: it is gone.
+    PodTerminated(PodId),
 }
 
 /// Counters that summarise the cluster at an instant.
@@ -93,14 +95,24 @@ pub struct ClusterStatus {
     /// Count of forward steps (bindings, starts, node joins); a deadlock is
     /// when this stops moving.
     pub progress_steps: u64,
+    /// Pods deleted by scheduler preemption.
+    pub preemptions: u64,
 }
 
 /// The Kubernetes state of one run.
 pub struct Cluster {
     pub(super) config: KubeConfig,
     pub(super) nodes: Vec<Node>,
-    /// Ready nodes, in no meaningful order (swap-removed).
-    pub(super) ready: Vec<NodeId>,
+    /// Registered (not deleted) nodes of each pool, in no meaningful order
+    /// (swap-removed): the scheduler's index.
+    pub(super) by_pool: Vec<Vec<NodeId>>,
+    /// Registered nodes in all pools.
+    pub(super) registered: usize,
+    /// Per pool: whether a network-plugin DaemonSet runs there, so its nodes
+    /// join NotReady.
+    pub(super) pool_gated: Vec<bool>,
+    /// The scheduler's state between cycles.
+    pub(super) select: SelectState,
     pub(super) pods: Vec<Pod>,
     pub(super) workloads: Vec<Workload>,
     pub(super) queue: SchedulingQueue,
@@ -110,9 +122,9 @@ pub struct Cluster {
     pub(super) orphan_nodes: Vec<NodeId>,
     pub(super) armed: Armed,
     pub(super) status: ClusterStatus,
-    tie_rng: ChaCha8Rng,
+    pub(super) tie_rng: ChaCha8Rng,
     pub(super) order_rng: ChaCha8Rng,
-    startup_rng: ChaCha8Rng,
+    pub(super) startup_rng: ChaCha8Rng,
 }
 
 /// Which self-rescheduling events are already in the queue, so each is
@@ -127,34 +139,29 @@ pub(super) struct Armed {
 }
 
 impl Cluster {
-    /// A cluster with no nodes and no pods. `pool_labels[p]` are the labels
-    /// of nodes in pool `p`.
+    /// A cluster with no nodes and no pods. `pools[p]` gives the labels and
+    /// taints of nodes in pool `p`.
     pub fn new(
         config: KubeConfig,
         workloads: Vec<WorkloadSpec>,
-        pool_labels: &[BTreeMap<String, String>],
+        pools: &[PoolInfo],
         rng: &RngStreams,
     ) -> Self {
         let mut ws: Vec<Workload> = workloads
             .into_iter()
-            .map(|spec| {
-                let fits_pool = pool_labels
-                    .iter()
-                    .map(|labels| {
-                        spec.node_selector
-                            .iter()
-                            .all(|(k, v)| labels.get(k) == Some(v))
-                    })
-                    .collect();
-                Workload {
-                    spec,
-                    live: 0,
-                    running: 0,
-                    pending: 0,
-                    unmet_needs: 0,
-                    dependents: Vec::new(),
-                    fits_pool,
-                }
+            .map(|spec| workload(spec, pools))
+            .collect();
+        let pool_gated = (0..pools.len())
+            .map(|p| {
+                ws.iter().any(|w| {
+                    w.fits_pool[p]
+                        && matches!(
+                            w.spec.kind,
+                            WorkloadKind::DaemonSet {
+                                network_plugin: true
+                            }
+                        )
+                })
             })
             .collect();
         for i in 0..ws.len() {
@@ -177,7 +184,10 @@ impl Cluster {
         Cluster {
             config,
             nodes: Vec::new(),
-            ready: Vec::new(),
+            by_pool: vec![Vec::new(); pools.len()],
+            registered: 0,
+            pool_gated,
+            select: SelectState::default(),
             pods: Vec::new(),
             workloads: ws,
             queue: SchedulingQueue::default(),
@@ -211,44 +221,61 @@ impl Cluster {
         &self.workloads
     }
 
-    /// Creates every replica of every workload, system workloads first, as a
-    /// cluster brought up from scratch starts its system pods first.
+    /// Creates every replica of every Deployment, system workloads first, as
+    /// a cluster brought up from scratch starts its system pods first.
+    /// DaemonSet pods are created as nodes join.
     pub fn create_initial_pods<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         for class in [PodClass::System, PodClass::User] {
             for w in 0..self.workloads.len() {
-                if self.workloads[w].spec.class != class {
+                let spec = &self.workloads[w].spec;
+                if spec.class != class || spec.kind != WorkloadKind::Deployment {
                     continue;
                 }
-                for slot in 0..self.workloads[w].spec.replicas {
+                for slot in 0..spec.replicas {
                     self.create_pod(ctx, WorkloadId(w as u16), slot);
                 }
             }
         }
     }
 
-    /// A node registers and is Ready.
+    /// A node registers. It is Ready at once unless a network-plugin
+    /// DaemonSet must run on it first (then it is NotReady, tainted
+    /// `not-ready:NoSchedule`, until that pod runs).
     pub fn node_join<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         spec: NodeSpec,
     ) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
+        let pool = spec.pool.index();
+        let gated = self.pool_gated[pool];
         self.nodes.push(Node {
             id,
             spec,
             requested: Default::default(),
             requested_for_scoring: Default::default(),
             pods: Vec::new(),
-            condition: NodeCondition::Ready,
+            condition: if gated {
+                NodeCondition::NotReady
+            } else {
+                NodeCondition::Ready
+            },
+            unreachable: false,
+            unschedulable: false,
+            nominated: Vec::new(),
             joined_at: ctx.now(),
             heartbeat_lost_at: None,
             not_ready_since: None,
             deleted_at: None,
-            ready_index: Some(self.ready.len()),
+            pool_slot: Some(self.by_pool[pool].len()),
         });
-        self.ready.push(id);
-        self.status.ready_nodes += 1;
+        self.by_pool[pool].push(id);
+        self.registered += 1;
+        if !gated {
+            self.status.ready_nodes += 1;
+        }
         self.status.progress_steps += 1;
+        self.create_daemon_pods(ctx, id);
         self.cluster_event(ctx);
         id
     }
@@ -301,64 +328,23 @@ impl Cluster {
                 self.after_move(ctx, moved);
                 self.arm_leftover(ctx);
             }
-            KubeEvent::PodStarted(pid) => self.pod_started(pid),
+            KubeEvent::PodStarted(pid) => self.pod_started(ctx, pid),
             KubeEvent::NodeMonitor => self.node_monitor(ctx),
             KubeEvent::PodGc => self.pod_gc(ctx),
             KubeEvent::CreatePod(w, slot) => self.create_pod(ctx, w, slot),
-        }
-    }
-
-    fn schedule_one<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        self.armed.schedule_one = false;
-        let now = ctx.now();
-        if let Some(pid) = self.queue.pop_active(&mut self.pods) {
-            let pod = &self.pods[pid.index()];
-            let fits_pool = &self.workloads[pod.workload.index()].fits_pool;
-            match scheduler::select_node(
-                pod,
-                fits_pool,
-                &self.nodes,
-                &self.ready,
-                self.config.scheduler.scoring,
-                &mut self.tie_rng,
-            ) {
-                Some(node) => self.bind(ctx, pid, node),
-                None => {
-                    self.queue
-                        .push_unschedulable(&mut self.pods[pid.index()], now);
-                    self.arm_leftover(ctx);
+            KubeEvent::PodTerminated(pid) => {
+                if matches!(self.pods[pid.index()].state, PodState::Terminating(_)) {
+                    self.delete_pod(pid);
+                    // AssignedPodDelete: the room may help pending pods.
+                    self.cluster_event(ctx);
                 }
             }
         }
-        if self.queue.has_active() {
-            self.armed.schedule_one = true;
-            ctx.schedule_in(self.config.scheduler.decision_time, KubeEvent::ScheduleOne);
-        }
     }
 
-    fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {
-        let pod = &mut self.pods[pid.index()];
-        pod.state = PodState::Starting(node);
-        let n = &mut self.nodes[node.index()];
-        n.requested += pod.requests;
-        n.requested_for_scoring += non_zero(pod.requests);
-        n.pods.push(pid);
-        self.status.progress_steps += 1;
-        let startup = self.config.pod_startup.sample(&mut self.startup_rng);
-        ctx.schedule_in(startup, KubeEvent::PodStarted(pid));
-    }
-
-    fn pod_started(&mut self, pid: PodId) {
-        if let PodState::Starting(node) = self.pods[pid.index()].state {
-            self.pods[pid.index()].state = PodState::Running(node);
-            let w = self.pods[pid.index()].workload;
-            self.change_pending(w, -1);
-            self.change_running(w, 1);
-            self.status.progress_steps += 1;
-        }
-    }
-
-    /// A controller creates a pod; it enters activeQ.
+    /// A controller creates a pod; it enters activeQ. A DaemonSet pod
+    /// (slot = node index) is pinned to its node, and not created if the
+    /// node is gone.
     pub(super) fn create_pod<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
@@ -366,14 +352,24 @@ impl Cluster {
         slot: u32,
     ) {
         let now = ctx.now();
-        let id = PodId(self.pods.len() as u32);
         let spec = &self.workloads[w.index()].spec;
+        let pinned = match spec.kind {
+            WorkloadKind::Deployment => None,
+            WorkloadKind::DaemonSet { .. } => {
+                let node = NodeId(slot);
+                if !self.nodes[node.index()].is_registered() {
+                    return;
+                }
+                Some(node)
+            }
+        };
+        let id = PodId(self.pods.len() as u32);
         self.pods.push(Pod {
             id,
             workload: w,
             slot,
             requests: spec.requests,
-            priority: 0,
+            priority: spec.priority,
             state: PodState::Pending,
             created_at: now,
             queue_ts: now,
@@ -381,6 +377,9 @@ impl Cluster {
             queue: QueueSlot::None,
             queue_gen: 0,
             unschedulable_since: now,
+            nominated: None,
+            pinned,
+            started_at: None,
         });
         self.workloads[w.index()].live += 1;
         self.change_pending(w, 1);
@@ -399,8 +398,9 @@ impl Cluster {
             PodState::Pending => self.change_pending(w, -1),
             PodState::Starting(_) => self.change_pending(w, -1),
             PodState::Running(_) => self.change_running(w, -1),
-            PodState::Lost(_) => {}
+            PodState::Terminating(_) | PodState::Lost(_) => {}
         }
+        self.clear_nomination(pid);
         if let Some(node) = state.node() {
             let requests = self.pods[pid.index()].requests;
             let n = &mut self.nodes[node.index()];
@@ -409,18 +409,24 @@ impl Cluster {
             if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
                 n.pods.swap_remove(pos);
             }
-            freed_room = n.is_ready();
+            freed_room = n.is_registered();
         }
         let pod = &mut self.pods[pid.index()];
         SchedulingQueue::forget(pod);
         pod.state = PodState::Deleted;
-        self.workloads[w.index()].live -= 1;
+        // A terminating pod already left its controller's count.
+        if !matches!(state, PodState::Terminating(_)) {
+            self.workloads[w.index()].live -= 1;
+        }
         freed_room
     }
 
-    fn change_pending(&mut self, w: WorkloadId, delta: i32) {
+    pub(super) fn change_pending(&mut self, w: WorkloadId, delta: i32) {
         let wl = &mut self.workloads[w.index()];
         wl.pending = wl.pending.wrapping_add_signed(delta);
+        if wl.spec.placeholder {
+            return;
+        }
         let counter = match wl.spec.class {
             PodClass::System => &mut self.status.pending_system,
             PodClass::User => &mut self.status.pending_user,
@@ -430,7 +436,7 @@ impl Cluster {
 
     /// Changes a workload's Running count and propagates service
     /// availability to the workloads that need it.
-    fn change_running(&mut self, w: WorkloadId, delta: i32) {
+    pub(super) fn change_running(&mut self, w: WorkloadId, delta: i32) {
         let was_down = self.workloads[w.index()].is_unavailable();
         self.add_running_pods(w, delta);
         let is_down = self.workloads[w.index()].is_unavailable();
@@ -460,6 +466,9 @@ impl Cluster {
     fn add_running_pods(&mut self, w: WorkloadId, delta: i32) {
         let wl = &mut self.workloads[w.index()];
         wl.running = wl.running.wrapping_add_signed(delta);
+        if wl.spec.placeholder {
+            return;
+        }
         if !wl.progressing() {
             self.status.stalled = self.status.stalled.wrapping_add_signed(delta);
         } else if wl.spec.class == PodClass::User {
@@ -482,7 +491,7 @@ impl Cluster {
         self.after_move(ctx, moved);
     }
 
-    fn after_move<E: From<KubeEvent>>(
+    pub(super) fn after_move<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         moved: scheduler::Moved,
@@ -495,7 +504,7 @@ impl Cluster {
         }
     }
 
-    fn arm_schedule<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+    pub(super) fn arm_schedule<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         if !self.armed.schedule_one {
             self.armed.schedule_one = true;
             ctx.schedule_in(Millis::ZERO, KubeEvent::ScheduleOne);
@@ -520,13 +529,78 @@ impl Cluster {
         }
     }
 
-    pub(super) fn remove_from_ready(&mut self, node: NodeId) {
-        if let Some(pos) = self.nodes[node.index()].ready_index.take() {
-            self.ready.swap_remove(pos);
-            if let Some(&moved) = self.ready.get(pos) {
-                self.nodes[moved.index()].ready_index = Some(pos);
+    /// Takes a deleted node out of its pool's index.
+    pub(super) fn unregister(&mut self, node: NodeId) {
+        if let Some(pos) = self.nodes[node.index()].pool_slot.take() {
+            let pool = self.nodes[node.index()].spec.pool.index();
+            self.by_pool[pool].swap_remove(pos);
+            if let Some(&moved) = self.by_pool[pool].get(pos) {
+                self.nodes[moved.index()].pool_slot = Some(pos);
             }
+            self.registered -= 1;
+        }
+    }
+
+    /// Sets a node's Ready condition, keeping the Ready count.
+    pub(super) fn set_condition(&mut self, node: NodeId, condition: NodeCondition) {
+        let n = &mut self.nodes[node.index()];
+        if n.condition == condition {
+            return;
+        }
+        if n.condition == NodeCondition::Ready {
             self.status.ready_nodes -= 1;
         }
+        if condition == NodeCondition::Ready {
+            self.status.ready_nodes += 1;
+        }
+        n.condition = condition;
+    }
+
+    /// Removes a pod's nomination, if any.
+    pub(super) fn clear_nomination(&mut self, pid: PodId) {
+        if let Some(node) = self.pods[pid.index()].nominated.take() {
+            let list = &mut self.nodes[node.index()].nominated;
+            if let Some(pos) = list.iter().position(|&p| p == pid) {
+                list.swap_remove(pos);
+            }
+        }
+    }
+}
+
+/// A workload's run-time record, with its per-pool filter and score
+/// precomputations.
+fn workload(spec: WorkloadSpec, pools: &[PoolInfo]) -> Workload {
+    let mut fits_pool = Vec::with_capacity(pools.len());
+    let mut pool_affinity = Vec::with_capacity(pools.len());
+    let mut pool_prefer_taints = Vec::with_capacity(pools.len());
+    for pool in pools {
+        let tolerates_hard = pool.taints.iter().all(|t| {
+            t.effect == TaintEffect::PreferNoSchedule
+                || tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
+        });
+        fits_pool.push(tolerates_hard && spec.affinity.allows(&spec.node_selector, &pool.labels));
+        pool_affinity.push(spec.affinity.preferred_weight(&pool.labels));
+        pool_prefer_taints.push(
+            pool.taints
+                .iter()
+                .filter(|t| {
+                    t.effect == TaintEffect::PreferNoSchedule
+                        && !tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
+                })
+                .count() as i64,
+        );
+    }
+    let dynamic = DynamicTolerations::of(&spec.tolerations);
+    Workload {
+        spec,
+        live: 0,
+        running: 0,
+        pending: 0,
+        unmet_needs: 0,
+        dependents: Vec::new(),
+        fits_pool,
+        pool_affinity,
+        pool_prefer_taints,
+        dynamic,
     }
 }

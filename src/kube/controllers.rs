@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use crate::engine::{Context, Millis};
 
 use super::cluster::KubeEvent;
-use super::{Cluster, NodeCondition, NodeId};
+use super::{Cluster, NodeCondition, NodeId, PodState, WorkloadKind};
 
 impl Cluster {
     pub(super) fn arm_monitor<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
@@ -34,8 +34,9 @@ impl Cluster {
     }
 
     /// One pass of the node lifecycle and cloud node lifecycle controllers
-    /// over nodes whose heartbeat stopped: NotReady once the grace period has
-    /// passed, deleted at the next pass (the instance is gone).
+    /// over nodes whose heartbeat stopped: Ready=Unknown and tainted
+    /// `unreachable` once the grace period has passed, deleted at the next
+    /// pass (the instance is gone).
     pub(super) fn node_monitor<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         self.armed.monitor = false;
         let now = ctx.now();
@@ -44,19 +45,21 @@ impl Cluster {
         for node in std::mem::take(&mut self.lost_nodes) {
             let n = &self.nodes[node.index()];
             let lost_at = n.heartbeat_lost_at.unwrap_or(now);
-            match n.condition {
-                NodeCondition::Ready if now.saturating_sub(lost_at) >= grace => {
-                    self.remove_from_ready(node);
+            if n.condition == NodeCondition::Deleted {
+                continue;
+            }
+            if !n.unreachable {
+                if now.saturating_sub(lost_at) >= grace {
+                    self.set_condition(node, NodeCondition::NotReady);
                     let n = &mut self.nodes[node.index()];
-                    n.condition = NodeCondition::NotReady;
+                    n.unreachable = true;
                     n.not_ready_since = Some(now);
-                    still_lost.push(node);
                 }
-                NodeCondition::NotReady if n.not_ready_since.is_some_and(|t| t < now) => {
-                    self.delete_node(node, now);
-                }
-                NodeCondition::Deleted => {}
-                _ => still_lost.push(node),
+                still_lost.push(node);
+            } else if n.not_ready_since.is_some_and(|t| t < now) {
+                self.delete_node(node, now);
+            } else {
+                still_lost.push(node);
             }
         }
         self.lost_nodes = still_lost;
@@ -65,9 +68,13 @@ impl Cluster {
     }
 
     fn delete_node(&mut self, node: NodeId, now: Millis) {
-        self.remove_from_ready(node);
+        self.set_condition(node, NodeCondition::Deleted);
+        self.unregister(node);
+        // Pods nominated here look elsewhere.
+        for pid in std::mem::take(&mut self.nodes[node.index()].nominated) {
+            self.pods[pid.index()].nominated = None;
+        }
         let n = &mut self.nodes[node.index()];
-        n.condition = NodeCondition::Deleted;
         n.deleted_at = Some(now);
         if !n.pods.is_empty() {
             self.orphan_nodes.push(node);
@@ -92,7 +99,13 @@ impl Cluster {
             let pods = self.nodes[node.index()].pods.clone();
             for pid in pods {
                 let pod = &self.pods[pid.index()];
-                recreate.push((pod.workload, pod.slot));
+                // A DaemonSet has nothing to recreate for a deleted node, and
+                // a terminating pod was already replaced.
+                if self.workloads[pod.workload.index()].spec.kind == WorkloadKind::Deployment
+                    && !matches!(pod.state, PodState::Terminating(_))
+                {
+                    recreate.push((pod.workload, pod.slot));
+                }
                 self.delete_pod(pid);
                 deleted_any = true;
             }

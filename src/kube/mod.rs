@@ -4,16 +4,22 @@
 //! Kubernetes learns about machines only through [`Cluster::node_join`] and
 //! [`Cluster::instance_lost`]; it never sees an instance or an ASG.
 
+pub mod affinity;
 mod cluster;
 mod controllers;
+mod daemonset;
 mod diagnosis;
 mod node;
 mod pod;
 pub mod scheduler;
+mod scheduling;
+pub mod taint;
 mod workload;
 
+pub use affinity::NodeAffinity;
 pub use cluster::{Cluster, ClusterStatus, KubeConfig, KubeEvent};
 pub use diagnosis::StallCause;
-pub use node::{Node, NodeCondition, NodeId, NodeSpec, PoolId};
+pub use node::{Node, NodeCondition, NodeId, NodeSpec, PoolId, PoolInfo};
 pub use pod::{Pod, PodClass, PodId, PodPhase, PodState, QueueSlot};
-pub use workload::{Workload, WorkloadId, WorkloadSpec};
+pub use taint::{Taint, TaintEffect, Toleration};
+pub use workload::{PreemptionPolicy, Workload, WorkloadId, WorkloadKind, WorkloadSpec};

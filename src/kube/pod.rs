@@ -58,6 +58,9 @@ pub enum PodState {
     Starting(NodeId),
     /// Running on a live node.
     Running(NodeId),
+    /// Deleted gracefully (e.g. preempted): no longer serving, but still
+    /// holding its room on the node until its grace period ends.
+    Terminating(NodeId),
     /// Bound to a node whose instance is gone: the API still shows it, but it
     /// serves nothing. Pod garbage collection will delete it.
     Lost(NodeId),
@@ -69,7 +72,10 @@ impl PodState {
     /// The node the pod is bound to, if any.
     pub fn node(self) -> Option<NodeId> {
         match self {
-            PodState::Starting(n) | PodState::Running(n) | PodState::Lost(n) => Some(n),
+            PodState::Starting(n)
+            | PodState::Running(n)
+            | PodState::Terminating(n)
+            | PodState::Lost(n) => Some(n),
             PodState::Pending | PodState::Deleted => None,
         }
     }
@@ -78,7 +84,9 @@ impl PodState {
     pub fn phase(self) -> Option<PodPhase> {
         match self {
             PodState::Pending | PodState::Starting(_) => Some(PodPhase::Pending),
-            PodState::Running(_) | PodState::Lost(_) => Some(PodPhase::Running),
+            PodState::Running(_) | PodState::Terminating(_) | PodState::Lost(_) => {
+                Some(PodPhase::Running)
+            }
             PodState::Deleted => None,
         }
     }
@@ -127,4 +135,11 @@ pub struct Pod {
     pub queue_gen: u32,
     /// When it entered unschedulablePods.
     pub unschedulable_since: Millis,
+    /// `status.nominatedNodeName`, set by preemption.
+    pub nominated: Option<NodeId>,
+    /// The node a DaemonSet pod is pinned to (its node affinity on
+    /// `metadata.name`).
+    pub pinned: Option<NodeId>,
+    /// When its containers started.
+    pub started_at: Option<Millis>,
 }

@@ -7,9 +7,12 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::Millis;
 use crate::quantity::Resources;
 
 use super::PodClass;
+use super::affinity::NodeAffinity;
+use super::taint::{DynamicTolerations, Toleration};
 
 /// Index of a workload within a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,7 +25,29 @@ impl WorkloadId {
     }
 }
 
-/// A Deployment as configured (validated), under one policy's placement.
+/// Whether a pod may preempt lower-priority pods (`preemptionPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreemptionPolicy {
+    /// The default: may preempt.
+    PreemptLowerPriority,
+    /// Never preempts (it can still be preempted).
+    Never,
+}
+
+/// What kind of controller owns the pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    /// A Deployment (ReplicaSet): keeps `replicas` pods.
+    Deployment,
+    /// A DaemonSet: one pod per node it may run on. A network plugin
+    /// DaemonSet (a CNI such as aws-node) gates its node's Ready condition.
+    DaemonSet {
+        /// Whether the node stays NotReady until this pod runs on it.
+        network_plugin: bool,
+    },
+}
+
+/// A workload as configured (validated), under one policy's placement.
 #[derive(Debug, Clone)]
 pub struct WorkloadSpec {
     /// Name, e.g. `coredns`.
@@ -40,6 +65,23 @@ pub struct WorkloadSpec {
     pub min_available: Option<u32>,
     /// Services (by workload index) its pods need to make progress.
     pub needs: Vec<WorkloadId>,
+    /// Deployment or DaemonSet.
+    pub kind: WorkloadKind,
+    /// Pod priority, from its PriorityClass (0 without one).
+    pub priority: i32,
+    /// Whether its pods may preempt.
+    pub preemption_policy: PreemptionPolicy,
+    /// Tolerations of its pods.
+    pub tolerations: Vec<Toleration>,
+    /// Node affinity (required and preferred terms) besides the
+    /// nodeSelector.
+    pub affinity: NodeAffinity,
+    /// How long a deleted (e.g. preempted) pod keeps its node's room before
+    /// it is gone: `terminationGracePeriodSeconds`, default 30 s.
+    pub termination_grace: Millis,
+    /// An overprovisioning placeholder (pause pod): holds room, does no
+    /// work, and is left out of the pending and progress counters.
+    pub placeholder: bool,
 }
 
 /// Run-time counters of a workload.
@@ -57,10 +99,20 @@ pub struct Workload {
     pub unmet_needs: u32,
     /// Workloads that need this one.
     pub dependents: Vec<WorkloadId>,
-    /// Per pool: whether this workload's nodeSelector matches the pool's
-    /// labels. Node labels come from their pool, so this is the whole
-    /// NodeAffinity filter, computed once.
+    /// Per pool: whether this workload's nodeSelector and required node
+    /// affinity match the pool's labels and its pods tolerate the pool's
+    /// NoSchedule and NoExecute taints. Node labels and configured taints
+    /// come from their pool, so this is the static part of the NodeAffinity
+    /// and TaintToleration filters, computed once.
     pub fits_pool: Vec<bool>,
+    /// Per pool: the raw NodeAffinity score (sum of matching preferred
+    /// weights).
+    pub pool_affinity: Vec<i64>,
+    /// Per pool: the raw TaintToleration score (untolerated
+    /// PreferNoSchedule taints).
+    pub pool_prefer_taints: Vec<i64>,
+    /// Which run-time node taints its pods tolerate.
+    pub dynamic: DynamicTolerations,
 }
 
 impl Workload {

@@ -7,17 +7,18 @@ use std::ops::Range;
 use crate::cloud::{AsgSpec, Delay, Fault, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
 use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
-use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadSpec};
+use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadKind, WorkloadSpec};
 use crate::quantity::Resources;
 
 use super::file::{ClassFile, DelayFile, FaultFile, ScenarioFile, ScoringFile};
+use super::kube_checks;
 use super::{Policy, Scenario, ScenarioError};
 
 /// Default zones when a file names none.
 const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
 
 /// Builds errors that point into the file.
-struct Source<'a> {
+pub(super) struct Source<'a> {
     text: &'a str,
     file: &'a str,
 }
@@ -31,7 +32,7 @@ impl Source<'_> {
             + 1
     }
 
-    fn error(
+    pub(super) fn error(
         &self,
         span: Option<Range<usize>>,
         key: impl Into<String>,
@@ -218,17 +219,21 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
     if raw.workloads.is_empty() {
         return Err(src.error(none.clone(), "workloads", "at least one workload is needed"));
     }
+    let classes = kube_checks::priority_classes(src, &raw)?;
     let mut workloads = Vec::new();
+    let mut own_priority = Vec::new();
     for w in &raw.workloads {
         let name = w.name.get_ref();
         let key = format!("workloads.{name}");
+        let k = kube_checks::workload(src, &classes, w)?;
         if let Some(m) = w.min_available
-            && m > w.replicas
+            && m > k.replicas
+            && k.kind == WorkloadKind::Deployment
         {
             return Err(src.error(
                 Some(w.name.span()),
                 format!("{key}.min_available"),
-                format!("{m} exceeds replicas ({})", w.replicas),
+                format!("{m} exceeds replicas ({})", k.replicas),
             ));
         }
         let mut needs = Vec::new();
@@ -270,12 +275,20 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 ClassFile::System => PodClass::System,
                 ClassFile::User => PodClass::User,
             },
-            replicas: w.replicas,
+            replicas: k.replicas,
             requests: Resources::new(w.cpu.0, w.memory.0),
             node_selector: w.node_selector.clone(),
             min_available: w.min_available,
             needs,
+            kind: k.kind,
+            priority: k.priority.0,
+            preemption_policy: k.priority.1,
+            tolerations: k.tolerations,
+            affinity: k.affinity,
+            termination_grace: k.termination_grace,
+            placeholder: false,
         });
+        own_priority.push(k.own_priority);
     }
 
     // Policies.
@@ -298,6 +311,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
             ));
         }
         let mut pools = Vec::new();
+        let mut pool_taints = Vec::new();
         let mut pool_names = BTreeSet::new();
         for pool in &p.pools {
             let name = pool.name.get_ref();
@@ -381,6 +395,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 })?,
                 None => default_boot.clone(),
             };
+            pool_taints.push(kube_checks::taints(src, &pool.taints, &key)?);
             pools.push(AsgSpec {
                 name: name.clone(),
                 instance_type: type_index,
@@ -394,17 +409,36 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
             });
         }
         let mut placement = BTreeMap::new();
-        if let Some(s) = &p.placement.system {
-            placement.insert(PodClass::System, s.node_selector.clone());
+        let mut rules = BTreeMap::new();
+        for (class, c) in [
+            (PodClass::System, &p.placement.system),
+            (PodClass::User, &p.placement.user),
+        ] {
+            if let Some(c) = c {
+                placement.insert(class, c.node_selector.clone());
+                let key = format!("{pkey}.placement.{}", class.as_str());
+                rules.insert(
+                    class,
+                    kube_checks::class_rules(src, &classes, &raw, c, &key)?,
+                );
+            }
         }
-        if let Some(u) = &p.placement.user {
-            placement.insert(PodClass::User, u.node_selector.clone());
-        }
+        let overprovision = match &p.overprovision {
+            Some(o) => Some(kube_checks::overprovision(
+                src,
+                o,
+                &format!("{pkey}.overprovision"),
+            )?),
+            None => None,
+        };
         policies.push(Policy {
             name: pname.clone(),
             description: p.description.clone(),
             pools,
             placement,
+            pool_taints,
+            rules,
+            overprovision,
         });
     }
 
@@ -436,6 +470,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
         replacement_delay,
         kube,
         workloads,
+        own_priority,
         policies,
         faults,
         file: raw,
@@ -470,7 +505,15 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
             scoring: match s.scoring {
                 None | Some(ScoringFile::LeastAllocated) => ScoringStrategy::LeastAllocated,
                 Some(ScoringFile::MostAllocated) => ScoringStrategy::MostAllocated,
+                Some(ScoringFile::RequestedToCapacityRatio) => {
+                    ScoringStrategy::RequestedToCapacityRatio
+                }
             },
+            ratio_shape: kube_checks::shape(src, s.ratio_shape.as_deref())?
+                .unwrap_or(sd.ratio_shape.clone()),
+            percentage_of_nodes_to_score: s
+                .percentage_of_nodes_to_score
+                .unwrap_or(sd.percentage_of_nodes_to_score),
             ..sd
         },
     };
@@ -494,19 +537,23 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
 /// for it on an empty node.
 fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
     for policy in &s.policies {
+        let info = policy.pool_info();
         for (i, w) in s.workloads_under(policy).iter().enumerate() {
-            let span = Some(s.file.workloads[i].name.span());
-            let key = format!("workloads.{}", w.name);
+            // The overprovisioning placeholders come after the file's
+            // workloads.
+            let (span, key) = match s.file.workloads.get(i) {
+                Some(f) => (Some(f.name.span()), format!("workloads.{}", w.name)),
+                None => (None, format!("policies.{}.overprovision", policy.name)),
+            };
+            let daemonset = w.kind != WorkloadKind::Deployment;
             let matching: Vec<&AsgSpec> = policy
                 .pools
                 .iter()
-                .filter(|p| {
-                    w.node_selector
-                        .iter()
-                        .all(|(k, v)| p.labels.get(k) == Some(v))
-                })
+                .zip(&info)
+                .filter(|(_, pi)| kube_checks::pool_allows(w, pi))
+                .map(|(p, _)| p)
                 .collect();
-            if matching.is_empty() {
+            if matching.is_empty() && !daemonset {
                 let sel: Vec<String> = w
                     .node_selector
                     .iter()
@@ -516,7 +563,7 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
                     span,
                     format!("{key}.node_selector"),
                     format!(
-                        "under policy `{}`, no pool's labels satisfy nodeSelector {{{}}}",
+                        "under policy `{}`, no pool's labels satisfy nodeSelector {{{}}} and node affinity with its taints tolerated",
                         policy.name,
                         sel.join(", ")
                     ),
@@ -526,7 +573,7 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
                 let t = &s.instance_types[p.instance_type];
                 w.requests.fits_in(&t.allocatable())
             });
-            if !fits && w.replicas > 0 {
+            if !fits && !matching.is_empty() && (w.replicas > 0 || daemonset) {
                 let largest: Vec<String> = matching
                     .iter()
                     .map(|p| {

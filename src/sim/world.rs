@@ -55,11 +55,10 @@ impl World {
             scenario.replacement_delay,
             &rng,
         );
-        let labels: Vec<_> = p.pools.iter().map(|pool| pool.labels.clone()).collect();
         let cluster = Cluster::new(
             scenario.kube.clone(),
             scenario.workloads_under(p),
-            &labels,
+            &p.pool_info(),
             &rng,
         );
         let mut world = World {
@@ -172,6 +171,7 @@ pub fn run_one(scenario: &Scenario, policy: usize, seed: u64) -> RunRow {
             .recorder
             .clone()
             .finish(horizon, scenario.detection_window),
+        preemptions: world.cluster.status().preemptions,
         instances_launched: world.cloud.instances_launched(),
         instance_hours: hours,
         cost_usd: cost,
