@@ -15,3 +15,6 @@ mod determinism;
 
 /// Bad input gets a clear error and exit code 2, and nothing is written.
 mod bad_input;
+
+/// Kubernetes fidelity: scores, queue, preemption, taints, DaemonSets.
+mod kube;
