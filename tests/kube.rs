@@ -292,3 +292,46 @@ fn taints_keep_user_pods_off_system_nodes() {
         assert_eq!(on_system, user_on_system, "{name}");
     }
 }
+
+/// The shipped alternatives scenario writes one summary row per policy; on a
+/// few seeds the remedies that separate the classes never deadlock, and a
+/// selector on the system side only does.
+#[test]
+fn seed_alternatives_writes_one_row_per_policy() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().join("o");
+    let file = crate::support::shipped("seed-alternatives.toml");
+    let o = crate::support::poolsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--seeds",
+        "8",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = summary
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 11);
+    let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "deadlock_rate").unwrap();
+    let rate = |p: &str| -> f64 {
+        let row = rows.iter().find(|r| r[0] == p).expect("policy row");
+        row[col].parse().unwrap()
+    };
+    for p in [
+        "split-pool",
+        "priority-preemption",
+        "taints",
+        "split-taints",
+    ] {
+        assert_eq!(rate(p), 0.0, "{p}");
+    }
+    assert!(rate("system-selector-only") > 0.5);
+    let runs = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
+    assert!(runs.lines().next().unwrap().contains(",preemptions,"));
+}

@@ -18,7 +18,7 @@ pub use file::ScenarioFile;
 
 use crate::cloud::{AsgSpec, Fault, InstanceType};
 use crate::engine::Millis;
-use crate::kube::{KubeConfig, PodClass, PoolInfo, Taint, WorkloadSpec};
+use crate::kube::{KubeConfig, PodClass, PoolInfo, Taint, WorkloadKind, WorkloadSpec};
 
 use kube_checks::{ClassRules, PriorityValue};
 
@@ -137,7 +137,7 @@ impl Scenario {
         self.policies.iter().find(|p| p.name == name)
     }
 
-    /// The workloads as they run under `policy`: each pod's nodeSelector,
+    /// The workloads as they run under `policy`: each Deployment pod's nodeSelector,
     /// tolerations and node affinity are its own plus its class's placement
     /// rules (unless the rules name it in `except`); its priority is its own
     /// PriorityClass, else its class's, else the global default. The
@@ -150,7 +150,11 @@ impl Scenario {
             .map(|(w, own)| {
                 let mut w = w.clone();
                 let rules = policy.rules.get(&w.class);
-                if rules.is_some_and(|r| r.except.contains(&w.name)) {
+                // DaemonSets are placed per node by their controller; a
+                // policy's class rules are about Deployments.
+                if w.kind != WorkloadKind::Deployment
+                    || rules.is_some_and(|r| r.except.contains(&w.name))
+                {
                     return w;
                 }
                 if let Some(sel) = policy.placement.get(&w.class) {
