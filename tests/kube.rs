@@ -335,3 +335,77 @@ fn seed_alternatives_writes_one_row_per_policy() {
     let runs = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
     assert!(runs.lines().next().unwrap().contains(",preemptions,"));
 }
+
+/// Three m5.large nodes, one per zone, six app pods spread two per node.
+const ZONES: &str = r#"
+name = "zones"
+horizon = "2h"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+controller_delay = "1s"
+terminated_instance_visible_for = "1h"
+[[workloads]]
+name = "app"
+class = "user"
+replicas = 6
+cpu = "500m"
+memory = "256Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.large", desired = 3 }]
+"#;
+
+/// One node's machine vanishes at 100 s while the terminated instance stays
+/// visible (so the Node is not deleted). The node monitor (every 5 s) finds
+/// 40 s without heartbeat at 140 s: Ready=Unknown, `unreachable`. Its zone
+/// is fully disrupted but the other two are not, so the zone's tainter
+/// (0.1 nodes/s, first token free) adds `unreachable:NoExecute` at 140 s;
+/// the pods' default 300 s toleration runs out at 440 s and their
+/// replacements are created 1 s later.
+#[test]
+fn eviction_after_default_toleration() {
+    let s = scenario(ZONES);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(100));
+    let node = world.cluster.pods()[0].state.node().expect("bound");
+    sim.with_context(|ctx| world.cluster.instance_lost(ctx, node));
+    sim.run_until(&mut world, Millis::from_secs(439));
+    let n = &world.cluster.nodes()[node.index()];
+    assert_eq!(n.not_ready_since, Some(Millis::from_secs(140)));
+    assert_eq!(n.no_execute_since, Some(Millis::from_secs(140)));
+    assert_eq!(world.cluster.status().evictions, 0);
+    sim.run_until(&mut world, Millis::from_secs(500));
+    assert_eq!(world.cluster.status().evictions, 2);
+    let replacements: Vec<u64> = world.cluster.pods()[6..]
+        .iter()
+        .map(|p| p.created_at.0)
+        .collect();
+    assert_eq!(replacements, [441_000, 441_000]);
+}
+
+/// Every machine vanishes: every zone is fully disrupted, so the controller
+/// evicts nothing. The Nodes go only when the terminated instances stop
+/// being visible, 1 h after the loss (3700 s); PodGC deletes their pods at
+/// the first 20 s tick 40 s later (3740 s) and the Deployment recreates
+/// them at 3741 s.
+#[test]
+fn evictions_halt_when_every_zone_is_disrupted() {
+    let s = scenario(ZONES);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(100));
+    sim.with_context(|ctx| {
+        for i in 0..3 {
+            world.cluster.instance_lost(ctx, poolsim::kube::NodeId(i));
+        }
+    });
+    sim.run_until(&mut world, Millis::from_secs(3800));
+    let c = &world.cluster;
+    assert_eq!(c.status().evictions, 0);
+    for n in &c.nodes()[..3] {
+        assert_eq!(n.no_execute_since, None);
+        assert_eq!(n.deleted_at, Some(Millis::from_secs(3700)));
+    }
+    let created: Vec<u64> = c.pods()[6..].iter().map(|p| p.created_at.0).collect();
+    assert_eq!(created.len(), 6);
+    assert!(created.iter().all(|&t| (3_741_000..3_742_000).contains(&t)));
+}

@@ -6,8 +6,9 @@ use rand_chacha::ChaCha8Rng;
 use crate::cloud::Delay;
 use crate::engine::{Context, Millis, RngStreams, Stream};
 
+use super::node_lifecycle::ZoneCounts;
 use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};
-use super::taint::{DynamicTolerations, TaintEffect, tolerated};
+use super::taint::{DynamicTolerations, TaintEffect, UNREACHABLE, tolerated};
 use super::{
     Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, PoolInfo, QueueSlot,
     Workload, WorkloadId, WorkloadKind, WorkloadSpec,
@@ -34,6 +35,21 @@ pub struct KubeConfig {
     pub pod_create_interval: Millis,
     /// From binding to containers running (image pull, start).
     pub pod_startup: Delay,
+    /// How long a terminated instance still counts as existing for the
+    /// cloud node lifecycle controller (UNCONFIRMED for AWS; default 0 s:
+    /// the Node is deleted at the first pass after it turns NotReady).
+    pub terminated_instance_visible_for: Millis,
+    /// `--node-eviction-rate`: NoExecute taints per second per zone (0.1).
+    pub node_eviction_rate: f64,
+    /// `--secondary-node-eviction-rate` (0.01), for partially disrupted
+    /// zones larger than `large_cluster_size_threshold`.
+    pub secondary_node_eviction_rate: f64,
+    /// `--large-cluster-size-threshold` (50).
+    pub large_cluster_size_threshold: u32,
+    /// `--unhealthy-zone-threshold` (0.55).
+    pub unhealthy_zone_threshold: f64,
+    /// `--default-unreachable-toleration-seconds` (300 s).
+    pub default_toleration_seconds: Millis,
     /// Scheduler settings.
     pub scheduler: SchedulerConfig,
 }
@@ -48,6 +64,12 @@ impl Default for KubeConfig {
             controller_delay: Millis::from_secs(1),
             pod_create_interval: Millis(20),
             pod_startup: Delay::Fixed(Millis::from_secs(5)),
+            terminated_instance_visible_for: Millis::ZERO,
+            node_eviction_rate: 0.1,
+            secondary_node_eviction_rate: 0.01,
+            large_cluster_size_threshold: 50,
+            unhealthy_zone_threshold: 0.55,
+            default_toleration_seconds: Millis::from_secs(300),
             scheduler: SchedulerConfig::default(),
         }
     }
@@ -73,6 +95,9 @@ pub enum KubeEvent {
     CreatePod(WorkloadId, u32),
     /// A gracefully deleted pod's grace period is over: it is gone.
     PodTerminated(PodId),
+    /// The pod's toleration of its node's `unreachable:NoExecute` taint may
+    /// have run out.
+    TaintEvict(PodId),
 }
 
 /// Counters that summarise the cluster at an instant.
@@ -97,6 +122,8 @@ pub struct ClusterStatus {
     pub progress_steps: u64,
     /// Pods deleted by scheduler preemption.
     pub preemptions: u64,
+    /// Pods evicted by the taint manager (NoExecute).
+    pub evictions: u64,
 }
 
 /// The Kubernetes state of one run.
@@ -113,6 +140,8 @@ pub struct Cluster {
     pub(super) pool_gated: Vec<bool>,
     /// The scheduler's state between cycles.
     pub(super) select: SelectState,
+    /// Node counts per zone, for the node lifecycle controller.
+    pub(super) zones: Vec<ZoneCounts>,
     pub(super) pods: Vec<Pod>,
     pub(super) workloads: Vec<Workload>,
     pub(super) queue: SchedulingQueue,
@@ -149,7 +178,7 @@ impl Cluster {
     ) -> Self {
         let mut ws: Vec<Workload> = workloads
             .into_iter()
-            .map(|spec| workload(spec, pools))
+            .map(|spec| workload(spec, pools, config.default_toleration_seconds))
             .collect();
         let pool_gated = (0..pools.len())
             .map(|p| {
@@ -188,6 +217,7 @@ impl Cluster {
             registered: 0,
             pool_gated,
             select: SelectState::default(),
+            zones: Vec::new(),
             pods: Vec::new(),
             workloads: ws,
             queue: SchedulingQueue::default(),
@@ -261,6 +291,7 @@ impl Cluster {
                 NodeCondition::Ready
             },
             unreachable: false,
+            no_execute_since: None,
             unschedulable: false,
             nominated: Vec::new(),
             joined_at: ctx.now(),
@@ -271,6 +302,7 @@ impl Cluster {
         });
         self.by_pool[pool].push(id);
         self.registered += 1;
+        self.zone_count(id, 1, i32::from(gated));
         if !gated {
             self.status.ready_nodes += 1;
         }
@@ -332,6 +364,7 @@ impl Cluster {
             KubeEvent::NodeMonitor => self.node_monitor(ctx),
             KubeEvent::PodGc => self.pod_gc(ctx),
             KubeEvent::CreatePod(w, slot) => self.create_pod(ctx, w, slot),
+            KubeEvent::TaintEvict(pid) => self.taint_evict(ctx, pid),
             KubeEvent::PodTerminated(pid) => {
                 if matches!(self.pods[pid.index()].state, PodState::Terminating(_)) {
                     self.delete_pod(pid);
@@ -538,6 +571,7 @@ impl Cluster {
                 self.nodes[moved.index()].pool_slot = Some(pos);
             }
             self.registered -= 1;
+            self.zone_count(node, -1, 0);
         }
     }
 
@@ -547,13 +581,20 @@ impl Cluster {
         if n.condition == condition {
             return;
         }
-        if n.condition == NodeCondition::Ready {
+        let old = n.condition;
+        n.condition = condition;
+        if old == NodeCondition::Ready {
             self.status.ready_nodes -= 1;
         }
         if condition == NodeCondition::Ready {
             self.status.ready_nodes += 1;
         }
-        n.condition = condition;
+        if old == NodeCondition::NotReady {
+            self.zone_count(node, 0, -1);
+        }
+        if condition == NodeCondition::NotReady {
+            self.zone_count(node, 0, 1);
+        }
     }
 
     /// Removes a pod's nomination, if any.
@@ -569,7 +610,7 @@ impl Cluster {
 
 /// A workload's run-time record, with its per-pool filter and score
 /// precomputations.
-fn workload(spec: WorkloadSpec, pools: &[PoolInfo]) -> Workload {
+fn workload(spec: WorkloadSpec, pools: &[PoolInfo], default_toleration: Millis) -> Workload {
     let mut fits_pool = Vec::with_capacity(pools.len());
     let mut pool_affinity = Vec::with_capacity(pools.len());
     let mut pool_prefer_taints = Vec::with_capacity(pools.len());
@@ -591,6 +632,16 @@ fn workload(spec: WorkloadSpec, pools: &[PoolInfo]) -> Workload {
         );
     }
     let dynamic = DynamicTolerations::of(&spec.tolerations);
+    // DefaultTolerationSeconds adds `unreachable:NoExecute` for 300 s to
+    // pods that lack one (plugin/pkg/admission/defaulttolerationseconds).
+    let evict_after = match spec
+        .tolerations
+        .iter()
+        .find(|t| t.tolerates(UNREACHABLE, "", TaintEffect::NoExecute))
+    {
+        Some(t) => t.toleration_seconds,
+        None => Some(default_toleration),
+    };
     Workload {
         spec,
         live: 0,
@@ -602,5 +653,6 @@ fn workload(spec: WorkloadSpec, pools: &[PoolInfo]) -> Workload {
         pool_affinity,
         pool_prefer_taints,
         dynamic,
+        evict_after,
     }
 }

@@ -10,6 +10,7 @@ mod controllers;
 mod daemonset;
 mod diagnosis;
 mod node;
+mod node_lifecycle;
 mod pod;
 pub mod scheduler;
 mod scheduling;

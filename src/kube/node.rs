@@ -62,6 +62,9 @@ pub struct NodeSpec {
     pub allocatable: Resources,
     /// Maximum pods.
     pub max_pods: u32,
+    /// Its availability zone, as an index the world assigns (the node
+    /// lifecycle controller rate-limits evictions per zone).
+    pub zone: u16,
 }
 
 /// One node.
@@ -83,6 +86,8 @@ pub struct Node {
     /// Tainted `node.kubernetes.io/unreachable` (heartbeat lost for the
     /// grace period).
     pub unreachable: bool,
+    /// Since when it carries the `unreachable:NoExecute` taint.
+    pub no_execute_since: Option<Millis>,
     /// Cordoned: `spec.unschedulable`, tainted
     /// `node.kubernetes.io/unschedulable:NoSchedule`.
     pub unschedulable: bool,

@@ -97,6 +97,16 @@ impl Cluster {
         if wl.spec.preemption_policy == PreemptionPolicy::Never {
             return;
         }
+        // Nothing to preempt unless some workload of lower priority has
+        // pods (a scan of workloads, not pods: cheap when, as usual, every
+        // pod has the same priority).
+        if !self
+            .workloads
+            .iter()
+            .any(|w| w.spec.priority < pod.priority && w.live > 0)
+        {
+            return;
+        }
         // PodEligibleToPreemptOthers: a pod whose nominated node already has
         // a lower-priority pod terminating waits for it.
         if let Some(n) = pod.nominated {

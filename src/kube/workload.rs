@@ -113,6 +113,9 @@ pub struct Workload {
     pub pool_prefer_taints: Vec<i64>,
     /// Which run-time node taints its pods tolerate.
     pub dynamic: DynamicTolerations,
+    /// How long its pods stay on a node tainted `unreachable:NoExecute`
+    /// before eviction; `None` is forever (DaemonSets).
+    pub evict_after: Option<Millis>,
 }
 
 impl Workload {

@@ -127,6 +127,19 @@ pub struct KubernetesFile {
     pub pod_create_interval: Option<DurationText>,
     /// Pod start-up delay.
     pub pod_startup: Option<DelayFile>,
+    /// How long a terminated instance still counts as existing for the
+    /// cloud node lifecycle controller.
+    pub terminated_instance_visible_for: Option<DurationText>,
+    /// `--node-eviction-rate`, nodes per second per zone.
+    pub node_eviction_rate: Option<f64>,
+    /// `--secondary-node-eviction-rate`.
+    pub secondary_node_eviction_rate: Option<f64>,
+    /// `--large-cluster-size-threshold`.
+    pub large_cluster_size_threshold: Option<u32>,
+    /// `--unhealthy-zone-threshold`.
+    pub unhealthy_zone_threshold: Option<f64>,
+    /// `--default-unreachable-toleration-seconds`.
+    pub default_toleration_seconds: Option<DurationText>,
     /// Scheduler settings.
     #[serde(default)]
     pub scheduler: SchedulerFile,

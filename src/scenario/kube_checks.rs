@@ -29,10 +29,12 @@ pub const SYSTEM_NODE_CRITICAL: i32 = 2_000_001_000;
 /// Highest value of a user-defined PriorityClass
 /// (`HighestUserDefinablePriority`).
 pub const HIGHEST_USER_PRIORITY: i64 = 1_000_000_000;
-/// Default priority of overprovisioning placeholders: the cluster
-/// autoscaler FAQ's example PriorityClass (UNCONFIRMED as a universal
-/// value; a scenario parameter).
-pub const DEFAULT_PLACEHOLDER_PRIORITY: i32 = -10;
+/// Default priority of overprovisioning placeholders: -1, the value of the
+/// cluster-autoscaler FAQ's example PriorityClass ("How can I configure
+/// overprovisioning"), above its expendable cutoff of -10 so placeholders
+/// still trigger scale-up. kubernetes.io's node-overprovisioning task uses
+/// -1000 instead; no single value is canonical, so it is a parameter.
+pub const DEFAULT_PLACEHOLDER_PRIORITY: i32 = -1;
 
 /// A resolved PriorityClass.
 pub type PriorityValue = (i32, PreemptionPolicy);
@@ -468,4 +470,53 @@ pub(super) fn shape(
             })
             .collect(),
     ))
+}
+
+/// The node lifecycle keys of `[kubernetes]`.
+pub(super) fn node_lifecycle(
+    src: &Source<'_>,
+    k: &super::file::KubernetesFile,
+    c: &mut crate::kube::KubeConfig,
+) -> Result<(), ScenarioError> {
+    let rate = |v: Option<f64>, key: &str, default: f64| match v {
+        None => Ok(default),
+        Some(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        Some(_) => Err(src.error(
+            None,
+            format!("kubernetes.{key}"),
+            "must be a non-negative number",
+        )),
+    };
+    c.node_eviction_rate = rate(
+        k.node_eviction_rate,
+        "node_eviction_rate",
+        c.node_eviction_rate,
+    )?;
+    c.secondary_node_eviction_rate = rate(
+        k.secondary_node_eviction_rate,
+        "secondary_node_eviction_rate",
+        c.secondary_node_eviction_rate,
+    )?;
+    c.unhealthy_zone_threshold = rate(
+        k.unhealthy_zone_threshold,
+        "unhealthy_zone_threshold",
+        c.unhealthy_zone_threshold,
+    )?;
+    if c.unhealthy_zone_threshold > 1.0 {
+        return Err(src.error(
+            None,
+            "kubernetes.unhealthy_zone_threshold",
+            "must lie within [0, 1]",
+        ));
+    }
+    if let Some(t) = k.large_cluster_size_threshold {
+        c.large_cluster_size_threshold = t;
+    }
+    if let Some(d) = k.terminated_instance_visible_for {
+        c.terminated_instance_visible_for = d.0;
+    }
+    if let Some(d) = k.default_toleration_seconds {
+        c.default_toleration_seconds = d.0;
+    }
+    Ok(())
 }

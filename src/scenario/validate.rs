@@ -516,7 +516,10 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
                 .unwrap_or(sd.percentage_of_nodes_to_score),
             ..sd
         },
+        ..d
     };
+    let mut config = config;
+    kube_checks::node_lifecycle(src, k, &mut config)?;
     for (key, v) in [
         ("kubernetes.node_monitor_period", config.node_monitor_period),
         ("kubernetes.pod_gc_period", config.pod_gc_period),

@@ -38,6 +38,8 @@ pub struct World {
     /// The node of each instance, once it has joined.
     node_of: Vec<Option<NodeId>>,
     faults: Vec<Fault>,
+    /// Zone names, by the index nodes carry.
+    zone_names: Vec<String>,
     /// The run's recorder.
     pub recorder: RunRecorder,
 }
@@ -65,6 +67,7 @@ impl World {
             cloud,
             cluster,
             node_of: Vec::new(),
+            zone_names: Vec::new(),
             faults: scenario.faults.clone(),
             recorder: RunRecorder::new(),
         };
@@ -92,12 +95,26 @@ impl World {
             provider_id: u64::from(id.0),
             allocatable: itype.allocatable(),
             max_pods: itype.max_pods,
+            zone: self.zone_index(id),
         };
         let node = self.cluster.node_join(ctx, spec);
         if self.node_of.len() <= id.index() {
             self.node_of.resize(id.index() + 1, None);
         }
         self.node_of[id.index()] = Some(node);
+    }
+
+    /// A small integer per zone name, assigned as zones are first seen.
+    fn zone_index(&mut self, id: InstanceId) -> u16 {
+        let inst = self.cloud.instance(id);
+        let name = &self.cloud.asgs()[inst.asg.index()].spec().zones[inst.zone];
+        match self.zone_names.iter().position(|z| z == name) {
+            Some(i) => i as u16,
+            None => {
+                self.zone_names.push(name.clone());
+                (self.zone_names.len() - 1) as u16
+            }
+        }
     }
 
     fn strike(&mut self, ctx: &mut Context<'_, Event>, fault: usize) {
