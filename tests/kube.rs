@@ -409,3 +409,73 @@ fn evictions_halt_when_every_zone_is_disrupted() {
     assert_eq!(created.len(), 6);
     assert!(created.iter().all(|&t| (3_741_000..3_742_000).contains(&t)));
 }
+
+/// A policy webhook (`failurePolicy: Fail`) gates the app's pods.
+const WEBHOOK: &str = r#"
+name = "webhook"
+horizon = "30m"
+[instances]
+launch_delay = { dist = "fixed", value = "30s" }
+boot_delay = { dist = "fixed", value = "60s" }
+replacement_delay = "10s"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+[[workloads]]
+name = "gatekeeper"
+class = "system"
+replicas = 1
+min_available = 1
+cpu = "200m"
+memory = "256Mi"
+webhook = { failure_policy = "Fail", workloads = ["app"] }
+[[workloads]]
+name = "app"
+class = "user"
+replicas = 3
+cpu = "200m"
+memory = "256Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.large", desired = 2 }]
+[[faults]]
+kind = "terminate_all"
+at = "10m"
+"#;
+
+/// After the mass replacement PodGC deletes everything at 700 s and the
+/// controllers recreate from 701 s. The app's creations are rejected until
+/// the webhook's pod runs (its creation + 5 s); the ReplicaSet retries at
+/// t0 + 5 ms * (2^k - 1) after its first rejection t0 (5 ms doubling), so
+/// the app pods are all created at the first retry after the webhook is up.
+#[test]
+fn webhook_blocks_creation_until_its_service_runs() {
+    let s = scenario(WEBHOOK);
+    for seed in 1..=5 {
+        let (mut world, mut sim) = World::new(&s, 0, seed);
+        sim.run_until(&mut world, Millis::from_secs(800));
+        let c = &world.cluster;
+        let new: Vec<_> = c.pods()[4..].to_vec();
+        let gk = new
+            .iter()
+            .find(|p| p.workload == WorkloadId(0))
+            .expect("gk");
+        let gk_up = gk.started_at.expect("webhook running").0;
+        assert_eq!(gk_up, gk.created_at.0 + 5_000);
+        let apps: Vec<_> = new.iter().filter(|p| p.workload == WorkloadId(1)).collect();
+        assert_eq!(apps.len(), 3, "seed {seed}");
+        // The first app creation attempt is at 701 s plus a multiple of
+        // 20 ms (slow start, 20 ms apart); it precedes the webhook's start.
+        let t0 = (701_000..701_200)
+            .step_by(20)
+            .find(|&t| (0..30).any(|k| t + 5 * ((1u64 << k) - 1) == apps[0].created_at.0))
+            .expect("creation on the retry schedule");
+        let k = (0..30)
+            .find(|&k| t0 + 5 * ((1u64 << k) - 1) >= gk_up)
+            .unwrap();
+        assert!(k > 0, "seed {seed}: a rejection happened");
+        for a in &apps {
+            assert_eq!(a.created_at.0, t0 + 5 * ((1u64 << k) - 1), "seed {seed}");
+        }
+        assert!(c.status().webhook_rejections >= k as u64);
+    }
+}

@@ -50,6 +50,11 @@ pub struct KubeConfig {
     pub unhealthy_zone_threshold: f64,
     /// `--default-unreachable-toleration-seconds` (300 s).
     pub default_toleration_seconds: Millis,
+    /// First retry of a failed controller sync (work queue rate limiter:
+    /// 5 ms).
+    pub controller_retry_initial: Millis,
+    /// Longest retry of a failed controller sync (1000 s).
+    pub controller_retry_max: Millis,
     /// Scheduler settings.
     pub scheduler: SchedulerConfig,
 }
@@ -70,6 +75,8 @@ impl Default for KubeConfig {
             large_cluster_size_threshold: 50,
             unhealthy_zone_threshold: 0.55,
             default_toleration_seconds: Millis::from_secs(300),
+            controller_retry_initial: Millis(5),
+            controller_retry_max: Millis::from_secs(1000),
             scheduler: SchedulerConfig::default(),
         }
     }
@@ -98,6 +105,9 @@ pub enum KubeEvent {
     /// The pod's toleration of its node's `unreachable:NoExecute` taint may
     /// have run out.
     TaintEvict(PodId),
+    /// A controller retries creating the pods an admission webhook
+    /// rejected.
+    RetryCreate(WorkloadId),
 }
 
 /// Counters that summarise the cluster at an instant.
@@ -124,6 +134,8 @@ pub struct ClusterStatus {
     pub preemptions: u64,
     /// Pods evicted by the taint manager (NoExecute).
     pub evictions: u64,
+    /// Controller syncs whose pod creation a down webhook rejected.
+    pub webhook_rejections: u64,
 }
 
 /// The Kubernetes state of one run.
@@ -363,7 +375,8 @@ impl Cluster {
             KubeEvent::PodStarted(pid) => self.pod_started(ctx, pid),
             KubeEvent::NodeMonitor => self.node_monitor(ctx),
             KubeEvent::PodGc => self.pod_gc(ctx),
-            KubeEvent::CreatePod(w, slot) => self.create_pod(ctx, w, slot),
+            KubeEvent::CreatePod(w, slot) => self.try_create_pod(ctx, w, slot),
+            KubeEvent::RetryCreate(w) => self.retry_create(ctx, w),
             KubeEvent::TaintEvict(pid) => self.taint_evict(ctx, pid),
             KubeEvent::PodTerminated(pid) => {
                 if matches!(self.pods[pid.index()].state, PodState::Terminating(_)) {
@@ -654,5 +667,7 @@ fn workload(spec: WorkloadSpec, pools: &[PoolInfo], default_toleration: Millis) 
         pool_prefer_taints,
         dynamic,
         evict_after,
+        blocked_slots: Vec::new(),
+        create_failures: 0,
     }
 }

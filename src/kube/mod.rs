@@ -15,6 +15,7 @@ mod pod;
 pub mod scheduler;
 mod scheduling;
 pub mod taint;
+mod webhook;
 mod workload;
 
 pub use affinity::NodeAffinity;

@@ -82,6 +82,9 @@ pub struct WorkloadSpec {
     /// An overprovisioning placeholder (pause pod): holds room, does no
     /// work, and is left out of the pending and progress counters.
     pub placeholder: bool,
+    /// Services whose admission webhook (`failurePolicy: Fail`) must answer
+    /// before its pods can be created.
+    pub webhooks: Vec<WorkloadId>,
 }
 
 /// Run-time counters of a workload.
@@ -116,6 +119,11 @@ pub struct Workload {
     /// How long its pods stay on a node tainted `unreachable:NoExecute`
     /// before eviction; `None` is forever (DaemonSets).
     pub evict_after: Option<Millis>,
+    /// Replica slots whose creation a webhook rejected, waiting for the
+    /// controller's retry.
+    pub blocked_slots: Vec<u32>,
+    /// Consecutive failed syncs, for the retry backoff.
+    pub create_failures: u32,
 }
 
 impl Workload {

@@ -140,6 +140,10 @@ pub struct KubernetesFile {
     pub unhealthy_zone_threshold: Option<f64>,
     /// `--default-unreachable-toleration-seconds`.
     pub default_toleration_seconds: Option<DurationText>,
+    /// First retry of a failed controller sync.
+    pub controller_retry_initial: Option<DurationText>,
+    /// Longest retry of a failed controller sync.
+    pub controller_retry_max: Option<DurationText>,
     /// Scheduler settings.
     #[serde(default)]
     pub scheduler: SchedulerFile,
@@ -236,6 +240,32 @@ pub struct WorkloadFile {
     pub node_affinity: Option<NodeAffinityFile>,
     /// `terminationGracePeriodSeconds` (default 30s).
     pub termination_grace: Option<DurationText>,
+    /// This service serves an admission webhook for these pods.
+    pub webhook: Option<WebhookFile>,
+}
+
+/// An admission webhook served by a service workload.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFile {
+    /// `Fail` (default): creations are rejected while the service is
+    /// down; `Ignore`: they go through.
+    pub failure_policy: Option<FailurePolicyFile>,
+    /// Workloads whose pod creations it intercepts.
+    #[serde(default)]
+    pub workloads: Vec<Spanned<String>>,
+    /// Classes whose Deployments' pod creations it intercepts.
+    #[serde(default)]
+    pub classes: Vec<ClassFile>,
+}
+
+/// Webhook `failurePolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum FailurePolicyFile {
+    /// Reject when the webhook cannot be reached.
+    Fail,
+    /// Admit when the webhook cannot be reached.
+    Ignore,
 }
 
 /// Workload kinds.

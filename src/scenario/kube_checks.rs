@@ -425,6 +425,7 @@ pub(super) fn overprovision(
         // A pause container exits at once on SIGTERM.
         termination_grace: Millis::ZERO,
         placeholder: true,
+        webhooks: Vec::new(),
     })
 }
 
@@ -517,6 +518,82 @@ pub(super) fn node_lifecycle(
     }
     if let Some(d) = k.default_toleration_seconds {
         c.default_toleration_seconds = d.0;
+    }
+    if let Some(d) = k.controller_retry_initial {
+        if d.0 == Millis::ZERO {
+            return Err(src.error(
+                None,
+                "kubernetes.controller_retry_initial",
+                "must be longer than 0s",
+            ));
+        }
+        c.controller_retry_initial = d.0;
+    }
+    if let Some(d) = k.controller_retry_max {
+        c.controller_retry_max = d.0;
+    }
+    Ok(())
+}
+
+/// Resolves every service's `webhook` into the gated workloads' lists.
+pub(super) fn webhooks(
+    src: &Source<'_>,
+    raw: &ScenarioFile,
+    workloads: &mut [WorkloadSpec],
+) -> Result<(), ScenarioError> {
+    use super::file::{ClassFile, FailurePolicyFile};
+    for (i, w) in raw.workloads.iter().enumerate() {
+        let Some(hook) = &w.webhook else { continue };
+        let key = format!("workloads.{}.webhook", w.name.get_ref());
+        if w.min_available.is_none() {
+            return Err(src.error(
+                Some(w.name.span()),
+                key,
+                "a webhook is served by a service: give the workload `min_available`",
+            ));
+        }
+        if hook.failure_policy == Some(FailurePolicyFile::Ignore) {
+            continue;
+        }
+        let mut targets = Vec::new();
+        for name in &hook.workloads {
+            let Some(t) = raw
+                .workloads
+                .iter()
+                .position(|x| x.name.get_ref() == name.get_ref())
+            else {
+                return Err(src.error(
+                    Some(name.span()),
+                    format!("{key}.workloads"),
+                    format!("no workload named `{}`", name.get_ref()),
+                ));
+            };
+            if t == i {
+                return Err(src.error(
+                    Some(name.span()),
+                    format!("{key}.workloads"),
+                    "a webhook cannot gate its own pods (it could never start again)",
+                ));
+            }
+            targets.push(t);
+        }
+        for class in &hook.classes {
+            let class = match class {
+                ClassFile::System => PodClass::System,
+                ClassFile::User => PodClass::User,
+            };
+            for (t, x) in workloads.iter().enumerate() {
+                if t != i && x.class == class && x.kind == WorkloadKind::Deployment {
+                    targets.push(t);
+                }
+            }
+        }
+        for t in targets {
+            let id = crate::kube::WorkloadId(i as u16);
+            if !workloads[t].webhooks.contains(&id) {
+                workloads[t].webhooks.push(id);
+            }
+        }
     }
     Ok(())
 }

@@ -287,9 +287,12 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
             affinity: k.affinity,
             termination_grace: k.termination_grace,
             placeholder: false,
+            webhooks: Vec::new(),
         });
         own_priority.push(k.own_priority);
     }
+
+    kube_checks::webhooks(src, &raw, &mut workloads)?;
 
     // Policies.
     if raw.policies.is_empty() {
