@@ -479,3 +479,80 @@ fn webhook_blocks_creation_until_its_service_runs() {
         assert!(c.status().webhook_rejections >= k as u64);
     }
 }
+
+/// A Job of 4 completions, 2 at a time, 60 s of work per pod, arriving at
+/// 0 s and at 100 s; pods start 5 s after binding.
+const JOBS: &str = r#"
+name = "jobs"
+horizon = "10m"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+[[workloads]]
+name = "batch"
+class = "user"
+kind = "job"
+completions = 4
+parallelism = 2
+work = { dist = "fixed", value = "60s" }
+arrivals = { at = ["0s", "100s"] }
+cpu = "200m"
+memory = "256Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.xlarge", desired = 1 }]
+"#;
+
+/// First Job: pods 1-2 are bound at 0 and 5 ms (one scheduling cycle
+/// each), run from 5 s and 5.005 s and finish at 65 s and 65.005 s; each
+/// finish creates the next pod, which runs from 70 s / 70.005 s and
+/// finishes at 130 s / 130.005 s: the Job completes at 130.005 s. The
+/// second Job (arrives at 100 s) likewise completes at 230.005 s.
+#[test]
+fn job_completions_and_parallelism() {
+    let s = scenario(JOBS);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis(130_004));
+    assert_eq!(world.cluster.status().jobs_completed, 0);
+    sim.run_until(&mut world, Millis(130_005));
+    assert_eq!(world.cluster.status().jobs_completed, 1);
+    sim.run_until(&mut world, Millis(230_004));
+    assert_eq!(world.cluster.status().jobs_completed, 1);
+    sim.run_until(&mut world, Millis(230_005));
+    assert_eq!(world.cluster.status().jobs_completed, 2);
+    let pods = world.cluster.pods();
+    assert_eq!(pods.len(), 8);
+    assert!(pods.iter().all(|p| p.state == PodState::Succeeded));
+    let created: Vec<u64> = pods.iter().map(|p| p.created_at.0 / 1000).collect();
+    assert_eq!(created, [0, 0, 65, 65, 100, 100, 165, 165]);
+}
+
+/// A trace CSV of arrival times, relative to the scenario file.
+#[test]
+fn job_arrivals_from_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("arrivals.csv"), "time_s\n0\n30.5\n250\n").unwrap();
+    let text = JOBS.replace(
+        "arrivals = { at = [\"0s\", \"100s\"] }",
+        "arrivals = { trace = \"arrivals.csv\" }",
+    );
+    let file = dir.path().join("jobs.toml");
+    std::fs::write(&file, text).unwrap();
+    let s = poolsim::Scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let row = poolsim::run_one(&s, 0, 1);
+    assert!(row.events > 0);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, s.horizon);
+    assert_eq!(world.cluster.status().jobs_completed, 3);
+    let firsts: Vec<u64> = world
+        .cluster
+        .pods()
+        .iter()
+        .map(|p| p.created_at.0)
+        .filter(|t| [0, 30_500, 250_000].contains(t))
+        .collect();
+    assert_eq!(firsts.len(), 6);
+    // A bad line names the trace file and its line.
+    std::fs::write(dir.path().join("arrivals.csv"), "0\nsoon\n").unwrap();
+    let e = poolsim::Scenario::load(&file).unwrap_err().to_string();
+    assert!(e.contains("arrivals.csv:2"), "{e}");
+}

@@ -108,6 +108,11 @@ pub enum KubeEvent {
     /// A controller retries creating the pods an admission webhook
     /// rejected.
     RetryCreate(WorkloadId),
+    /// A Job of this workload arrives.
+    JobArrival(WorkloadId),
+    /// Job pods of this workload may have finished their work (stale unless
+    /// the epoch matches).
+    JobCheck(WorkloadId, u32),
 }
 
 /// Counters that summarise the cluster at an instant.
@@ -136,6 +141,10 @@ pub struct ClusterStatus {
     pub evictions: u64,
     /// Controller syncs whose pod creation a down webhook rejected.
     pub webhook_rejections: u64,
+    /// Jobs that completed.
+    pub jobs_completed: u64,
+    /// Jobs that failed (backoff limit).
+    pub jobs_failed: u64,
 }
 
 /// The Kubernetes state of one run.
@@ -166,6 +175,11 @@ pub struct Cluster {
     pub(super) tie_rng: ChaCha8Rng,
     pub(super) order_rng: ChaCha8Rng,
     pub(super) startup_rng: ChaCha8Rng,
+    pub(super) work_rng: ChaCha8Rng,
+    pub(super) arrival_rng: ChaCha8Rng,
+    /// Job workloads whose progress (needed services) changed during the
+    /// current event; their progress clocks are updated at its end.
+    pub(super) job_dirty: Vec<WorkloadId>,
 }
 
 /// Which self-rescheduling events are already in the queue, so each is
@@ -240,6 +254,9 @@ impl Cluster {
             tie_rng: rng.stream(Stream::TieBreak),
             order_rng: rng.stream(Stream::PodOrder),
             startup_rng: rng.stream(Stream::PodStartup),
+            work_rng: rng.stream(Stream::WorkSizes),
+            arrival_rng: rng.stream(Stream::JobArrivals),
+            job_dirty: Vec::new(),
         }
     }
 
@@ -278,6 +295,7 @@ impl Cluster {
                 }
             }
         }
+        self.start_jobs(ctx);
     }
 
     /// A node registers. It is Ready at once unless a network-plugin
@@ -321,6 +339,7 @@ impl Cluster {
         self.status.progress_steps += 1;
         self.create_daemon_pods(ctx, id);
         self.cluster_event(ctx);
+        self.flush_job_dirty(ctx);
         id
     }
 
@@ -350,6 +369,7 @@ impl Cluster {
         }
         self.lost_nodes.push(node);
         self.arm_monitor(ctx);
+        self.flush_job_dirty(ctx);
     }
 
     /// Handles one Kubernetes event.
@@ -377,6 +397,8 @@ impl Cluster {
             KubeEvent::PodGc => self.pod_gc(ctx),
             KubeEvent::CreatePod(w, slot) => self.try_create_pod(ctx, w, slot),
             KubeEvent::RetryCreate(w) => self.retry_create(ctx, w),
+            KubeEvent::JobArrival(w) => self.job_arrival(ctx, w),
+            KubeEvent::JobCheck(w, epoch) => self.job_check(ctx, w, epoch),
             KubeEvent::TaintEvict(pid) => self.taint_evict(ctx, pid),
             KubeEvent::PodTerminated(pid) => {
                 if matches!(self.pods[pid.index()].state, PodState::Terminating(_)) {
@@ -386,6 +408,7 @@ impl Cluster {
                 }
             }
         }
+        self.flush_job_dirty(ctx);
     }
 
     /// A controller creates a pod; it enters activeQ. A DaemonSet pod
@@ -400,7 +423,7 @@ impl Cluster {
         let now = ctx.now();
         let spec = &self.workloads[w.index()].spec;
         let pinned = match spec.kind {
-            WorkloadKind::Deployment => None,
+            WorkloadKind::Deployment | WorkloadKind::Job => None,
             WorkloadKind::DaemonSet { .. } => {
                 let node = NodeId(slot);
                 if !self.nodes[node.index()].is_registered() {
@@ -426,6 +449,7 @@ impl Cluster {
             nominated: None,
             pinned,
             started_at: None,
+            work_due: None,
         });
         self.workloads[w.index()].live += 1;
         self.change_pending(w, 1);
@@ -440,7 +464,7 @@ impl Cluster {
         let w = self.pods[pid.index()].workload;
         let mut freed_room = false;
         match state {
-            PodState::Deleted => return false,
+            PodState::Deleted | PodState::Succeeded | PodState::Failed => return false,
             PodState::Pending => self.change_pending(w, -1),
             PodState::Starting(_) => self.change_pending(w, -1),
             PodState::Running(_) => self.change_running(w, -1),
@@ -500,11 +524,15 @@ impl Cluster {
             // stalled tallies around the change of its unmet needs.
             self.add_running_pods(d, -running);
             let dep = &mut self.workloads[d.index()];
+            let was_progressing = dep.progressing();
             dep.unmet_needs = if is_down {
                 dep.unmet_needs + 1
             } else {
                 dep.unmet_needs - 1
             };
+            if dep.spec.job.is_some() && was_progressing != dep.progressing() {
+                self.job_dirty.push(d);
+            }
             self.add_running_pods(d, running);
         }
     }
@@ -610,6 +638,13 @@ impl Cluster {
         }
     }
 
+    /// Updates the progress clocks of Job workloads whose needs changed.
+    fn flush_job_dirty<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        while let Some(w) = self.job_dirty.pop() {
+            self.job_progress_changed(ctx, w);
+        }
+    }
+
     /// Removes a pod's nomination, if any.
     pub(super) fn clear_nomination(&mut self, pid: PodId) {
         if let Some(node) = self.pods[pid.index()].nominated.take() {
@@ -669,5 +704,6 @@ fn workload(spec: WorkloadSpec, pools: &[PoolInfo], default_toleration: Millis) 
         evict_after,
         blocked_slots: Vec::new(),
         create_failures: 0,
+        job_state: None,
     }
 }

@@ -39,8 +39,10 @@ impl Cluster {
                 let pod = &self.pods[pid.index()];
                 // A DaemonSet has nothing to recreate for a deleted node, and
                 // a terminating pod was already replaced.
-                if self.workloads[pod.workload.index()].spec.kind == WorkloadKind::Deployment
-                    && !matches!(pod.state, PodState::Terminating(_))
+                if !matches!(
+                    self.workloads[pod.workload.index()].spec.kind,
+                    WorkloadKind::DaemonSet { .. }
+                ) && !matches!(pod.state, PodState::Terminating(_))
                 {
                     recreate.push((pod.workload, pod.slot));
                 }

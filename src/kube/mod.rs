@@ -9,6 +9,7 @@ mod cluster;
 mod controllers;
 mod daemonset;
 mod diagnosis;
+pub mod job;
 mod node;
 mod node_lifecycle;
 mod pod;

@@ -193,7 +193,10 @@ impl Cluster {
         }
         self.pods[pid.index()].state = PodState::Terminating(node);
         self.workloads[w.index()].live -= 1;
-        if self.workloads[w.index()].spec.kind == WorkloadKind::Deployment {
+        if !matches!(
+            self.workloads[w.index()].spec.kind,
+            WorkloadKind::DaemonSet { .. }
+        ) {
             ctx.schedule_in(self.config.controller_delay, KubeEvent::CreatePod(w, slot));
         }
     }

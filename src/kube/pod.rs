@@ -64,6 +64,10 @@ pub enum PodState {
     /// Bound to a node whose instance is gone: the API still shows it, but it
     /// serves nothing. Pod garbage collection will delete it.
     Lost(NodeId),
+    /// A Job pod that finished its work (phase Succeeded); holds nothing.
+    Succeeded,
+    /// A Job pod that failed (phase Failed); holds nothing.
+    Failed,
     /// Deleted from the API.
     Deleted,
 }
@@ -76,7 +80,7 @@ impl PodState {
             | PodState::Running(n)
             | PodState::Terminating(n)
             | PodState::Lost(n) => Some(n),
-            PodState::Pending | PodState::Deleted => None,
+            PodState::Pending | PodState::Succeeded | PodState::Failed | PodState::Deleted => None,
         }
     }
 
@@ -87,6 +91,8 @@ impl PodState {
             PodState::Running(_) | PodState::Terminating(_) | PodState::Lost(_) => {
                 Some(PodPhase::Running)
             }
+            PodState::Succeeded => Some(PodPhase::Succeeded),
+            PodState::Failed => Some(PodPhase::Failed),
             PodState::Deleted => None,
         }
     }
@@ -142,4 +148,6 @@ pub struct Pod {
     pub pinned: Option<NodeId>,
     /// When its containers started.
     pub started_at: Option<Millis>,
+    /// For a Job pod: the progress-clock reading at which its work is done.
+    pub work_due: Option<Millis>,
 }

@@ -76,6 +76,9 @@ impl Cluster {
         self.change_pending(w, -1);
         self.change_running(w, 1);
         self.status.progress_steps += 1;
+        if self.workloads[w.index()].spec.job.is_some() {
+            self.job_pod_started(ctx, pid);
+        }
         // A network plugin running makes its node Ready.
         if matches!(
             self.workloads[w.index()].spec.kind,

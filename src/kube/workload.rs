@@ -12,6 +12,7 @@ use crate::quantity::Resources;
 
 use super::PodClass;
 use super::affinity::NodeAffinity;
+use super::job::{JobSpec, JobState};
 use super::taint::{DynamicTolerations, Toleration};
 
 /// Index of a workload within a run.
@@ -45,6 +46,8 @@ pub enum WorkloadKind {
         /// Whether the node stays NotReady until this pod runs on it.
         network_plugin: bool,
     },
+    /// Jobs: pods that run their work to completion (`WorkloadSpec::job`).
+    Job,
 }
 
 /// A workload as configured (validated), under one policy's placement.
@@ -85,6 +88,8 @@ pub struct WorkloadSpec {
     /// Services whose admission webhook (`failurePolicy: Fail`) must answer
     /// before its pods can be created.
     pub webhooks: Vec<WorkloadId>,
+    /// For a Job workload: completions, parallelism, work and arrivals.
+    pub job: Option<JobSpec>,
 }
 
 /// Run-time counters of a workload.
@@ -124,6 +129,8 @@ pub struct Workload {
     pub blocked_slots: Vec<u32>,
     /// Consecutive failed syncs, for the retry backoff.
     pub create_failures: u32,
+    /// For a Job workload: its Jobs and progress clock.
+    pub job_state: Option<JobState>,
 }
 
 impl Workload {

@@ -242,6 +242,31 @@ pub struct WorkloadFile {
     pub termination_grace: Option<DurationText>,
     /// This service serves an admission webhook for these pods.
     pub webhook: Option<WebhookFile>,
+    /// Job: pods that must succeed per Job (default 1).
+    pub completions: Option<u32>,
+    /// Job: pods at once (default 1).
+    pub parallelism: Option<u32>,
+    /// Job: running time each pod needs.
+    pub work: Option<DelayFile>,
+    /// Job: probability a pod fails at the end of its work (default 0).
+    pub failure_probability: Option<f64>,
+    /// Job: `backoffLimit` (default 6).
+    pub backoff_limit: Option<u32>,
+    /// Job: when Jobs arrive (default: one at 0s).
+    pub arrivals: Option<ArrivalsFile>,
+}
+
+/// Arrival process of a Job workload: exactly one key.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalsFile {
+    /// Fixed arrival times.
+    pub at: Option<Vec<DurationText>>,
+    /// Poisson arrivals, Jobs per hour.
+    pub rate_per_hour: Option<f64>,
+    /// A CSV of arrival times in seconds, one per line (a header line is
+    /// skipped), relative to the scenario file.
+    pub trace: Option<String>,
 }
 
 /// An admission webhook served by a service workload.
@@ -276,6 +301,8 @@ pub enum KindFile {
     Deployment,
     /// DaemonSet.
     Daemonset,
+    /// Job.
+    Job,
 }
 
 /// A PriorityClass.

@@ -340,6 +340,7 @@ pub(super) struct WorkloadKube {
     pub tolerations: Vec<Toleration>,
     pub affinity: NodeAffinity,
     pub termination_grace: Millis,
+    pub job: Option<crate::kube::job::JobSpec>,
 }
 
 /// Checks and builds a workload's Kubernetes-side fields.
@@ -364,7 +365,18 @@ pub(super) fn workload(
         KindFile::Daemonset => WorkloadKind::DaemonSet {
             network_plugin: w.network_plugin,
         },
+        KindFile::Job => {
+            if w.network_plugin {
+                return Err(src.error(
+                    span,
+                    format!("{key}.network_plugin"),
+                    "only a DaemonSet (kind = \"daemonset\") can be a network plugin",
+                ));
+            }
+            WorkloadKind::Job
+        }
     };
+    let job = super::jobs::job(src, w, kind, &key)?;
     let replicas = match (kind, w.replicas) {
         (WorkloadKind::Deployment, Some(r)) => r,
         (WorkloadKind::Deployment, None) => {
@@ -382,7 +394,22 @@ pub(super) fn workload(
             ));
         }
         (WorkloadKind::DaemonSet { .. }, None) => 0,
+        (WorkloadKind::Job, Some(_)) => {
+            return Err(src.error(
+                span,
+                format!("{key}.replicas"),
+                "a Job takes completions and parallelism, not replicas",
+            ));
+        }
+        (WorkloadKind::Job, None) => 0,
     };
+    if w.min_available.is_some() && kind == WorkloadKind::Job {
+        return Err(src.error(
+            span,
+            format!("{key}.min_available"),
+            "a Job is not a service",
+        ));
+    }
     let own_priority = match &w.priority_class {
         Some(n) => Some(lookup(src, classes, n, &format!("{key}.priority_class"))?),
         None => None,
@@ -399,6 +426,7 @@ pub(super) fn workload(
         tolerations,
         affinity: affinity(src, w.node_affinity.as_ref(), &key)?,
         termination_grace: w.termination_grace.map_or(Millis::from_secs(30), |d| d.0),
+        job,
     })
 }
 
@@ -426,6 +454,7 @@ pub(super) fn overprovision(
         termination_grace: Millis::ZERO,
         placeholder: true,
         webhooks: Vec::new(),
+        job: None,
     })
 }
 
@@ -583,7 +612,10 @@ pub(super) fn webhooks(
                 ClassFile::User => PodClass::User,
             };
             for (t, x) in workloads.iter().enumerate() {
-                if t != i && x.class == class && x.kind == WorkloadKind::Deployment {
+                if t != i
+                    && x.class == class
+                    && matches!(x.kind, WorkloadKind::Deployment | WorkloadKind::Job)
+                {
                     targets.push(t);
                 }
             }

@@ -7,6 +7,7 @@
 //! and builds typed values. Every error names the file, the line and the key.
 
 mod file;
+mod jobs;
 pub mod kube_checks;
 pub mod units;
 mod validate;
@@ -152,7 +153,7 @@ impl Scenario {
                 let rules = policy.rules.get(&w.class);
                 // DaemonSets are placed per node by their controller; a
                 // policy's class rules are about Deployments.
-                if w.kind != WorkloadKind::Deployment
+                if matches!(w.kind, WorkloadKind::DaemonSet { .. })
                     || rules.is_some_and(|r| r.except.contains(&w.name))
                 {
                     return w;

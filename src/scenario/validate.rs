@@ -20,7 +20,7 @@ const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
 /// Builds errors that point into the file.
 pub(super) struct Source<'a> {
     text: &'a str,
-    file: &'a str,
+    pub(super) file: &'a str,
 }
 
 impl Source<'_> {
@@ -108,7 +108,7 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     build(&src, raw)
 }
 
-fn delay(d: &DelayFile) -> Result<Delay, String> {
+pub(super) fn delay(d: &DelayFile) -> Result<Delay, String> {
     Ok(match d {
         DelayFile::Fixed { value } => Delay::Fixed(value.0),
         DelayFile::Uniform { min, max } => {
@@ -288,6 +288,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
             termination_grace: k.termination_grace,
             placeholder: false,
             webhooks: Vec::new(),
+            job: k.job,
         });
         own_priority.push(k.own_priority);
     }
@@ -551,7 +552,8 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
                 Some(f) => (Some(f.name.span()), format!("workloads.{}", w.name)),
                 None => (None, format!("policies.{}.overprovision", policy.name)),
             };
-            let daemonset = w.kind != WorkloadKind::Deployment;
+            let daemonset = matches!(w.kind, WorkloadKind::DaemonSet { .. });
+            let job = w.kind == WorkloadKind::Job;
             let matching: Vec<&AsgSpec> = policy
                 .pools
                 .iter()
@@ -579,7 +581,7 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
                 let t = &s.instance_types[p.instance_type];
                 w.requests.fits_in(&t.allocatable())
             });
-            if !fits && !matching.is_empty() && (w.replicas > 0 || daemonset) {
+            if !fits && !matching.is_empty() && (w.replicas > 0 || daemonset || job) {
                 let largest: Vec<String> = matching
                     .iter()
                     .map(|p| {
