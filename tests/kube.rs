@@ -556,3 +556,30 @@ fn job_arrivals_from_a_trace() {
     let e = poolsim::Scenario::load(&file).unwrap_err().to_string();
     assert!(e.contains("arrivals.csv:2"), "{e}");
 }
+
+/// The preemption of `queue_order_and_preemption_victims` with a
+/// PodDisruptionBudget `min_available = 2` on the two small pods: both
+/// Running, so no disruption is allowed and each would violate it. They are
+/// tried first for reprieve: small-0 back (300 + 500 = 800 <= 1930),
+/// small-1 back (1100); then mid back (1400); big back would need 2400:
+/// victim. One victim, big, and no budget broken.
+#[test]
+fn preemption_respects_a_pdb_where_it_can() {
+    let text = PREEMPT.replace(
+        "name = \"small\"\nclass = \"user\"\nreplicas = 2\n",
+        "name = \"small\"\nclass = \"user\"\nreplicas = 2\npdb = { min_available = 2 }\n",
+    );
+    let s = scenario(&text);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(12));
+    let pods = world.cluster.pods();
+    assert!(
+        matches!(pods[0].state, PodState::Terminating(_)),
+        "{:?}",
+        pods[0].state
+    );
+    for (i, p) in pods.iter().enumerate().take(4).skip(1) {
+        assert!(matches!(p.state, PodState::Running(_)), "pod {i}");
+    }
+    assert_eq!(world.cluster.status().preemptions, 1);
+}

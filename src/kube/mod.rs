@@ -25,4 +25,4 @@ pub use diagnosis::StallCause;
 pub use node::{Node, NodeCondition, NodeId, NodeSpec, PoolId, PoolInfo};
 pub use pod::{Pod, PodClass, PodId, PodPhase, PodState, QueueSlot};
 pub use taint::{Taint, TaintEffect, Toleration};
-pub use workload::{PreemptionPolicy, Workload, WorkloadId, WorkloadKind, WorkloadSpec};
+pub use workload::{Pdb, PreemptionPolicy, Workload, WorkloadId, WorkloadKind, WorkloadSpec};

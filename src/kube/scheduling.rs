@@ -141,12 +141,18 @@ impl Cluster {
             cfg.min_candidate_nodes_absolute,
         );
         let offset = self.tie_rng.random_range(0..potential.len());
+        let allowed: Vec<Option<i64>> = self
+            .workloads
+            .iter()
+            .map(|w| w.disruptions_allowed())
+            .collect();
         let candidates = preemption::find_candidates(
             pod,
             wl,
             &self.nodes,
             &potential,
             &self.pods,
+            &allowed,
             offset,
             wanted,
         );

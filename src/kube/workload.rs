@@ -90,6 +90,17 @@ pub struct WorkloadSpec {
     pub webhooks: Vec<WorkloadId>,
     /// For a Job workload: completions, parallelism, work and arrivals.
     pub job: Option<JobSpec>,
+    /// Its PodDisruptionBudget, if any.
+    pub pdb: Option<Pdb>,
+}
+
+/// A PodDisruptionBudget over one workload's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pdb {
+    /// `minAvailable`: Running pods to keep.
+    MinAvailable(u32),
+    /// `maxUnavailable`: pods below the desired count that are tolerated.
+    MaxUnavailable(u32),
 }
 
 /// Run-time counters of a workload.
@@ -137,6 +148,18 @@ impl Workload {
     /// Whether this workload is a service that is below its minimum.
     pub fn is_unavailable(&self) -> bool {
         self.spec.min_available.is_some_and(|m| self.running < m)
+    }
+
+    /// `status.disruptionsAllowed` of its PodDisruptionBudget: Running
+    /// (healthy) pods beyond what the budget keeps; `None` without one.
+    pub fn disruptions_allowed(&self) -> Option<i64> {
+        let healthy = i64::from(self.running);
+        match self.spec.pdb? {
+            Pdb::MinAvailable(m) => Some(healthy - i64::from(m)),
+            Pdb::MaxUnavailable(u) => {
+                Some(healthy - (i64::from(self.spec.replicas) - i64::from(u)).max(0))
+            }
+        }
     }
 
     /// Whether its pods make progress (every needed service available).

@@ -254,6 +254,18 @@ pub struct WorkloadFile {
     pub backoff_limit: Option<u32>,
     /// Job: when Jobs arrive (default: one at 0s).
     pub arrivals: Option<ArrivalsFile>,
+    /// A PodDisruptionBudget over its pods.
+    pub pdb: Option<PdbFile>,
+}
+
+/// A PodDisruptionBudget: exactly one key.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdbFile {
+    /// `minAvailable`.
+    pub min_available: Option<u32>,
+    /// `maxUnavailable`.
+    pub max_unavailable: Option<u32>,
 }
 
 /// Arrival process of a Job workload: exactly one key.

@@ -341,6 +341,7 @@ pub(super) struct WorkloadKube {
     pub affinity: NodeAffinity,
     pub termination_grace: Millis,
     pub job: Option<crate::kube::job::JobSpec>,
+    pub pdb: Option<crate::kube::Pdb>,
 }
 
 /// Checks and builds a workload's Kubernetes-side fields.
@@ -427,6 +428,20 @@ pub(super) fn workload(
         affinity: affinity(src, w.node_affinity.as_ref(), &key)?,
         termination_grace: w.termination_grace.map_or(Millis::from_secs(30), |d| d.0),
         job,
+        pdb: match &w.pdb {
+            None => None,
+            Some(p) => match (p.min_available, p.max_unavailable) {
+                (Some(m), None) => Some(crate::kube::Pdb::MinAvailable(m)),
+                (None, Some(u)) => Some(crate::kube::Pdb::MaxUnavailable(u)),
+                _ => {
+                    return Err(src.error(
+                        span,
+                        format!("{key}.pdb"),
+                        "give exactly one of `min_available`, `max_unavailable`",
+                    ));
+                }
+            },
+        },
     })
 }
 
@@ -455,6 +470,7 @@ pub(super) fn overprovision(
         placeholder: true,
         webhooks: Vec::new(),
         job: None,
+        pdb: None,
     })
 }
 

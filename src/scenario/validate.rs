@@ -289,6 +289,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
             placeholder: false,
             webhooks: Vec::new(),
             job: k.job,
+            pdb: k.pdb,
         });
         own_priority.push(k.own_priority);
     }

@@ -5,8 +5,9 @@
 //! `SelectVictimsOnNode`; `pkg/scheduler/framework/preemption/preemption.go`
 //! `DryRunPreemption`, `pickOneNodeForPreemption`).
 //!
-//! PodDisruptionBudgets are not modelled, so every candidate violates none
-//! and criterion (1) never decides.
+//! PodDisruptionBudgets are respected where possible, as kube-scheduler
+//! does: victims whose removal would break a budget are reprieved first, and
+//! nodes with fewer such violations are preferred (`filterPodsWithPDBViolation`).
 
 use crate::kube::{Node, NodeId, Pod, PodId, PodState, Workload};
 use crate::quantity::Resources;
@@ -21,6 +22,8 @@ pub struct Candidate {
     pub node: NodeId,
     /// The victims, by decreasing priority then increasing start time.
     pub victims: Vec<PodId>,
+    /// Victims whose eviction breaks their PodDisruptionBudget.
+    pub pdb_violations: u32,
 }
 
 /// Whether `victim` is more important than `other` (`MoreImportantPod`):
@@ -38,10 +41,18 @@ fn start_time(p: &Pod) -> crate::engine::Millis {
 }
 
 /// `SelectVictimsOnNode`: remove every lower-priority pod, check the
-/// preemptor fits, then add pods back from the most important down,
-/// keeping each one whose return still leaves room. `None` if even removing
-/// them all does not make room.
-pub fn select_victims_on_node(pod: &Pod, node: &Node, pods: &[Pod]) -> Option<Vec<PodId>> {
+/// preemptor fits, then add pods back, those whose eviction would break a
+/// PodDisruptionBudget first, each group from the most important down,
+/// keeping each one whose return still leaves room. `allowed[w]` is
+/// workload `w`'s disruptions allowed (`None`: no budget). Returns the
+/// victims and how many break a budget; `None` if even removing them all
+/// does not make room.
+pub fn select_victims_on_node(
+    pod: &Pod,
+    node: &Node,
+    pods: &[Pod],
+    allowed: &[Option<i64>],
+) -> Option<(Vec<PodId>, u32)> {
     let mut potential: Vec<PodId> = node
         .pods
         .iter()
@@ -70,9 +81,30 @@ pub fn select_victims_on_node(pod: &Pod, node: &Node, pods: &[Pod]) -> Option<Ve
         return None;
     }
     potential.sort_by(|&a, &b| more_important(&pods[a.index()], &pods[b.index()]));
-    let mut victims = Vec::new();
-    let mut count = potential.len();
+    // filterPodsWithPDBViolation: each victim uses one of its budget's
+    // allowed disruptions; past zero it violates the budget.
+    let mut left: Vec<Option<i64>> = allowed.to_vec();
+    let (mut violating, mut fine) = (Vec::new(), Vec::new());
     for q in potential {
+        let w = pods[q.index()].workload.index();
+        let counts = matches!(pods[q.index()].state, PodState::Running(_));
+        match left.get_mut(w) {
+            Some(Some(a)) if counts => {
+                *a -= 1;
+                if *a < 0 {
+                    violating.push(q);
+                } else {
+                    fine.push(q);
+                }
+            }
+            _ => fine.push(q),
+        }
+    }
+    let mut victims = Vec::new();
+    let mut violations = 0;
+    let mut count = violating.len() + fine.len();
+    let n_violating = violating.len();
+    for (i, q) in violating.into_iter().chain(fine).enumerate() {
         let r = pods[q.index()].requests;
         // Try to reprieve q: put it back.
         let back = removed - r;
@@ -81,12 +113,16 @@ pub fn select_victims_on_node(pod: &Pod, node: &Node, pods: &[Pod]) -> Option<Ve
             count -= 1;
         } else {
             victims.push(q);
+            if i < n_violating {
+                violations += 1;
+            }
         }
     }
-    Some(victims)
+    victims.sort_by(|&a, &b| more_important(&pods[a.index()], &pods[b.index()]));
+    Some((victims, violations))
 }
 
-/// `pickOneNodeForPreemption`: (1) fewest PDB violations (none modelled);
+/// `pickOneNodeForPreemption`: (1) fewest PDB violations;
 /// (2) lowest highest-victim priority; (3) smallest sum of victim
 /// priorities, each shifted by `MaxInt32 + 1`; (4) fewest victims; (5) the
 /// latest start among each node's highest-priority victims; (6) the first.
@@ -109,7 +145,13 @@ pub fn pick_one_node(candidates: &[Candidate], pods: &[Pod]) -> Option<usize> {
             .map(|&q| start_time(&pods[q.index()]))
             .min()
             .unwrap_or(crate::engine::Millis(0));
-        (highest, sum, c.victims.len(), std::cmp::Reverse(earliest))
+        (
+            c.pdb_violations,
+            highest,
+            sum,
+            c.victims.len(),
+            std::cmp::Reverse(earliest),
+        )
     };
     let mut best: Option<(usize, _)> = None;
     for (i, c) in candidates.iter().enumerate() {
@@ -123,12 +165,14 @@ pub fn pick_one_node(candidates: &[Candidate], pods: &[Pod]) -> Option<usize> {
 
 /// `DryRunPreemption` over the nodes `pod` could use: starting at `offset`,
 /// collect candidates until `wanted` are found.
+#[allow(clippy::too_many_arguments)]
 pub fn find_candidates(
     pod: &Pod,
     wl: &Workload,
     nodes: &[Node],
     potential: &[NodeId],
     pods: &[Pod],
+    allowed: &[Option<i64>],
     offset: usize,
     wanted: usize,
 ) -> Vec<Candidate> {
@@ -140,8 +184,12 @@ pub fn find_candidates(
         if !filter::passes_static(wl, node) {
             continue;
         }
-        if let Some(victims) = select_victims_on_node(pod, node, pods) {
-            out.push(Candidate { node: id, victims });
+        if let Some((victims, pdb_violations)) = select_victims_on_node(pod, node, pods, allowed) {
+            out.push(Candidate {
+                node: id,
+                victims,
+                pdb_violations,
+            });
             if out.len() >= wanted {
                 break;
             }
