@@ -583,3 +583,38 @@ fn preemption_respects_a_pdb_where_it_can() {
     }
     assert_eq!(world.cluster.status().preemptions, 1);
 }
+
+/// 300 empty nodes: kube-scheduler looks for max(100, 300 * (50 - 300/125)
+/// / 100) = max(100, 144) = 144 feasible nodes from a start index that
+/// advances by the nodes it examined: pod 0 sees nodes 0-143, pod 1 nodes
+/// 144-287, pod 2 nodes 288-299 then 0-131 (and every window is all ties).
+#[test]
+fn percentage_of_nodes_to_score_rotates_the_search() {
+    assert_eq!(
+        poolsim::kube::scheduler::num_feasible_nodes_to_find(300, 0),
+        144
+    );
+    let s = scenario(
+        r#"
+name = "wide"
+horizon = "1m"
+[[workloads]]
+name = "app"
+class = "user"
+replicas = 3
+cpu = "100m"
+memory = "128Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.large", desired = 300 }]
+"#,
+    );
+    for seed in 1..=5 {
+        let (mut world, mut sim) = World::new(&s, 0, seed);
+        sim.run_until(&mut world, Millis::from_secs(1));
+        let node = |i: usize| world.cluster.pods()[i].state.node().expect("bound").0;
+        assert!(node(0) < 144, "seed {seed}");
+        assert!((144..288).contains(&node(1)), "seed {seed}");
+        assert!(node(2) >= 288 || node(2) < 132, "seed {seed}");
+    }
+}
