@@ -66,8 +66,30 @@ fn wrong_unit() {
 
 #[test]
 fn missing_field() {
+    let text = VALID.replace("cpu = \"500m\"\n", "");
+    rejects(&text, 4, "workloads.cpu", "missing field `cpu`");
+    // A Deployment without replicas (a DaemonSet takes none).
     let text = VALID.replace("replicas = 2\n", "");
-    rejects(&text, 4, "workloads.replicas", "missing field `replicas`");
+    rejects(
+        &text,
+        5,
+        "workloads.dns.replicas",
+        "a Deployment needs replicas",
+    );
+}
+
+#[test]
+fn unknown_priority_class() {
+    let text = VALID.replace(
+        "replicas = 2\n",
+        "replicas = 2\npriority_class = \"critical\"\n",
+    );
+    rejects(
+        &text,
+        8,
+        "workloads.dns.priority_class",
+        "no PriorityClass named `critical`",
+    );
 }
 
 #[test]

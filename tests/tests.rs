@@ -33,3 +33,6 @@ mod sweep;
 
 /// EC2 and ASG fidelity and the fault library: exact times and counts.
 mod cloud;
+
+/// Kubernetes fidelity: scores, queue, preemption, taints, DaemonSets.
+mod kube;

@@ -25,6 +25,8 @@ pub enum Stream {
     TieBreak,
     /// Amounts of work of job pods.
     WorkSizes,
+    /// Arrival times of Jobs (Poisson processes).
+    JobArrivals,
 }
 
 impl Stream {
@@ -37,6 +39,7 @@ impl Stream {
             Stream::PodStartup => "pod-startup",
             Stream::TieBreak => "tie-break",
             Stream::WorkSizes => "work-sizes",
+            Stream::JobArrivals => "job-arrivals",
         }
     }
 }

@@ -1,17 +1,17 @@
 //! The cluster's state and its event handling: what happens when a node
 //! joins, a pod is tried, a pod starts.
 
-use std::collections::BTreeMap;
-
 use rand_chacha::ChaCha8Rng;
 
 use crate::cloud::Delay;
 use crate::engine::{Context, Millis, RngStreams, Stream};
 
-use super::scheduler::{self, SchedulerConfig, SchedulingQueue, score::non_zero};
+use super::node_lifecycle::ZoneCounts;
+use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};
+use super::taint::{DynamicTolerations, TaintEffect, UNREACHABLE, tolerated};
 use super::{
-    Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, QueueSlot, Workload,
-    WorkloadId, WorkloadSpec,
+    Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, PoolInfo, QueueSlot,
+    Workload, WorkloadId, WorkloadKind, WorkloadSpec,
 };
 
 /// Timings of the control plane; defaults are Kubernetes' (`FIDELITY.md` §3).
@@ -35,6 +35,26 @@ pub struct KubeConfig {
     pub pod_create_interval: Millis,
     /// From binding to containers running (image pull, start).
     pub pod_startup: Delay,
+    /// How long a terminated instance still counts as existing for the
+    /// cloud node lifecycle controller (UNCONFIRMED for AWS; default 0 s:
+    /// the Node is deleted at the first pass after it turns NotReady).
+    pub terminated_instance_visible_for: Millis,
+    /// `--node-eviction-rate`: NoExecute taints per second per zone (0.1).
+    pub node_eviction_rate: f64,
+    /// `--secondary-node-eviction-rate` (0.01), for partially disrupted
+    /// zones larger than `large_cluster_size_threshold`.
+    pub secondary_node_eviction_rate: f64,
+    /// `--large-cluster-size-threshold` (50).
+    pub large_cluster_size_threshold: u32,
+    /// `--unhealthy-zone-threshold` (0.55).
+    pub unhealthy_zone_threshold: f64,
+    /// `--default-unreachable-toleration-seconds` (300 s).
+    pub default_toleration_seconds: Millis,
+    /// First retry of a failed controller sync (work queue rate limiter:
+    /// 5 ms).
+    pub controller_retry_initial: Millis,
+    /// Longest retry of a failed controller sync (1000 s).
+    pub controller_retry_max: Millis,
     /// Scheduler settings.
     pub scheduler: SchedulerConfig,
 }
@@ -49,6 +69,14 @@ impl Default for KubeConfig {
             controller_delay: Millis::from_secs(1),
             pod_create_interval: Millis(20),
             pod_startup: Delay::Fixed(Millis::from_secs(5)),
+            terminated_instance_visible_for: Millis::ZERO,
+            node_eviction_rate: 0.1,
+            secondary_node_eviction_rate: 0.01,
+            large_cluster_size_threshold: 50,
+            unhealthy_zone_threshold: 0.55,
+            default_toleration_seconds: Millis::from_secs(300),
+            controller_retry_initial: Millis(5),
+            controller_retry_max: Millis::from_secs(1000),
             scheduler: SchedulerConfig::default(),
         }
     }
@@ -69,8 +97,22 @@ pub enum KubeEvent {
     NodeMonitor,
     /// The pod garbage collector's periodic sweep.
     PodGc,
-    /// A controller creates a pod in this replica slot.
+    /// A controller creates a pod in this replica slot (for a DaemonSet,
+    /// the slot is the node's index).
     CreatePod(WorkloadId, u32),
+    /// A gracefully deleted pod's grace period is over: it is gone.
+    PodTerminated(PodId),
+    /// The pod's toleration of its node's `unreachable:NoExecute` taint may
+    /// have run out.
+    TaintEvict(PodId),
+    /// A controller retries creating the pods an admission webhook
+    /// rejected.
+    RetryCreate(WorkloadId),
+    /// A Job of this workload arrives.
+    JobArrival(WorkloadId),
+    /// Job pods of this workload may have finished their work (stale unless
+    /// the epoch matches).
+    JobCheck(WorkloadId, u32),
 }
 
 /// Counters that summarise the cluster at an instant.
@@ -93,14 +135,34 @@ pub struct ClusterStatus {
     /// Count of forward steps (bindings, starts, node joins); a deadlock is
     /// when this stops moving.
     pub progress_steps: u64,
+    /// Pods deleted by scheduler preemption.
+    pub preemptions: u64,
+    /// Pods evicted by the taint manager (NoExecute).
+    pub evictions: u64,
+    /// Controller syncs whose pod creation a down webhook rejected.
+    pub webhook_rejections: u64,
+    /// Jobs that completed.
+    pub jobs_completed: u64,
+    /// Jobs that failed (backoff limit).
+    pub jobs_failed: u64,
 }
 
 /// The Kubernetes state of one run.
 pub struct Cluster {
     pub(super) config: KubeConfig,
     pub(super) nodes: Vec<Node>,
-    /// Ready nodes, in no meaningful order (swap-removed).
-    pub(super) ready: Vec<NodeId>,
+    /// Registered (not deleted) nodes of each pool, in no meaningful order
+    /// (swap-removed): the scheduler's index.
+    pub(super) by_pool: Vec<Vec<NodeId>>,
+    /// Registered nodes in all pools.
+    pub(super) registered: usize,
+    /// Per pool: whether a network-plugin DaemonSet runs there, so its nodes
+    /// join NotReady.
+    pub(super) pool_gated: Vec<bool>,
+    /// The scheduler's state between cycles.
+    pub(super) select: SelectState,
+    /// Node counts per zone, for the node lifecycle controller.
+    pub(super) zones: Vec<ZoneCounts>,
     pub(super) pods: Vec<Pod>,
     pub(super) workloads: Vec<Workload>,
     pub(super) queue: SchedulingQueue,
@@ -110,9 +172,14 @@ pub struct Cluster {
     pub(super) orphan_nodes: Vec<NodeId>,
     pub(super) armed: Armed,
     pub(super) status: ClusterStatus,
-    tie_rng: ChaCha8Rng,
+    pub(super) tie_rng: ChaCha8Rng,
     pub(super) order_rng: ChaCha8Rng,
-    startup_rng: ChaCha8Rng,
+    pub(super) startup_rng: ChaCha8Rng,
+    pub(super) work_rng: ChaCha8Rng,
+    pub(super) arrival_rng: ChaCha8Rng,
+    /// Job workloads whose progress (needed services) changed during the
+    /// current event; their progress clocks are updated at its end.
+    pub(super) job_dirty: Vec<WorkloadId>,
 }
 
 /// Which self-rescheduling events are already in the queue, so each is
@@ -127,34 +194,29 @@ pub(super) struct Armed {
 }
 
 impl Cluster {
-    /// A cluster with no nodes and no pods. `pool_labels[p]` are the labels
-    /// of nodes in pool `p`.
+    /// A cluster with no nodes and no pods. `pools[p]` gives the labels and
+    /// taints of nodes in pool `p`.
     pub fn new(
         config: KubeConfig,
         workloads: Vec<WorkloadSpec>,
-        pool_labels: &[BTreeMap<String, String>],
+        pools: &[PoolInfo],
         rng: &RngStreams,
     ) -> Self {
         let mut ws: Vec<Workload> = workloads
             .into_iter()
-            .map(|spec| {
-                let fits_pool = pool_labels
-                    .iter()
-                    .map(|labels| {
-                        spec.node_selector
-                            .iter()
-                            .all(|(k, v)| labels.get(k) == Some(v))
-                    })
-                    .collect();
-                Workload {
-                    spec,
-                    live: 0,
-                    running: 0,
-                    pending: 0,
-                    unmet_needs: 0,
-                    dependents: Vec::new(),
-                    fits_pool,
-                }
+            .map(|spec| workload(spec, pools, config.default_toleration_seconds))
+            .collect();
+        let pool_gated = (0..pools.len())
+            .map(|p| {
+                ws.iter().any(|w| {
+                    w.fits_pool[p]
+                        && matches!(
+                            w.spec.kind,
+                            WorkloadKind::DaemonSet {
+                                network_plugin: true
+                            }
+                        )
+                })
             })
             .collect();
         for i in 0..ws.len() {
@@ -177,7 +239,11 @@ impl Cluster {
         Cluster {
             config,
             nodes: Vec::new(),
-            ready: Vec::new(),
+            by_pool: vec![Vec::new(); pools.len()],
+            registered: 0,
+            pool_gated,
+            select: SelectState::default(),
+            zones: Vec::new(),
             pods: Vec::new(),
             workloads: ws,
             queue: SchedulingQueue::default(),
@@ -188,6 +254,9 @@ impl Cluster {
             tie_rng: rng.stream(Stream::TieBreak),
             order_rng: rng.stream(Stream::PodOrder),
             startup_rng: rng.stream(Stream::PodStartup),
+            work_rng: rng.stream(Stream::WorkSizes),
+            arrival_rng: rng.stream(Stream::JobArrivals),
+            job_dirty: Vec::new(),
         }
     }
 
@@ -211,45 +280,66 @@ impl Cluster {
         &self.workloads
     }
 
-    /// Creates every replica of every workload, system workloads first, as a
-    /// cluster brought up from scratch starts its system pods first.
+    /// Creates every replica of every Deployment, system workloads first, as
+    /// a cluster brought up from scratch starts its system pods first.
+    /// DaemonSet pods are created as nodes join.
     pub fn create_initial_pods<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         for class in [PodClass::System, PodClass::User] {
             for w in 0..self.workloads.len() {
-                if self.workloads[w].spec.class != class {
+                let spec = &self.workloads[w].spec;
+                if spec.class != class || spec.kind != WorkloadKind::Deployment {
                     continue;
                 }
-                for slot in 0..self.workloads[w].spec.replicas {
+                for slot in 0..spec.replicas {
                     self.create_pod(ctx, WorkloadId(w as u16), slot);
                 }
             }
         }
+        self.start_jobs(ctx);
     }
 
-    /// A node registers and is Ready.
+    /// A node registers. It is Ready at once unless a network-plugin
+    /// DaemonSet must run on it first (then it is NotReady, tainted
+    /// `not-ready:NoSchedule`, until that pod runs).
     pub fn node_join<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         spec: NodeSpec,
     ) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
+        let pool = spec.pool.index();
+        let gated = self.pool_gated[pool];
         self.nodes.push(Node {
             id,
             spec,
             requested: Default::default(),
             requested_for_scoring: Default::default(),
             pods: Vec::new(),
-            condition: NodeCondition::Ready,
+            condition: if gated {
+                NodeCondition::NotReady
+            } else {
+                NodeCondition::Ready
+            },
+            unreachable: false,
+            no_execute_since: None,
+            unschedulable: false,
+            nominated: Vec::new(),
             joined_at: ctx.now(),
             heartbeat_lost_at: None,
             not_ready_since: None,
             deleted_at: None,
-            ready_index: Some(self.ready.len()),
+            pool_slot: Some(self.by_pool[pool].len()),
         });
-        self.ready.push(id);
-        self.status.ready_nodes += 1;
+        self.by_pool[pool].push(id);
+        self.registered += 1;
+        self.zone_count(id, 1, i32::from(gated));
+        if !gated {
+            self.status.ready_nodes += 1;
+        }
         self.status.progress_steps += 1;
+        self.create_daemon_pods(ctx, id);
         self.cluster_event(ctx);
+        self.flush_job_dirty(ctx);
         id
     }
 
@@ -279,6 +369,7 @@ impl Cluster {
         }
         self.lost_nodes.push(node);
         self.arm_monitor(ctx);
+        self.flush_job_dirty(ctx);
     }
 
     /// Handles one Kubernetes event.
@@ -301,64 +392,28 @@ impl Cluster {
                 self.after_move(ctx, moved);
                 self.arm_leftover(ctx);
             }
-            KubeEvent::PodStarted(pid) => self.pod_started(pid),
+            KubeEvent::PodStarted(pid) => self.pod_started(ctx, pid),
             KubeEvent::NodeMonitor => self.node_monitor(ctx),
             KubeEvent::PodGc => self.pod_gc(ctx),
-            KubeEvent::CreatePod(w, slot) => self.create_pod(ctx, w, slot),
-        }
-    }
-
-    fn schedule_one<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        self.armed.schedule_one = false;
-        let now = ctx.now();
-        if let Some(pid) = self.queue.pop_active(&mut self.pods) {
-            let pod = &self.pods[pid.index()];
-            let fits_pool = &self.workloads[pod.workload.index()].fits_pool;
-            match scheduler::select_node(
-                pod,
-                fits_pool,
-                &self.nodes,
-                &self.ready,
-                self.config.scheduler.scoring,
-                &mut self.tie_rng,
-            ) {
-                Some(node) => self.bind(ctx, pid, node),
-                None => {
-                    self.queue
-                        .push_unschedulable(&mut self.pods[pid.index()], now);
-                    self.arm_leftover(ctx);
+            KubeEvent::CreatePod(w, slot) => self.try_create_pod(ctx, w, slot),
+            KubeEvent::RetryCreate(w) => self.retry_create(ctx, w),
+            KubeEvent::JobArrival(w) => self.job_arrival(ctx, w),
+            KubeEvent::JobCheck(w, epoch) => self.job_check(ctx, w, epoch),
+            KubeEvent::TaintEvict(pid) => self.taint_evict(ctx, pid),
+            KubeEvent::PodTerminated(pid) => {
+                if matches!(self.pods[pid.index()].state, PodState::Terminating(_)) {
+                    self.delete_pod(pid);
+                    // AssignedPodDelete: the room may help pending pods.
+                    self.cluster_event(ctx);
                 }
             }
         }
-        if self.queue.has_active() {
-            self.armed.schedule_one = true;
-            ctx.schedule_in(self.config.scheduler.decision_time, KubeEvent::ScheduleOne);
-        }
+        self.flush_job_dirty(ctx);
     }
 
-    fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {
-        let pod = &mut self.pods[pid.index()];
-        pod.state = PodState::Starting(node);
-        let n = &mut self.nodes[node.index()];
-        n.requested += pod.requests;
-        n.requested_for_scoring += non_zero(pod.requests);
-        n.pods.push(pid);
-        self.status.progress_steps += 1;
-        let startup = self.config.pod_startup.sample(&mut self.startup_rng);
-        ctx.schedule_in(startup, KubeEvent::PodStarted(pid));
-    }
-
-    fn pod_started(&mut self, pid: PodId) {
-        if let PodState::Starting(node) = self.pods[pid.index()].state {
-            self.pods[pid.index()].state = PodState::Running(node);
-            let w = self.pods[pid.index()].workload;
-            self.change_pending(w, -1);
-            self.change_running(w, 1);
-            self.status.progress_steps += 1;
-        }
-    }
-
-    /// A controller creates a pod; it enters activeQ.
+    /// A controller creates a pod; it enters activeQ. A DaemonSet pod
+    /// (slot = node index) is pinned to its node, and not created if the
+    /// node is gone.
     pub(super) fn create_pod<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
@@ -366,14 +421,24 @@ impl Cluster {
         slot: u32,
     ) {
         let now = ctx.now();
-        let id = PodId(self.pods.len() as u32);
         let spec = &self.workloads[w.index()].spec;
+        let pinned = match spec.kind {
+            WorkloadKind::Deployment | WorkloadKind::Job => None,
+            WorkloadKind::DaemonSet { .. } => {
+                let node = NodeId(slot);
+                if !self.nodes[node.index()].is_registered() {
+                    return;
+                }
+                Some(node)
+            }
+        };
+        let id = PodId(self.pods.len() as u32);
         self.pods.push(Pod {
             id,
             workload: w,
             slot,
             requests: spec.requests,
-            priority: 0,
+            priority: spec.priority,
             state: PodState::Pending,
             created_at: now,
             queue_ts: now,
@@ -381,6 +446,10 @@ impl Cluster {
             queue: QueueSlot::None,
             queue_gen: 0,
             unschedulable_since: now,
+            nominated: None,
+            pinned,
+            started_at: None,
+            work_due: None,
         });
         self.workloads[w.index()].live += 1;
         self.change_pending(w, 1);
@@ -395,12 +464,13 @@ impl Cluster {
         let w = self.pods[pid.index()].workload;
         let mut freed_room = false;
         match state {
-            PodState::Deleted => return false,
+            PodState::Deleted | PodState::Succeeded | PodState::Failed => return false,
             PodState::Pending => self.change_pending(w, -1),
             PodState::Starting(_) => self.change_pending(w, -1),
             PodState::Running(_) => self.change_running(w, -1),
-            PodState::Lost(_) => {}
+            PodState::Terminating(_) | PodState::Lost(_) => {}
         }
+        self.clear_nomination(pid);
         if let Some(node) = state.node() {
             let requests = self.pods[pid.index()].requests;
             let n = &mut self.nodes[node.index()];
@@ -409,18 +479,24 @@ impl Cluster {
             if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
                 n.pods.swap_remove(pos);
             }
-            freed_room = n.is_ready();
+            freed_room = n.is_registered();
         }
         let pod = &mut self.pods[pid.index()];
         SchedulingQueue::forget(pod);
         pod.state = PodState::Deleted;
-        self.workloads[w.index()].live -= 1;
+        // A terminating pod already left its controller's count.
+        if !matches!(state, PodState::Terminating(_)) {
+            self.workloads[w.index()].live -= 1;
+        }
         freed_room
     }
 
-    fn change_pending(&mut self, w: WorkloadId, delta: i32) {
+    pub(super) fn change_pending(&mut self, w: WorkloadId, delta: i32) {
         let wl = &mut self.workloads[w.index()];
         wl.pending = wl.pending.wrapping_add_signed(delta);
+        if wl.spec.placeholder {
+            return;
+        }
         let counter = match wl.spec.class {
             PodClass::System => &mut self.status.pending_system,
             PodClass::User => &mut self.status.pending_user,
@@ -430,7 +506,7 @@ impl Cluster {
 
     /// Changes a workload's Running count and propagates service
     /// availability to the workloads that need it.
-    fn change_running(&mut self, w: WorkloadId, delta: i32) {
+    pub(super) fn change_running(&mut self, w: WorkloadId, delta: i32) {
         let was_down = self.workloads[w.index()].is_unavailable();
         self.add_running_pods(w, delta);
         let is_down = self.workloads[w.index()].is_unavailable();
@@ -448,11 +524,15 @@ impl Cluster {
             // stalled tallies around the change of its unmet needs.
             self.add_running_pods(d, -running);
             let dep = &mut self.workloads[d.index()];
+            let was_progressing = dep.progressing();
             dep.unmet_needs = if is_down {
                 dep.unmet_needs + 1
             } else {
                 dep.unmet_needs - 1
             };
+            if dep.spec.job.is_some() && was_progressing != dep.progressing() {
+                self.job_dirty.push(d);
+            }
             self.add_running_pods(d, running);
         }
     }
@@ -460,6 +540,9 @@ impl Cluster {
     fn add_running_pods(&mut self, w: WorkloadId, delta: i32) {
         let wl = &mut self.workloads[w.index()];
         wl.running = wl.running.wrapping_add_signed(delta);
+        if wl.spec.placeholder {
+            return;
+        }
         if !wl.progressing() {
             self.status.stalled = self.status.stalled.wrapping_add_signed(delta);
         } else if wl.spec.class == PodClass::User {
@@ -482,7 +565,7 @@ impl Cluster {
         self.after_move(ctx, moved);
     }
 
-    fn after_move<E: From<KubeEvent>>(
+    pub(super) fn after_move<E: From<KubeEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         moved: scheduler::Moved,
@@ -495,7 +578,7 @@ impl Cluster {
         }
     }
 
-    fn arm_schedule<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+    pub(super) fn arm_schedule<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         if !self.armed.schedule_one {
             self.armed.schedule_one = true;
             ctx.schedule_in(Millis::ZERO, KubeEvent::ScheduleOne);
@@ -520,13 +603,107 @@ impl Cluster {
         }
     }
 
-    pub(super) fn remove_from_ready(&mut self, node: NodeId) {
-        if let Some(pos) = self.nodes[node.index()].ready_index.take() {
-            self.ready.swap_remove(pos);
-            if let Some(&moved) = self.ready.get(pos) {
-                self.nodes[moved.index()].ready_index = Some(pos);
+    /// Takes a deleted node out of its pool's index.
+    pub(super) fn unregister(&mut self, node: NodeId) {
+        if let Some(pos) = self.nodes[node.index()].pool_slot.take() {
+            let pool = self.nodes[node.index()].spec.pool.index();
+            self.by_pool[pool].swap_remove(pos);
+            if let Some(&moved) = self.by_pool[pool].get(pos) {
+                self.nodes[moved.index()].pool_slot = Some(pos);
             }
+            self.registered -= 1;
+            self.zone_count(node, -1, 0);
+        }
+    }
+
+    /// Sets a node's Ready condition, keeping the Ready count.
+    pub(super) fn set_condition(&mut self, node: NodeId, condition: NodeCondition) {
+        let n = &mut self.nodes[node.index()];
+        if n.condition == condition {
+            return;
+        }
+        let old = n.condition;
+        n.condition = condition;
+        if old == NodeCondition::Ready {
             self.status.ready_nodes -= 1;
         }
+        if condition == NodeCondition::Ready {
+            self.status.ready_nodes += 1;
+        }
+        if old == NodeCondition::NotReady {
+            self.zone_count(node, 0, -1);
+        }
+        if condition == NodeCondition::NotReady {
+            self.zone_count(node, 0, 1);
+        }
+    }
+
+    /// Updates the progress clocks of Job workloads whose needs changed.
+    fn flush_job_dirty<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        while let Some(w) = self.job_dirty.pop() {
+            self.job_progress_changed(ctx, w);
+        }
+    }
+
+    /// Removes a pod's nomination, if any.
+    pub(super) fn clear_nomination(&mut self, pid: PodId) {
+        if let Some(node) = self.pods[pid.index()].nominated.take() {
+            let list = &mut self.nodes[node.index()].nominated;
+            if let Some(pos) = list.iter().position(|&p| p == pid) {
+                list.swap_remove(pos);
+            }
+        }
+    }
+}
+
+/// A workload's run-time record, with its per-pool filter and score
+/// precomputations.
+fn workload(spec: WorkloadSpec, pools: &[PoolInfo], default_toleration: Millis) -> Workload {
+    let mut fits_pool = Vec::with_capacity(pools.len());
+    let mut pool_affinity = Vec::with_capacity(pools.len());
+    let mut pool_prefer_taints = Vec::with_capacity(pools.len());
+    for pool in pools {
+        let tolerates_hard = pool.taints.iter().all(|t| {
+            t.effect == TaintEffect::PreferNoSchedule
+                || tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
+        });
+        fits_pool.push(tolerates_hard && spec.affinity.allows(&spec.node_selector, &pool.labels));
+        pool_affinity.push(spec.affinity.preferred_weight(&pool.labels));
+        pool_prefer_taints.push(
+            pool.taints
+                .iter()
+                .filter(|t| {
+                    t.effect == TaintEffect::PreferNoSchedule
+                        && !tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
+                })
+                .count() as i64,
+        );
+    }
+    let dynamic = DynamicTolerations::of(&spec.tolerations);
+    // DefaultTolerationSeconds adds `unreachable:NoExecute` for 300 s to
+    // pods that lack one (plugin/pkg/admission/defaulttolerationseconds).
+    let evict_after = match spec
+        .tolerations
+        .iter()
+        .find(|t| t.tolerates(UNREACHABLE, "", TaintEffect::NoExecute))
+    {
+        Some(t) => t.toleration_seconds,
+        None => Some(default_toleration),
+    };
+    Workload {
+        spec,
+        live: 0,
+        running: 0,
+        pending: 0,
+        unmet_needs: 0,
+        dependents: Vec::new(),
+        fits_pool,
+        pool_affinity,
+        pool_prefer_taints,
+        dynamic,
+        evict_after,
+        blocked_slots: Vec::new(),
+        create_failures: 0,
+        job_state: None,
     }
 }

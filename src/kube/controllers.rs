@@ -1,76 +1,21 @@
-//! The controllers that turn a vanished machine into recreated pods: the
-//! node lifecycle controller (NotReady after the grace period), the cloud
-//! node lifecycle controller (deletes Nodes whose instance is gone), pod
-//! garbage collection (deletes pods bound to deleted Nodes) and the
-//! Deployment controller (recreates them).
-//!
-//! Taint-based eviction (after 300 s of NotReady) is not modelled: when every
-//! instance is lost all zones are fully disrupted and the controller stops
-//! evicting, and otherwise the cloud controller deletes the Node well before
-//! the toleration expires (`FIDELITY.md` §3a, §7.9).
+//! Pod garbage collection (deletes pods bound to deleted Nodes,
+//! `pkg/controller/podgc/gc_controller.go`) and the Deployment controller's
+//! recreation of what it deleted. The node lifecycle controllers that
+//! delete Nodes and evict pods are in `node_lifecycle.rs`.
 
 use rand::seq::SliceRandom;
 
 use crate::engine::{Context, Millis};
 
 use super::cluster::KubeEvent;
-use super::{Cluster, NodeCondition, NodeId};
+use super::{Cluster, PodState, WorkloadId, WorkloadKind};
 
 impl Cluster {
-    pub(super) fn arm_monitor<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        if !self.armed.monitor && !self.lost_nodes.is_empty() {
-            self.armed.monitor = true;
-            let at = Millis(ctx.now().0 + 1).next_multiple_of(self.config.node_monitor_period);
-            ctx.schedule_at(at, KubeEvent::NodeMonitor);
-        }
-    }
-
-    fn arm_gc<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+    pub(super) fn arm_gc<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         if !self.armed.gc && !self.orphan_nodes.is_empty() {
             self.armed.gc = true;
             let at = Millis(ctx.now().0 + 1).next_multiple_of(self.config.pod_gc_period);
             ctx.schedule_at(at, KubeEvent::PodGc);
-        }
-    }
-
-    /// One pass of the node lifecycle and cloud node lifecycle controllers
-    /// over nodes whose heartbeat stopped: NotReady once the grace period has
-    /// passed, deleted at the next pass (the instance is gone).
-    pub(super) fn node_monitor<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        self.armed.monitor = false;
-        let now = ctx.now();
-        let grace = self.config.node_monitor_grace_period;
-        let mut still_lost = Vec::with_capacity(self.lost_nodes.len());
-        for node in std::mem::take(&mut self.lost_nodes) {
-            let n = &self.nodes[node.index()];
-            let lost_at = n.heartbeat_lost_at.unwrap_or(now);
-            match n.condition {
-                NodeCondition::Ready if now.saturating_sub(lost_at) >= grace => {
-                    self.remove_from_ready(node);
-                    let n = &mut self.nodes[node.index()];
-                    n.condition = NodeCondition::NotReady;
-                    n.not_ready_since = Some(now);
-                    still_lost.push(node);
-                }
-                NodeCondition::NotReady if n.not_ready_since.is_some_and(|t| t < now) => {
-                    self.delete_node(node, now);
-                }
-                NodeCondition::Deleted => {}
-                _ => still_lost.push(node),
-            }
-        }
-        self.lost_nodes = still_lost;
-        self.arm_monitor(ctx);
-        self.arm_gc(ctx);
-    }
-
-    fn delete_node(&mut self, node: NodeId, now: Millis) {
-        self.remove_from_ready(node);
-        let n = &mut self.nodes[node.index()];
-        n.condition = NodeCondition::Deleted;
-        n.deleted_at = Some(now);
-        if !n.pods.is_empty() {
-            self.orphan_nodes.push(node);
         }
     }
 
@@ -92,7 +37,15 @@ impl Cluster {
             let pods = self.nodes[node.index()].pods.clone();
             for pid in pods {
                 let pod = &self.pods[pid.index()];
-                recreate.push((pod.workload, pod.slot));
+                // A DaemonSet has nothing to recreate for a deleted node, and
+                // a terminating pod was already replaced.
+                if !matches!(
+                    self.workloads[pod.workload.index()].spec.kind,
+                    WorkloadKind::DaemonSet { .. }
+                ) && !matches!(pod.state, PodState::Terminating(_))
+                {
+                    recreate.push((pod.workload, pod.slot));
+                }
                 self.delete_pod(pid);
                 deleted_any = true;
             }
@@ -102,8 +55,25 @@ impl Cluster {
         // then depends on the seed only (common random numbers).
         recreate.sort_unstable();
         recreate.shuffle(&mut self.order_rng);
+        // Each ReplicaSet creates its pods in slow-start batches of 1, 2,
+        // 4, ... (`slowStartBatch`, pkg/controller/replicaset), and the
+        // ReplicaSets sync concurrently: the k-th pod of a workload (k from
+        // 0) is in batch floor(log2(k + 1)), and batch b of every workload
+        // goes before batch b + 1 of any. The creations are spaced by the
+        // controller's API rate (`pod_create_interval`).
+        let mut seen = vec![0u32; self.workloads.len()];
+        let mut batched: Vec<(u32, usize, WorkloadId, u32)> = recreate
+            .into_iter()
+            .enumerate()
+            .map(|(i, (w, slot))| {
+                let k = seen[w.index()];
+                seen[w.index()] += 1;
+                ((k + 1).ilog2(), i, w, slot)
+            })
+            .collect();
+        batched.sort_unstable();
         let start = now + self.config.controller_delay;
-        for (i, (w, slot)) in recreate.into_iter().enumerate() {
+        for (i, (_, _, w, slot)) in batched.into_iter().enumerate() {
             let at = start + Millis(self.config.pod_create_interval.0 * i as u64);
             ctx.schedule_at(at, KubeEvent::CreatePod(w, slot));
         }

@@ -47,8 +47,11 @@ impl Cluster {
         let fits_pool = &self.workloads[down].fits_pool;
         let mut eligible = false;
         let mut forbidden_room = false;
-        for &id in &self.ready {
+        for &id in self.by_pool.iter().flatten() {
             let node = &self.nodes[id.index()];
+            if !node.is_ready() || node.unschedulable {
+                continue;
+            }
             let room =
                 pod.requests.fits_in(&node.free()) && (node.pods.len() as u32) < node.spec.max_pods;
             if fits_pool[node.spec.pool.index()] {

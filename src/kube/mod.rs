@@ -6,17 +6,26 @@
 //! notice handled like the AWS node termination handler); it never sees an
 //! instance or an ASG.
 
+pub mod affinity;
 mod cluster;
 mod controllers;
+mod daemonset;
 mod diagnosis;
 mod drain;
+pub mod job;
 mod node;
+mod node_lifecycle;
 mod pod;
 pub mod scheduler;
+mod scheduling;
+pub mod taint;
+mod webhook;
 mod workload;
 
+pub use affinity::NodeAffinity;
 pub use cluster::{Cluster, ClusterStatus, KubeConfig, KubeEvent};
 pub use diagnosis::StallCause;
-pub use node::{Node, NodeCondition, NodeId, NodeSpec, PoolId};
+pub use node::{Node, NodeCondition, NodeId, NodeSpec, PoolId, PoolInfo};
 pub use pod::{Pod, PodClass, PodId, PodPhase, PodState, QueueSlot};
-pub use workload::{Workload, WorkloadId, WorkloadSpec};
+pub use taint::{Taint, TaintEffect, Toleration};
+pub use workload::{Pdb, PreemptionPolicy, Workload, WorkloadId, WorkloadKind, WorkloadSpec};

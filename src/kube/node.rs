@@ -1,9 +1,20 @@
 //! Nodes: allocatable capacity, what is requested of it, and readiness.
 
+use std::collections::BTreeMap;
+
 use crate::engine::Millis;
 use crate::quantity::Resources;
 
-use super::PodId;
+use super::{PodId, Taint};
+
+/// What every node of a pool carries: the ASG's labels and taints.
+#[derive(Debug, Clone, Default)]
+pub struct PoolInfo {
+    /// Node labels.
+    pub labels: BTreeMap<String, String>,
+    /// Node taints.
+    pub taints: Vec<Taint>,
+}
 
 /// Index of a node within a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -30,9 +41,11 @@ impl PoolId {
 /// The node's Ready condition, as the node lifecycle controller sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeCondition {
-    /// Heartbeats arrive; pods may be scheduled here.
+    /// Heartbeats arrive and the network is up.
     Ready,
-    /// No heartbeat for the grace period (or not yet Ready).
+    /// Registered but not Ready: its network plugin pod is not running yet
+    /// (tainted `not-ready:NoSchedule`), or no heartbeat for the grace
+    /// period (Ready=Unknown, tainted `unreachable`).
     NotReady,
     /// Deleted from the API.
     Deleted,
@@ -49,6 +62,9 @@ pub struct NodeSpec {
     pub allocatable: Resources,
     /// Maximum pods.
     pub max_pods: u32,
+    /// Its availability zone, as an index the world assigns (the node
+    /// lifecycle controller rate-limits evictions per zone).
+    pub zone: u16,
 }
 
 /// One node.
@@ -67,6 +83,17 @@ pub struct Node {
     pub pods: Vec<PodId>,
     /// Ready condition.
     pub condition: NodeCondition,
+    /// Tainted `node.kubernetes.io/unreachable` (heartbeat lost for the
+    /// grace period).
+    pub unreachable: bool,
+    /// Since when it carries the `unreachable:NoExecute` taint.
+    pub no_execute_since: Option<Millis>,
+    /// Cordoned: `spec.unschedulable`, tainted
+    /// `node.kubernetes.io/unschedulable:NoSchedule`.
+    pub unschedulable: bool,
+    /// Pending pods nominated to this node by preemption; the scheduler
+    /// counts their requests as taken for pods of lower or equal priority.
+    pub nominated: Vec<PodId>,
     /// When it registered and became Ready.
     pub joined_at: Millis,
     /// When the last heartbeat arrived, if heartbeats stopped.
@@ -75,8 +102,8 @@ pub struct Node {
     pub not_ready_since: Option<Millis>,
     /// When it was deleted.
     pub deleted_at: Option<Millis>,
-    /// Its position in the cluster's list of Ready nodes.
-    pub(super) ready_index: Option<usize>,
+    /// Its position in its pool's list of registered nodes.
+    pub(super) pool_slot: Option<usize>,
 }
 
 impl Node {
@@ -85,8 +112,13 @@ impl Node {
         self.spec.allocatable - self.requested
     }
 
-    /// Whether the scheduler may place pods here.
+    /// Whether its Ready condition is True.
     pub fn is_ready(&self) -> bool {
         self.condition == NodeCondition::Ready
+    }
+
+    /// Whether it is registered and not deleted.
+    pub fn is_registered(&self) -> bool {
+        self.condition != NodeCondition::Deleted
     }
 }

@@ -58,9 +58,16 @@ pub enum PodState {
     Starting(NodeId),
     /// Running on a live node.
     Running(NodeId),
+    /// Deleted gracefully (e.g. preempted): no longer serving, but still
+    /// holding its room on the node until its grace period ends.
+    Terminating(NodeId),
     /// Bound to a node whose instance is gone: the API still shows it, but it
     /// serves nothing. Pod garbage collection will delete it.
     Lost(NodeId),
+    /// A Job pod that finished its work (phase Succeeded); holds nothing.
+    Succeeded,
+    /// A Job pod that failed (phase Failed); holds nothing.
+    Failed,
     /// Deleted from the API.
     Deleted,
 }
@@ -69,8 +76,11 @@ impl PodState {
     /// The node the pod is bound to, if any.
     pub fn node(self) -> Option<NodeId> {
         match self {
-            PodState::Starting(n) | PodState::Running(n) | PodState::Lost(n) => Some(n),
-            PodState::Pending | PodState::Deleted => None,
+            PodState::Starting(n)
+            | PodState::Running(n)
+            | PodState::Terminating(n)
+            | PodState::Lost(n) => Some(n),
+            PodState::Pending | PodState::Succeeded | PodState::Failed | PodState::Deleted => None,
         }
     }
 
@@ -78,7 +88,11 @@ impl PodState {
     pub fn phase(self) -> Option<PodPhase> {
         match self {
             PodState::Pending | PodState::Starting(_) => Some(PodPhase::Pending),
-            PodState::Running(_) | PodState::Lost(_) => Some(PodPhase::Running),
+            PodState::Running(_) | PodState::Terminating(_) | PodState::Lost(_) => {
+                Some(PodPhase::Running)
+            }
+            PodState::Succeeded => Some(PodPhase::Succeeded),
+            PodState::Failed => Some(PodPhase::Failed),
             PodState::Deleted => None,
         }
     }
@@ -127,4 +141,13 @@ pub struct Pod {
     pub queue_gen: u32,
     /// When it entered unschedulablePods.
     pub unschedulable_since: Millis,
+    /// `status.nominatedNodeName`, set by preemption.
+    pub nominated: Option<NodeId>,
+    /// The node a DaemonSet pod is pinned to (its node affinity on
+    /// `metadata.name`).
+    pub pinned: Option<NodeId>,
+    /// When its containers started.
+    pub started_at: Option<Millis>,
+    /// For a Job pod: the progress-clock reading at which its work is done.
+    pub work_due: Option<Millis>,
 }

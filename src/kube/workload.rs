@@ -7,9 +7,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::engine::Millis;
 use crate::quantity::Resources;
 
 use super::PodClass;
+use super::affinity::NodeAffinity;
+use super::job::{JobSpec, JobState};
+use super::taint::{DynamicTolerations, Toleration};
 
 /// Index of a workload within a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -22,7 +26,31 @@ impl WorkloadId {
     }
 }
 
-/// A Deployment as configured (validated), under one policy's placement.
+/// Whether a pod may preempt lower-priority pods (`preemptionPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PreemptionPolicy {
+    /// The default: may preempt.
+    PreemptLowerPriority,
+    /// Never preempts (it can still be preempted).
+    Never,
+}
+
+/// What kind of controller owns the pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    /// A Deployment (ReplicaSet): keeps `replicas` pods.
+    Deployment,
+    /// A DaemonSet: one pod per node it may run on. A network plugin
+    /// DaemonSet (a CNI such as aws-node) gates its node's Ready condition.
+    DaemonSet {
+        /// Whether the node stays NotReady until this pod runs on it.
+        network_plugin: bool,
+    },
+    /// Jobs: pods that run their work to completion (`WorkloadSpec::job`).
+    Job,
+}
+
+/// A workload as configured (validated), under one policy's placement.
 #[derive(Debug, Clone)]
 pub struct WorkloadSpec {
     /// Name, e.g. `coredns`.
@@ -40,6 +68,39 @@ pub struct WorkloadSpec {
     pub min_available: Option<u32>,
     /// Services (by workload index) its pods need to make progress.
     pub needs: Vec<WorkloadId>,
+    /// Deployment or DaemonSet.
+    pub kind: WorkloadKind,
+    /// Pod priority, from its PriorityClass (0 without one).
+    pub priority: i32,
+    /// Whether its pods may preempt.
+    pub preemption_policy: PreemptionPolicy,
+    /// Tolerations of its pods.
+    pub tolerations: Vec<Toleration>,
+    /// Node affinity (required and preferred terms) besides the
+    /// nodeSelector.
+    pub affinity: NodeAffinity,
+    /// How long a deleted (e.g. preempted) pod keeps its node's room before
+    /// it is gone: `terminationGracePeriodSeconds`, default 30 s.
+    pub termination_grace: Millis,
+    /// An overprovisioning placeholder (pause pod): holds room, does no
+    /// work, and is left out of the pending and progress counters.
+    pub placeholder: bool,
+    /// Services whose admission webhook (`failurePolicy: Fail`) must answer
+    /// before its pods can be created.
+    pub webhooks: Vec<WorkloadId>,
+    /// For a Job workload: completions, parallelism, work and arrivals.
+    pub job: Option<JobSpec>,
+    /// Its PodDisruptionBudget, if any.
+    pub pdb: Option<Pdb>,
+}
+
+/// A PodDisruptionBudget over one workload's pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pdb {
+    /// `minAvailable`: Running pods to keep.
+    MinAvailable(u32),
+    /// `maxUnavailable`: pods below the desired count that are tolerated.
+    MaxUnavailable(u32),
 }
 
 /// Run-time counters of a workload.
@@ -57,16 +118,48 @@ pub struct Workload {
     pub unmet_needs: u32,
     /// Workloads that need this one.
     pub dependents: Vec<WorkloadId>,
-    /// Per pool: whether this workload's nodeSelector matches the pool's
-    /// labels. Node labels come from their pool, so this is the whole
-    /// NodeAffinity filter, computed once.
+    /// Per pool: whether this workload's nodeSelector and required node
+    /// affinity match the pool's labels and its pods tolerate the pool's
+    /// NoSchedule and NoExecute taints. Node labels and configured taints
+    /// come from their pool, so this is the static part of the NodeAffinity
+    /// and TaintToleration filters, computed once.
     pub fits_pool: Vec<bool>,
+    /// Per pool: the raw NodeAffinity score (sum of matching preferred
+    /// weights).
+    pub pool_affinity: Vec<i64>,
+    /// Per pool: the raw TaintToleration score (untolerated
+    /// PreferNoSchedule taints).
+    pub pool_prefer_taints: Vec<i64>,
+    /// Which run-time node taints its pods tolerate.
+    pub dynamic: DynamicTolerations,
+    /// How long its pods stay on a node tainted `unreachable:NoExecute`
+    /// before eviction; `None` is forever (DaemonSets).
+    pub evict_after: Option<Millis>,
+    /// Replica slots whose creation a webhook rejected, waiting for the
+    /// controller's retry.
+    pub blocked_slots: Vec<u32>,
+    /// Consecutive failed syncs, for the retry backoff.
+    pub create_failures: u32,
+    /// For a Job workload: its Jobs and progress clock.
+    pub job_state: Option<JobState>,
 }
 
 impl Workload {
     /// Whether this workload is a service that is below its minimum.
     pub fn is_unavailable(&self) -> bool {
         self.spec.min_available.is_some_and(|m| self.running < m)
+    }
+
+    /// `status.disruptionsAllowed` of its PodDisruptionBudget: Running
+    /// (healthy) pods beyond what the budget keeps; `None` without one.
+    pub fn disruptions_allowed(&self) -> Option<i64> {
+        let healthy = i64::from(self.running);
+        match self.spec.pdb? {
+            Pdb::MinAvailable(m) => Some(healthy - i64::from(m)),
+            Pdb::MaxUnavailable(u) => {
+                Some(healthy - (i64::from(self.spec.replicas) - i64::from(u)).max(0))
+            }
+        }
     }
 
     /// Whether its pods make progress (every needed service available).

@@ -26,6 +26,8 @@ pub struct RunRow {
     pub status: RunStatus,
     /// What it measured (default values for a failed run).
     pub outcome: RunOutcome,
+    /// Pods deleted by scheduler preemption.
+    pub preemptions: u64,
     /// Instances launched by ASGs during the run.
     pub instances_launched: u64,
     /// Instance-hours billed.
@@ -42,7 +44,7 @@ pub struct RunRow {
 
 impl RunRow {
     /// Column names of `runs.csv`.
-    pub const HEADER: [&'static str; 15] = [
+    pub const HEADER: [&'static str; 16] = [
         "policy",
         "seed",
         "status",
@@ -51,6 +53,7 @@ impl RunRow {
         "system_unavailable_s",
         "user_work_done_frac",
         "pending_pod_s",
+        "preemptions",
         "instances_launched",
         "instance_hours",
         "cost_usd",
@@ -73,6 +76,7 @@ impl RunRow {
                 user_work_done_frac: None,
                 pending_pod_s: 0.0,
             },
+            preemptions: 0,
             instances_launched: 0,
             instance_hours: 0.0,
             cost_usd: 0.0,
@@ -100,6 +104,7 @@ impl RunRow {
             o.user_work_done_frac
                 .map_or(String::new(), |f| format!("{f:.6}")),
             num(ok, format!("{:.3}", o.pending_pod_s)),
+            num(ok, self.preemptions.to_string()),
             num(ok, self.instances_launched.to_string()),
             num(ok, format!("{:.6}", self.instance_hours)),
             num(ok, format!("{:.6}", self.cost_usd)),

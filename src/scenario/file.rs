@@ -41,7 +41,11 @@ pub struct ScenarioFile {
     /// Control-plane timings.
     #[serde(default)]
     pub kubernetes: KubernetesFile,
-    /// Deployments.
+    /// PriorityClasses besides the built-in `system-cluster-critical` and
+    /// `system-node-critical`.
+    #[serde(default)]
+    pub priority_classes: Vec<PriorityClassFile>,
+    /// Deployments and DaemonSets.
     pub workloads: Vec<WorkloadFile>,
     /// Named variants of pools and placement.
     pub policies: Vec<PolicyFile>,
@@ -167,6 +171,23 @@ pub struct KubernetesFile {
     pub pod_create_interval: Option<DurationText>,
     /// Pod start-up delay.
     pub pod_startup: Option<DelayFile>,
+    /// How long a terminated instance still counts as existing for the
+    /// cloud node lifecycle controller.
+    pub terminated_instance_visible_for: Option<DurationText>,
+    /// `--node-eviction-rate`, nodes per second per zone.
+    pub node_eviction_rate: Option<f64>,
+    /// `--secondary-node-eviction-rate`.
+    pub secondary_node_eviction_rate: Option<f64>,
+    /// `--large-cluster-size-threshold`.
+    pub large_cluster_size_threshold: Option<u32>,
+    /// `--unhealthy-zone-threshold`.
+    pub unhealthy_zone_threshold: Option<f64>,
+    /// `--default-unreachable-toleration-seconds`.
+    pub default_toleration_seconds: Option<DurationText>,
+    /// First retry of a failed controller sync.
+    pub controller_retry_initial: Option<DurationText>,
+    /// Longest retry of a failed controller sync.
+    pub controller_retry_max: Option<DurationText>,
     /// Scheduler settings.
     #[serde(default)]
     pub scheduler: SchedulerFile,
@@ -184,8 +205,23 @@ pub struct SchedulerFile {
     pub max_in_unschedulable: Option<DurationText>,
     /// Time per scheduling cycle.
     pub decision_time: Option<DurationText>,
-    /// `least-allocated` (default) or `most-allocated`.
+    /// `least-allocated` (default), `most-allocated` or
+    /// `requested-to-capacity-ratio`.
     pub scoring: Option<ScoringFile>,
+    /// Shape of `requested-to-capacity-ratio`.
+    pub ratio_shape: Option<Vec<ShapePointFile>>,
+    /// `percentageOfNodesToScore` (0: adaptive).
+    pub percentage_of_nodes_to_score: Option<u32>,
+}
+
+/// A point of the RequestedToCapacityRatio shape.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapePointFile {
+    /// Utilization, 0-100.
+    pub utilization: u32,
+    /// Score, 0-10.
+    pub score: u32,
 }
 
 /// NodeResourcesFit strategies by name.
@@ -196,6 +232,8 @@ pub enum ScoringFile {
     LeastAllocated,
     /// MostAllocated.
     MostAllocated,
+    /// RequestedToCapacityRatio.
+    RequestedToCapacityRatio,
 }
 
 /// Pod classes by name.
@@ -216,8 +254,14 @@ pub struct WorkloadFile {
     pub name: Spanned<String>,
     /// `system` or `user`.
     pub class: ClassFile,
-    /// Replicas.
-    pub replicas: u32,
+    /// `deployment` (default) or `daemonset`.
+    pub kind: Option<KindFile>,
+    /// For a DaemonSet: it is the node's network plugin (CNI); the node is
+    /// NotReady until its pod runs.
+    #[serde(default)]
+    pub network_plugin: bool,
+    /// Replicas (Deployments only; required for them).
+    pub replicas: Option<u32>,
     /// cpu request per pod.
     pub cpu: CpuText,
     /// memory request per pod.
@@ -231,6 +275,214 @@ pub struct WorkloadFile {
     /// nodeSelector of its pods, under every policy.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
+    /// PriorityClass of its pods (wins over the policy's class rule).
+    pub priority_class: Option<Spanned<String>>,
+    /// Tolerations of its pods.
+    #[serde(default)]
+    pub tolerations: Vec<TolerationFile>,
+    /// Node affinity of its pods.
+    pub node_affinity: Option<NodeAffinityFile>,
+    /// `terminationGracePeriodSeconds` (default 30s).
+    pub termination_grace: Option<DurationText>,
+    /// This service serves an admission webhook for these pods.
+    pub webhook: Option<WebhookFile>,
+    /// Job: pods that must succeed per Job (default 1).
+    pub completions: Option<u32>,
+    /// Job: pods at once (default 1).
+    pub parallelism: Option<u32>,
+    /// Job: running time each pod needs.
+    pub work: Option<DelayFile>,
+    /// Job: probability a pod fails at the end of its work (default 0).
+    pub failure_probability: Option<f64>,
+    /// Job: `backoffLimit` (default 6).
+    pub backoff_limit: Option<u32>,
+    /// Job: when Jobs arrive (default: one at 0s).
+    pub arrivals: Option<ArrivalsFile>,
+    /// A PodDisruptionBudget over its pods.
+    pub pdb: Option<PdbFile>,
+}
+
+/// A PodDisruptionBudget: exactly one key.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PdbFile {
+    /// `minAvailable`.
+    pub min_available: Option<u32>,
+    /// `maxUnavailable`.
+    pub max_unavailable: Option<u32>,
+}
+
+/// Arrival process of a Job workload: exactly one key.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArrivalsFile {
+    /// Fixed arrival times.
+    pub at: Option<Vec<DurationText>>,
+    /// Poisson arrivals, Jobs per hour.
+    pub rate_per_hour: Option<f64>,
+    /// A CSV of arrival times in seconds, one per line (a header line is
+    /// skipped), relative to the scenario file.
+    pub trace: Option<String>,
+}
+
+/// An admission webhook served by a service workload.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookFile {
+    /// `Fail` (default): creations are rejected while the service is
+    /// down; `Ignore`: they go through.
+    pub failure_policy: Option<FailurePolicyFile>,
+    /// Workloads whose pod creations it intercepts.
+    #[serde(default)]
+    pub workloads: Vec<Spanned<String>>,
+    /// Classes whose Deployments' pod creations it intercepts.
+    #[serde(default)]
+    pub classes: Vec<ClassFile>,
+}
+
+/// Webhook `failurePolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum FailurePolicyFile {
+    /// Reject when the webhook cannot be reached.
+    Fail,
+    /// Admit when the webhook cannot be reached.
+    Ignore,
+}
+
+/// Workload kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KindFile {
+    /// Deployment.
+    Deployment,
+    /// DaemonSet.
+    Daemonset,
+    /// Job.
+    Job,
+}
+
+/// A PriorityClass.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityClassFile {
+    /// Name.
+    pub name: Spanned<String>,
+    /// Priority value (at most 1000000000 for user classes).
+    pub value: Spanned<i64>,
+    /// `PreemptLowerPriority` (default) or `Never`.
+    pub preemption_policy: Option<PreemptionPolicyFile>,
+    /// Whether pods without a class get this one.
+    #[serde(default)]
+    pub global_default: bool,
+}
+
+/// `preemptionPolicy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum PreemptionPolicyFile {
+    /// May preempt.
+    PreemptLowerPriority,
+    /// Never preempts.
+    Never,
+}
+
+/// A toleration, as in a pod spec.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TolerationFile {
+    /// Key; empty with `Exists` tolerates everything.
+    #[serde(default)]
+    pub key: String,
+    /// `Equal` (default) or `Exists`.
+    pub operator: Option<TolerationOperatorFile>,
+    /// Value for `Equal`.
+    #[serde(default)]
+    pub value: String,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`; absent: all.
+    pub effect: Option<EffectFile>,
+    /// For `NoExecute`: how long the pod stays on a tainted node.
+    pub toleration_seconds: Option<u64>,
+}
+
+/// Toleration operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum TolerationOperatorFile {
+    /// Value must be equal.
+    Equal,
+    /// Any value.
+    Exists,
+}
+
+/// Taint effects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum EffectFile {
+    /// NoSchedule.
+    NoSchedule,
+    /// PreferNoSchedule.
+    PreferNoSchedule,
+    /// NoExecute.
+    NoExecute,
+}
+
+/// A taint on a pool's nodes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaintFile {
+    /// Key.
+    pub key: String,
+    /// Value.
+    #[serde(default)]
+    pub value: String,
+    /// Effect.
+    pub effect: EffectFile,
+}
+
+/// Node affinity.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeAffinityFile {
+    /// Required terms (ORed); each a list of requirements (ANDed).
+    #[serde(default)]
+    pub required: Vec<Vec<RequirementFile>>,
+    /// Preferred terms with weights 1-100.
+    #[serde(default)]
+    pub preferred: Vec<PreferredTermFile>,
+}
+
+/// A `matchExpressions` entry.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementFile {
+    /// Label key.
+    pub key: String,
+    /// `In`, `NotIn`, `Exists` or `DoesNotExist`.
+    pub operator: SelectorOperatorFile,
+    /// Values for `In` / `NotIn`.
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// Node selector operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum SelectorOperatorFile {
+    /// In.
+    In,
+    /// NotIn.
+    NotIn,
+    /// Exists.
+    Exists,
+    /// DoesNotExist.
+    DoesNotExist,
+}
+
+/// A preferred term.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreferredTermFile {
+    /// Weight, 1-100.
+    pub weight: i64,
+    /// Requirements (ANDed).
+    #[serde(rename = "match")]
+    pub requirements: Vec<RequirementFile>,
 }
 
 /// A policy: the pools and the placement rules of one variant.
@@ -247,6 +499,28 @@ pub struct PolicyFile {
     /// Placement rules per pod class.
     #[serde(default)]
     pub placement: PlacementFile,
+    /// Overprovisioning placeholder pods.
+    pub overprovision: Option<OverprovisionFile>,
+}
+
+/// Low-priority placeholder (pause) pods that hold headroom.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverprovisionFile {
+    /// Placeholder pods.
+    pub replicas: u32,
+    /// cpu request of each.
+    pub cpu: CpuText,
+    /// memory request of each.
+    pub memory: MemoryText,
+    /// Their priority (default -10).
+    pub priority: Option<i32>,
+    /// Their nodeSelector.
+    #[serde(default)]
+    pub node_selector: BTreeMap<String, String>,
+    /// Their tolerations.
+    #[serde(default)]
+    pub tolerations: Vec<TolerationFile>,
 }
 
 /// Placement rules per class.
@@ -266,6 +540,17 @@ pub struct ClassPlacementFile {
     /// Added to the nodeSelector of every pod of the class.
     #[serde(default)]
     pub node_selector: BTreeMap<String, String>,
+    /// PriorityClass of the class's pods that name none themselves.
+    pub priority_class: Option<Spanned<String>>,
+    /// Added to the tolerations of every pod of the class.
+    #[serde(default)]
+    pub tolerations: Vec<TolerationFile>,
+    /// ANDed with the node affinity of every pod of the class.
+    pub node_affinity: Option<NodeAffinityFile>,
+    /// Workloads of the class these rules skip (e.g. a chart that ships
+    /// without a priorityClassName).
+    #[serde(default)]
+    pub except: Vec<Spanned<String>>,
 }
 
 /// A node pool, backed by one ASG.
@@ -287,6 +572,9 @@ pub struct PoolFile {
     /// Labels of its nodes.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Taints of its nodes.
+    #[serde(default)]
+    pub taints: Vec<TaintFile>,
     /// Overrides `[instances] launch_delay`.
     pub launch_delay: Option<DelayFile>,
     /// Overrides `[instances] boot_delay`.

@@ -8,6 +8,8 @@
 
 mod cloud_checks;
 mod file;
+mod jobs;
+pub mod kube_checks;
 pub mod overrides;
 mod resolve;
 pub mod units;
@@ -21,7 +23,9 @@ pub use resolve::resolved_file;
 
 use crate::cloud::{AsgSpec, CloudConfig, Fault, InstanceType};
 use crate::engine::Millis;
-use crate::kube::{KubeConfig, PodClass, WorkloadSpec};
+use crate::kube::{KubeConfig, PodClass, PoolInfo, Taint, WorkloadKind, WorkloadSpec};
+
+use kube_checks::{ClassRules, PriorityValue};
 
 /// A problem with a scenario file.
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +79,9 @@ pub struct Scenario {
     pub kube: KubeConfig,
     /// Workloads, before any policy's placement rules.
     pub workloads: Vec<WorkloadSpec>,
+    /// Per workload: the PriorityClass it names itself, which policies'
+    /// class rules do not override.
+    pub own_priority: Vec<Option<PriorityValue>>,
     /// Policies, in file order.
     pub policies: Vec<Policy>,
     /// Faults, in file order.
@@ -94,6 +101,26 @@ pub struct Policy {
     pub pools: Vec<AsgSpec>,
     /// nodeSelector added to every pod of a class.
     pub placement: BTreeMap<PodClass, BTreeMap<String, String>>,
+    /// Per pool (parallel to `pools`): the taints of its nodes.
+    pub pool_taints: Vec<Vec<Taint>>,
+    /// Per class: priority, tolerations, affinity and exceptions.
+    pub rules: BTreeMap<PodClass, ClassRules>,
+    /// Overprovisioning placeholders, appended after the workloads.
+    pub overprovision: Option<WorkloadSpec>,
+}
+
+impl Policy {
+    /// What Kubernetes knows of each pool: labels and taints.
+    pub fn pool_info(&self) -> Vec<PoolInfo> {
+        self.pools
+            .iter()
+            .zip(&self.pool_taints)
+            .map(|(p, t)| PoolInfo {
+                labels: p.labels.clone(),
+                taints: t.clone(),
+            })
+            .collect()
+    }
 }
 
 impl Scenario {
@@ -117,20 +144,45 @@ impl Scenario {
         self.policies.iter().find(|p| p.name == name)
     }
 
-    /// The workloads as they run under `policy`: each pod's nodeSelector is
-    /// its own plus its class's placement rule.
+    /// The workloads as they run under `policy`: each Deployment pod's nodeSelector,
+    /// tolerations and node affinity are its own plus its class's placement
+    /// rules (unless the rules name it in `except`); its priority is its own
+    /// PriorityClass, else its class's, else the global default. The
+    /// policy's overprovisioning placeholders come last.
     pub fn workloads_under(&self, policy: &Policy) -> Vec<WorkloadSpec> {
-        self.workloads
+        let mut out: Vec<WorkloadSpec> = self
+            .workloads
             .iter()
-            .map(|w| {
+            .zip(&self.own_priority)
+            .map(|(w, own)| {
                 let mut w = w.clone();
+                let rules = policy.rules.get(&w.class);
+                // DaemonSets are placed per node by their controller; a
+                // policy's class rules are about Deployments.
+                if matches!(w.kind, WorkloadKind::DaemonSet { .. })
+                    || rules.is_some_and(|r| r.except.contains(&w.name))
+                {
+                    return w;
+                }
                 if let Some(sel) = policy.placement.get(&w.class) {
                     for (k, v) in sel {
                         w.node_selector.insert(k.clone(), v.clone());
                     }
                 }
+                if let Some(r) = rules {
+                    if own.is_none()
+                        && let Some((p, pp)) = r.priority
+                    {
+                        w.priority = p;
+                        w.preemption_policy = pp;
+                    }
+                    w.tolerations.extend(r.tolerations.iter().cloned());
+                    w.affinity.and(&r.affinity);
+                }
                 w
             })
-            .collect()
+            .collect();
+        out.extend(policy.overprovision.iter().cloned());
+        out
     }
 }

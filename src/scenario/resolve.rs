@@ -84,6 +84,7 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
     kf.scheduler.scoring = Some(match sc.scoring {
         ScoringStrategy::LeastAllocated => ScoringFile::LeastAllocated,
         ScoringStrategy::MostAllocated => ScoringFile::MostAllocated,
+        ScoringStrategy::RequestedToCapacityRatio => ScoringFile::RequestedToCapacityRatio,
     });
     // The instance delays: a pool without its own takes these, so the
     // resolved delay of such a pool is the default. Pools keep what they

@@ -7,10 +7,11 @@ use std::ops::Range;
 use crate::cloud::{AsgSpec, Delay, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
 use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
-use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadSpec};
+use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadKind, WorkloadSpec};
 use crate::quantity::Resources;
 
 use super::file::{ClassFile, DelayFile, ScenarioFile, ScoringFile};
+use super::kube_checks;
 use super::{Policy, Scenario, ScenarioError};
 
 /// Default zones when a file names none.
@@ -19,7 +20,7 @@ pub(super) const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-eas
 /// Builds errors that point into the file.
 pub(super) struct Source<'a> {
     text: &'a str,
-    file: &'a str,
+    pub(super) file: &'a str,
 }
 
 impl Source<'_> {
@@ -229,17 +230,21 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
     if raw.workloads.is_empty() {
         return Err(src.error(none.clone(), "workloads", "at least one workload is needed"));
     }
+    let classes = kube_checks::priority_classes(src, &raw)?;
     let mut workloads = Vec::new();
+    let mut own_priority = Vec::new();
     for w in &raw.workloads {
         let name = w.name.get_ref();
         let key = format!("workloads.{name}");
+        let k = kube_checks::workload(src, &classes, w)?;
         if let Some(m) = w.min_available
-            && m > w.replicas
+            && m > k.replicas
+            && k.kind == WorkloadKind::Deployment
         {
             return Err(src.error(
                 Some(w.name.span()),
                 format!("{key}.min_available"),
-                format!("{m} exceeds replicas ({})", w.replicas),
+                format!("{m} exceeds replicas ({})", k.replicas),
             ));
         }
         let mut needs = Vec::new();
@@ -281,13 +286,26 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 ClassFile::System => PodClass::System,
                 ClassFile::User => PodClass::User,
             },
-            replicas: w.replicas,
+            replicas: k.replicas,
             requests: Resources::new(w.cpu.0, w.memory.0),
             node_selector: w.node_selector.clone(),
             min_available: w.min_available,
             needs,
+            kind: k.kind,
+            priority: k.priority.0,
+            preemption_policy: k.priority.1,
+            tolerations: k.tolerations,
+            affinity: k.affinity,
+            termination_grace: k.termination_grace,
+            placeholder: false,
+            webhooks: Vec::new(),
+            job: k.job,
+            pdb: k.pdb,
         });
+        own_priority.push(k.own_priority);
     }
+
+    kube_checks::webhooks(src, &raw, &mut workloads)?;
 
     // Policies.
     if raw.policies.is_empty() {
@@ -309,6 +327,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
             ));
         }
         let mut pools = Vec::new();
+        let mut pool_taints = Vec::new();
         let mut pool_names = BTreeSet::new();
         for pool in &p.pools {
             let name = pool.name.get_ref();
@@ -393,6 +412,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 None => default_boot.clone(),
             };
             let extras = super::cloud_checks::pool_extras(src, &raw, pool, &key, &instance_types)?;
+            pool_taints.push(kube_checks::taints(src, &pool.taints, &key)?);
             pools.push(AsgSpec {
                 name: name.clone(),
                 instance_type: type_index,
@@ -413,17 +433,36 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
             });
         }
         let mut placement = BTreeMap::new();
-        if let Some(s) = &p.placement.system {
-            placement.insert(PodClass::System, s.node_selector.clone());
+        let mut rules = BTreeMap::new();
+        for (class, c) in [
+            (PodClass::System, &p.placement.system),
+            (PodClass::User, &p.placement.user),
+        ] {
+            if let Some(c) = c {
+                placement.insert(class, c.node_selector.clone());
+                let key = format!("{pkey}.placement.{}", class.as_str());
+                rules.insert(
+                    class,
+                    kube_checks::class_rules(src, &classes, &raw, c, &key)?,
+                );
+            }
         }
-        if let Some(u) = &p.placement.user {
-            placement.insert(PodClass::User, u.node_selector.clone());
-        }
+        let overprovision = match &p.overprovision {
+            Some(o) => Some(kube_checks::overprovision(
+                src,
+                o,
+                &format!("{pkey}.overprovision"),
+            )?),
+            None => None,
+        };
         policies.push(Policy {
             name: pname.clone(),
             description: p.description.clone(),
             pools,
             placement,
+            pool_taints,
+            rules,
+            overprovision,
         });
     }
 
@@ -442,6 +481,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
         cloud,
         kube,
         workloads,
+        own_priority,
         policies,
         faults,
         file: raw,
@@ -477,10 +517,21 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
             scoring: match s.scoring {
                 None | Some(ScoringFile::LeastAllocated) => ScoringStrategy::LeastAllocated,
                 Some(ScoringFile::MostAllocated) => ScoringStrategy::MostAllocated,
+                Some(ScoringFile::RequestedToCapacityRatio) => {
+                    ScoringStrategy::RequestedToCapacityRatio
+                }
             },
+            ratio_shape: kube_checks::shape(src, s.ratio_shape.as_deref())?
+                .unwrap_or(sd.ratio_shape.clone()),
+            percentage_of_nodes_to_score: s
+                .percentage_of_nodes_to_score
+                .unwrap_or(sd.percentage_of_nodes_to_score),
             ..sd
         },
+        ..d
     };
+    let mut config = config;
+    kube_checks::node_lifecycle(src, k, &mut config)?;
     for (key, v) in [
         ("kubernetes.node_monitor_period", config.node_monitor_period),
         ("kubernetes.pod_gc_period", config.pod_gc_period),
@@ -531,19 +582,24 @@ fn check_size(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
 /// for it on an empty node.
 fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
     for policy in &s.policies {
+        let info = policy.pool_info();
         for (i, w) in s.workloads_under(policy).iter().enumerate() {
-            let span = Some(s.file.workloads[i].name.span());
-            let key = format!("workloads.{}", w.name);
+            // The overprovisioning placeholders come after the file's
+            // workloads.
+            let (span, key) = match s.file.workloads.get(i) {
+                Some(f) => (Some(f.name.span()), format!("workloads.{}", w.name)),
+                None => (None, format!("policies.{}.overprovision", policy.name)),
+            };
+            let daemonset = matches!(w.kind, WorkloadKind::DaemonSet { .. });
+            let job = w.kind == WorkloadKind::Job;
             let matching: Vec<&AsgSpec> = policy
                 .pools
                 .iter()
-                .filter(|p| {
-                    w.node_selector
-                        .iter()
-                        .all(|(k, v)| p.labels.get(k) == Some(v))
-                })
+                .zip(&info)
+                .filter(|(_, pi)| kube_checks::pool_allows(w, pi))
+                .map(|(p, _)| p)
                 .collect();
-            if matching.is_empty() {
+            if matching.is_empty() && !daemonset {
                 let sel: Vec<String> = w
                     .node_selector
                     .iter()
@@ -553,7 +609,7 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
                     span,
                     format!("{key}.node_selector"),
                     format!(
-                        "under policy `{}`, no pool's labels satisfy nodeSelector {{{}}}",
+                        "under policy `{}`, no pool's labels satisfy nodeSelector {{{}}} and node affinity with its taints tolerated",
                         policy.name,
                         sel.join(", ")
                     ),
@@ -564,7 +620,7 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
                 w.requests
                     .fits_in(&t.allocatable_with(&s.cloud.reservation))
             });
-            if !fits && w.replicas > 0 {
+            if !fits && !matching.is_empty() && (w.replicas > 0 || daemonset || job) {
                 let largest: Vec<String> = matching
                     .iter()
                     .map(|p| {

@@ -40,6 +40,8 @@ pub struct World {
     cloud_pools: usize,
     /// Reused buffer for the cloud's notices.
     notices: Vec<CloudNotice>,
+    /// Zone names, by the index nodes carry.
+    zone_names: Vec<String>,
     /// The run's recorder.
     pub recorder: RunRecorder,
     /// The sampled time series, when asked for.
@@ -60,11 +62,10 @@ impl World {
             scenario.faults.clone(),
             &rng,
         );
-        let labels: Vec<_> = p.pools.iter().map(|pool| pool.labels.clone()).collect();
         let cluster = Cluster::new(
             scenario.kube.clone(),
             scenario.workloads_under(p),
-            &labels,
+            &p.pool_info(),
             &rng,
         );
         let mut world = World {
@@ -73,6 +74,7 @@ impl World {
             node_of: Vec::new(),
             cloud_pools: p.pools.len(),
             notices: Vec::new(),
+            zone_names: Vec::new(),
             recorder: RunRecorder::new(),
             timeseries: None,
         };
@@ -102,12 +104,26 @@ impl World {
             provider_id: u64::from(id.0),
             allocatable: self.cloud.allocatable_of(id),
             max_pods: itype.max_pods,
+            zone: self.zone_index(id),
         };
         let node = self.cluster.node_join(ctx, spec);
         if self.node_of.len() <= id.index() {
             self.node_of.resize(id.index() + 1, None);
         }
         self.node_of[id.index()] = Some(node);
+    }
+
+    /// A small integer per zone name, assigned as zones are first seen.
+    fn zone_index(&mut self, id: InstanceId) -> u16 {
+        let inst = self.cloud.instance(id);
+        let name = &self.cloud.asgs()[inst.asg.index()].spec().zones[inst.zone];
+        match self.zone_names.iter().position(|z| z == name) {
+            Some(i) => i as u16,
+            None => {
+                self.zone_names.push(name.clone());
+                (self.zone_names.len() - 1) as u16
+            }
+        }
     }
 
     /// Sets the desired capacity of pool `asg` now (a scaling action);
@@ -255,6 +271,7 @@ pub fn run_sampled(
             .recorder
             .clone()
             .finish(horizon, scenario.detection_window),
+        preemptions: world.cluster.status().preemptions,
         instances_launched: world.cloud.instances_launched(),
         instance_hours: hours,
         cost_usd: cost,

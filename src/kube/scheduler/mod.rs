@@ -1,24 +1,27 @@
-//! The kube-scheduler: a scheduling queue, filters, scores and the choice of
-//! one node per pod.
+//! The kube-scheduler: a scheduling queue, filters, scores, the choice of
+//! one node per pod, and preemption.
 //!
 //! Semantics follow kube-scheduler (see `FIDELITY.md` §3b, §5, §6): pods are
-//! tried one at a time from activeQ; a pod that fits nowhere goes to
-//! unschedulablePods and comes back on a cluster event or after a backoff;
-//! among the feasible nodes the highest score wins and ties are broken
-//! uniformly at random.
+//! tried one at a time from activeQ; a pod that fits nowhere may preempt
+//! lower-priority pods (PostFilter), then goes to unschedulablePods and comes
+//! back on a cluster event or after a backoff; among the feasible nodes the
+//! highest score wins and ties are broken uniformly at random.
 
 mod filter;
+pub(crate) mod preemption;
 mod queue;
 pub(crate) mod score;
+mod select;
 
 pub use queue::{Moved, SchedulingQueue};
-pub use score::{NodeScore, balanced_allocation, least_allocated, most_allocated};
-
-use rand::Rng;
+pub use score::{
+    NodeScore, ShapePoint, balanced_allocation, least_allocated, most_allocated,
+    requested_to_capacity_ratio,
+};
+pub use select::num_feasible_nodes_to_find;
+pub(crate) use select::{SelectState, select_node};
 
 use crate::engine::Millis;
-
-use super::{Node, NodeId, Pod};
 
 /// Scheduler settings; defaults are kube-scheduler's.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +41,15 @@ pub struct SchedulerConfig {
     pub decision_time: Millis,
     /// Node scoring strategy of NodeResourcesFit.
     pub scoring: ScoringStrategy,
+    /// Shape of RequestedToCapacityRatio (default (0,0), (100,10): packs).
+    pub ratio_shape: Vec<ShapePoint>,
+    /// `percentageOfNodesToScore`; 0 is the adaptive default
+    /// `max(5, 50 - n/125)`.
+    pub percentage_of_nodes_to_score: u32,
+    /// DefaultPreemption `minCandidateNodesPercentage` (10).
+    pub min_candidate_nodes_percentage: u32,
+    /// DefaultPreemption `minCandidateNodesAbsolute` (100).
+    pub min_candidate_nodes_absolute: u32,
 }
 
 impl Default for SchedulerConfig {
@@ -50,6 +62,19 @@ impl Default for SchedulerConfig {
             backoff_flush_period: Millis::from_secs(1),
             decision_time: Millis(5),
             scoring: ScoringStrategy::LeastAllocated,
+            ratio_shape: vec![
+                ShapePoint {
+                    utilization: 0,
+                    score: 0,
+                },
+                ShapePoint {
+                    utilization: 100,
+                    score: 10,
+                },
+            ],
+            percentage_of_nodes_to_score: 0,
+            min_candidate_nodes_percentage: 10,
+            min_candidate_nodes_absolute: 100,
         }
     }
 }
@@ -61,45 +86,6 @@ pub enum ScoringStrategy {
     LeastAllocated,
     /// Prefer the fullest node: packs pods.
     MostAllocated,
-}
-
-/// Picks a node for `pod` among `ready` nodes, or `None` if no node passes
-/// the filters.
-///
-/// `fits_pool[p]` says whether the pod's nodeSelector matches pool `p`.
-/// Score = NodeResourcesFit (weight 1) + BalancedAllocation (weight 1), the
-/// default plugins that distinguish nodes here. Ties are broken by reservoir
-/// sampling: the k-th tied node replaces the pick with probability 1/k, so a
-/// single feasible node draws no random number.
-pub fn select_node<R: Rng>(
-    pod: &Pod,
-    fits_pool: &[bool],
-    nodes: &[Node],
-    ready: &[NodeId],
-    strategy: ScoringStrategy,
-    rng: &mut R,
-) -> Option<NodeId> {
-    let mut best: Option<(i64, NodeId)> = None;
-    let mut ties = 0u32;
-    for &id in ready {
-        let node = &nodes[id.index()];
-        if !filter::feasible(pod, fits_pool, node) {
-            continue;
-        }
-        let score = score::total(pod, node, strategy);
-        match best {
-            Some((b, _)) if score < b => {}
-            Some((b, _)) if score == b => {
-                ties += 1;
-                if rng.random_range(0..ties) == 0 {
-                    best = Some((score, id));
-                }
-            }
-            _ => {
-                best = Some((score, id));
-                ties = 1;
-            }
-        }
-    }
-    best.map(|(_, id)| id)
+    /// A user-given function of utilization ([`SchedulerConfig::ratio_shape`]).
+    RequestedToCapacityRatio,
 }

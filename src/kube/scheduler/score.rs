@@ -1,9 +1,36 @@
-//! Score plugins, with kube-scheduler's integer formulas (`FIDELITY.md` §5).
+//! Score plugins, with kube-scheduler's integer formulas (`FIDELITY.md` §5):
+//! NodeResourcesFit (`plugins/noderesources/least_allocated.go`,
+//! `most_allocated.go`, `requested_to_capacity_ratio.go`),
+//! BalancedAllocation (`balanced_allocation.go`), and the normalised
+//! TaintToleration and NodeAffinity scores (`plugins/tainttoleration`,
+//! `plugins/nodeaffinity`). Weights are the defaults of
+//! `apis/config/v1/default_plugins.go`.
 
 use crate::kube::{Node, Pod};
 use crate::quantity::{Bytes, MilliCpu, Resources};
 
 use super::ScoringStrategy;
+
+/// `MaxNodeScore`.
+pub const MAX_NODE_SCORE: i64 = 100;
+/// Default weight of NodeResourcesFit.
+pub const WEIGHT_FIT: i64 = 1;
+/// Default weight of NodeResourcesBalancedAllocation.
+pub const WEIGHT_BALANCED: i64 = 1;
+/// Default weight of TaintToleration.
+pub const WEIGHT_TAINT: i64 = 3;
+/// Default weight of NodeAffinity.
+pub const WEIGHT_AFFINITY: i64 = 2;
+
+/// A point of a RequestedToCapacityRatio shape: utilization 0-100, score
+/// 0-10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShapePoint {
+    /// Utilization in percent.
+    pub utilization: i64,
+    /// Score, 0-10.
+    pub score: i64,
+}
 
 /// A node's total score; higher is better.
 pub type NodeScore = i64;
@@ -26,12 +53,22 @@ pub fn non_zero(r: Resources) -> Resources {
     )
 }
 
-pub(super) fn total(pod: &Pod, node: &Node, strategy: ScoringStrategy) -> NodeScore {
+/// NodeResourcesFit times its weight plus BalancedAllocation times its
+/// weight: the resource part of a node's score.
+pub(super) fn resources_score(
+    pod: &Pod,
+    node: &Node,
+    strategy: ScoringStrategy,
+    shape: &[ShapePoint],
+) -> NodeScore {
     let alloc = node.spec.allocatable;
     let fit_requested = node.requested_for_scoring + non_zero(pod.requests);
     let fit = match strategy {
         ScoringStrategy::LeastAllocated => least_allocated(alloc, fit_requested),
         ScoringStrategy::MostAllocated => most_allocated(alloc, fit_requested),
+        ScoringStrategy::RequestedToCapacityRatio => {
+            requested_to_capacity_ratio(alloc, fit_requested, shape)
+        }
     };
     let balanced = if pod.requests == Resources::default() {
         // BalancedAllocation skips BestEffort pods.
@@ -39,7 +76,71 @@ pub(super) fn total(pod: &Pod, node: &Node, strategy: ScoringStrategy) -> NodeSc
     } else {
         balanced_allocation(alloc, node.requested + pod.requests)
     };
-    fit + balanced
+    WEIGHT_FIT * fit + WEIGHT_BALANCED * balanced
+}
+
+/// TaintToleration's NormalizeScore (reverse): `100 - raw * 100 / max_raw`,
+/// or 100 for every node when no node has an untolerated PreferNoSchedule
+/// taint.
+pub fn taint_normalized(raw: i64, max_raw: i64) -> NodeScore {
+    if max_raw == 0 {
+        MAX_NODE_SCORE
+    } else {
+        MAX_NODE_SCORE - raw * MAX_NODE_SCORE / max_raw
+    }
+}
+
+/// NodeAffinity's NormalizeScore: `raw * 100 / max_raw`, 0 when no node
+/// matches a preferred term.
+pub fn affinity_normalized(raw: i64, max_raw: i64) -> NodeScore {
+    if max_raw == 0 {
+        0
+    } else {
+        raw * MAX_NODE_SCORE / max_raw
+    }
+}
+
+/// The broken-linear function of a shape, scaled to 0-100
+/// (`helper.BuildBrokenLinearFunction`, shape scores times 10).
+fn broken_linear(shape: &[ShapePoint], p: i64) -> i64 {
+    for i in 0..shape.len() {
+        let (u, s) = (shape[i].utilization, shape[i].score * 10);
+        if p <= u {
+            if i == 0 {
+                return s;
+            }
+            let (u0, s0) = (shape[i - 1].utilization, shape[i - 1].score * 10);
+            return s0 + (s - s0) * (p - u0) / (u - u0);
+        }
+    }
+    shape.last().map_or(0, |l| l.score * 10)
+}
+
+/// RequestedToCapacityRatio: per resource `f(req * 100 / alloc)` (100 when
+/// over), averaged with weights 1 over resources scoring above 0, rounded.
+pub fn requested_to_capacity_ratio(
+    alloc: Resources,
+    req: Resources,
+    shape: &[ShapePoint],
+) -> NodeScore {
+    let mut sum = 0;
+    let mut weights = 0;
+    for (a, r) in [(alloc.cpu.0, req.cpu.0), (alloc.memory.0, req.memory.0)] {
+        if a == 0 {
+            continue;
+        }
+        let util = if r > a { 100 } else { (r * 100 / a) as i64 };
+        let s = broken_linear(shape, util);
+        if s > 0 {
+            sum += s;
+            weights += 1;
+        }
+    }
+    if weights == 0 {
+        0
+    } else {
+        (sum as f64 / weights as f64).round() as NodeScore
+    }
 }
 
 fn per_resource(alloc: Resources, req: Resources, f: impl Fn(u64, u64) -> i64) -> NodeScore {
@@ -109,6 +210,47 @@ mod tests {
     #[test]
     fn most_allocated_hand_worked() {
         assert_eq!(most_allocated(r(4000, 8192), r(3000, 1024)), 43);
+    }
+
+    /// Shape (0,0), (100,10), i.e. 0 -> 0 and 100 -> 100: cpu 3000/4000 =
+    /// 75 -> 75; memory 1024*100/8192 = 12 -> 12; (75 + 12) / 2 = 43.5,
+    /// rounded to 44. With shape (0,10), (100,0): cpu 25, memory 88;
+    /// (25 + 88) / 2 = 56.5 -> 57.
+    #[test]
+    fn requested_to_capacity_ratio_hand_worked() {
+        let pack = [
+            ShapePoint {
+                utilization: 0,
+                score: 0,
+            },
+            ShapePoint {
+                utilization: 100,
+                score: 10,
+            },
+        ];
+        assert_eq!(
+            requested_to_capacity_ratio(r(4000, 8192), r(3000, 1024), &pack),
+            44
+        );
+        let spread = [
+            ShapePoint {
+                utilization: 0,
+                score: 10,
+            },
+            ShapePoint {
+                utilization: 100,
+                score: 0,
+            },
+        ];
+        assert_eq!(
+            requested_to_capacity_ratio(r(4000, 8192), r(3000, 1024), &spread),
+            57
+        );
+        // Normalisations: 1 untolerated taint of at most 2 -> 100 - 50 = 50;
+        // preferred weight 30 of at most 80 -> 3000 / 80 = 37 (37.5).
+        assert_eq!(taint_normalized(1, 2), 50);
+        assert_eq!(taint_normalized(0, 0), 100);
+        assert_eq!(affinity_normalized(30, 80), 37);
     }
 
     /// f_cpu = 0.75, f_mem = 0.125: std = 0.3125, (1 - 0.3125) * 100 = 68.75 -> 68.

@@ -1,0 +1,219 @@
+//! The node lifecycle controller and the cloud node lifecycle controller
+//! (`pkg/controller/nodelifecycle/node_lifecycle_controller.go`,
+//! `staging/src/k8s.io/cloud-provider/controllers/nodelifecycle/`).
+//!
+//! Every `node-monitor-period` a pass looks at nodes whose heartbeat
+//! stopped. Once `node-monitor-grace-period` has passed, Ready turns
+//! Unknown and the node is tainted `unreachable:NoSchedule`; the
+//! `unreachable:NoExecute` taint follows through a per-zone rate limiter
+//! (`node-eviction-rate`, or the secondary rate in a partially disrupted
+//! large zone, or nothing in a partially disrupted small zone), and pods are
+//! evicted when their toleration of it runs out (300 s by default, added by
+//! the DefaultTolerationSeconds admission plugin). When every zone is fully
+//! disrupted the controller assumes a control-plane network problem: it
+//! stops tainting and removes the NoExecute taints it placed, cancelling the
+//! evictions. The cloud node lifecycle controller deletes a NotReady Node
+//! whose instance no longer exists; how long AWS keeps reporting a
+//! terminated instance as existing is a parameter
+//! (`terminated_instance_visible_for`, default 0 s: UNCONFIRMED, see
+//! `FIDELITY.md` §3a).
+
+use crate::engine::{Context, Millis};
+
+use super::cluster::KubeEvent;
+use super::{Cluster, NodeCondition, NodeId, PodState, WorkloadKind};
+
+/// Pod and node counts of one zone, kept on every transition.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ZoneCounts {
+    /// Registered nodes.
+    pub nodes: u32,
+    /// Registered nodes whose Ready condition is not True.
+    pub not_ready: u32,
+    /// When the zone's NoExecute tainter may act next (rate limiter).
+    pub next_taint_at: Millis,
+}
+
+/// `ComputeZoneState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ZoneState {
+    Normal,
+    PartialDisruption,
+    FullDisruption,
+}
+
+impl Cluster {
+    pub(super) fn arm_monitor<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        if !self.armed.monitor && !self.lost_nodes.is_empty() {
+            self.armed.monitor = true;
+            let at = Millis(ctx.now().0 + 1).next_multiple_of(self.config.node_monitor_period);
+            ctx.schedule_at(at, KubeEvent::NodeMonitor);
+        }
+    }
+
+    /// Counts a node in its zone, or takes it out.
+    pub(super) fn zone_count(&mut self, node: NodeId, registered: i32, not_ready: i32) {
+        let z = usize::from(self.nodes[node.index()].spec.zone);
+        if self.zones.len() <= z {
+            self.zones.resize(z + 1, ZoneCounts::default());
+        }
+        let c = &mut self.zones[z];
+        c.nodes = c.nodes.wrapping_add_signed(registered);
+        c.not_ready = c.not_ready.wrapping_add_signed(not_ready);
+    }
+
+    fn zone_state(&self, z: usize) -> ZoneState {
+        let c = self.zones[z];
+        let ready = c.nodes - c.not_ready;
+        if ready == 0 && c.not_ready > 0 {
+            ZoneState::FullDisruption
+        } else if c.not_ready > 2
+            && f64::from(c.not_ready) / f64::from(c.nodes) >= self.config.unhealthy_zone_threshold
+        {
+            ZoneState::PartialDisruption
+        } else {
+            ZoneState::Normal
+        }
+    }
+
+    /// One pass of the node lifecycle and cloud node lifecycle controllers
+    /// over nodes whose heartbeat stopped.
+    pub(super) fn node_monitor<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        self.armed.monitor = false;
+        let now = ctx.now();
+        let grace = self.config.node_monitor_grace_period;
+        let visible = self.config.terminated_instance_visible_for;
+        let mut still_lost = Vec::with_capacity(self.lost_nodes.len());
+        for node in std::mem::take(&mut self.lost_nodes) {
+            let n = &self.nodes[node.index()];
+            let lost_at = n.heartbeat_lost_at.unwrap_or(now);
+            if n.condition == NodeCondition::Deleted {
+                continue;
+            }
+            if !n.unreachable {
+                if now.saturating_sub(lost_at) >= grace {
+                    self.set_condition(node, NodeCondition::NotReady);
+                    let n = &mut self.nodes[node.index()];
+                    n.unreachable = true;
+                    n.not_ready_since = Some(now);
+                }
+                still_lost.push(node);
+            } else if n.not_ready_since.is_some_and(|t| t < now)
+                && now.saturating_sub(lost_at) >= visible
+            {
+                self.delete_node(node, now);
+            } else {
+                still_lost.push(node);
+            }
+        }
+        self.lost_nodes = still_lost;
+        self.no_execute_pass(ctx);
+        self.arm_monitor(ctx);
+        self.arm_gc(ctx);
+    }
+
+    /// Taints unreachable nodes `NoExecute` through the per-zone rate
+    /// limiters, or untaints them all when every zone is fully disrupted.
+    fn no_execute_pass<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        let now = ctx.now();
+        let states: Vec<ZoneState> = (0..self.zones.len()).map(|z| self.zone_state(z)).collect();
+        let all_full = self
+            .zones
+            .iter()
+            .zip(&states)
+            .filter(|(c, _)| c.nodes > 0)
+            .all(|(_, s)| *s == ZoneState::FullDisruption);
+        for i in 0..self.lost_nodes.len() {
+            let node = self.lost_nodes[i];
+            let n = &self.nodes[node.index()];
+            if !n.unreachable {
+                continue;
+            }
+            if all_full {
+                // markNodeAsReachable: the taint goes, evictions are off.
+                self.nodes[node.index()].no_execute_since = None;
+                continue;
+            }
+            if n.no_execute_since.is_some() {
+                continue;
+            }
+            let z = usize::from(n.spec.zone);
+            let rate = match states[z] {
+                ZoneState::Normal | ZoneState::FullDisruption => self.config.node_eviction_rate,
+                ZoneState::PartialDisruption
+                    if self.zones[z].nodes > self.config.large_cluster_size_threshold =>
+                {
+                    self.config.secondary_node_eviction_rate
+                }
+                ZoneState::PartialDisruption => 0.0,
+            };
+            if rate <= 0.0 || now < self.zones[z].next_taint_at {
+                continue;
+            }
+            self.zones[z].next_taint_at = now + Millis((1000.0 / rate).round() as u64);
+            self.nodes[node.index()].no_execute_since = Some(now);
+            for k in 0..self.nodes[node.index()].pods.len() {
+                let pid = self.nodes[node.index()].pods[k];
+                let w = self.pods[pid.index()].workload;
+                if let Some(after) = self.workloads[w.index()].evict_after {
+                    ctx.schedule_in(after, KubeEvent::TaintEvict(pid));
+                }
+            }
+        }
+    }
+
+    /// The taint manager evicts a pod whose toleration of the NoExecute
+    /// taint ran out, unless the taint was removed meanwhile. Its
+    /// controller replaces it at once.
+    pub(super) fn taint_evict<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId) {
+        let Some(node) = self.pods[pid.index()].state.node() else {
+            return;
+        };
+        let w = self.pods[pid.index()].workload;
+        let (Some(since), Some(after)) = (
+            self.nodes[node.index()].no_execute_since,
+            self.workloads[w.index()].evict_after,
+        ) else {
+            return;
+        };
+        if ctx.now() < since + after
+            || matches!(self.pods[pid.index()].state, PodState::Terminating(_))
+        {
+            return;
+        }
+        self.status.evictions += 1;
+        let slot = self.pods[pid.index()].slot;
+        // The kubelet is gone, so the pod never finishes terminating; it
+        // leaves the controller's count now and PodGC removes it with the
+        // Node.
+        match self.pods[pid.index()].state {
+            PodState::Running(_) => self.change_running(w, -1),
+            PodState::Starting(_) => self.change_pending(w, -1),
+            _ => {}
+        }
+        self.pods[pid.index()].state = PodState::Terminating(node);
+        self.workloads[w.index()].live -= 1;
+        if !matches!(
+            self.workloads[w.index()].spec.kind,
+            WorkloadKind::DaemonSet { .. }
+        ) {
+            ctx.schedule_in(self.config.controller_delay, KubeEvent::CreatePod(w, slot));
+        }
+    }
+
+    pub(super) fn delete_node(&mut self, node: NodeId, now: Millis) {
+        self.set_condition(node, NodeCondition::Deleted);
+        self.unregister(node);
+        // Pods nominated here look elsewhere.
+        for pid in std::mem::take(&mut self.nodes[node.index()].nominated) {
+            self.pods[pid.index()].nominated = None;
+        }
+        let n = &mut self.nodes[node.index()];
+        n.deleted_at = Some(now);
+        if !n.pods.is_empty() {
+            self.orphan_nodes.push(node);
+        }
+    }
+}
+
+use super::PodId;

@@ -1,0 +1,213 @@
+//! One scheduling cycle as the cluster runs it: pop a pod, pick a node or
+//! preempt, bind, and the pod's start (`pkg/scheduler/schedule_one.go`).
+//! The decisions themselves live in `scheduler/`; this file applies them to
+//! the cluster's state.
+
+use crate::engine::Context;
+
+use super::cluster::KubeEvent;
+use super::scheduler::{self, preemption, score::non_zero};
+use super::workload::PreemptionPolicy;
+use super::{Cluster, NodeCondition, NodeId, PodId, PodState, WorkloadKind};
+
+use rand::Rng;
+
+impl Cluster {
+    pub(super) fn schedule_one<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        self.armed.schedule_one = false;
+        let now = ctx.now();
+        if let Some(pid) = self.queue.pop_active(&mut self.pods) {
+            let pod = &self.pods[pid.index()];
+            let wl = &self.workloads[pod.workload.index()];
+            match scheduler::select_node(
+                pod,
+                wl,
+                &self.nodes,
+                &self.by_pool,
+                self.registered,
+                &self.pods,
+                &self.config.scheduler,
+                &mut self.select,
+                &mut self.tie_rng,
+            ) {
+                Some(node) => self.bind(ctx, pid, node),
+                None => {
+                    // PostFilter, then back to the queue: the preemptor waits
+                    // for its victims to go (an AssignedPodDelete event).
+                    self.try_preempt(ctx, pid);
+                    self.queue
+                        .push_unschedulable(&mut self.pods[pid.index()], now);
+                    self.arm_leftover(ctx);
+                }
+            }
+        }
+        if self.queue.has_active() {
+            self.armed.schedule_one = true;
+            ctx.schedule_in(self.config.scheduler.decision_time, KubeEvent::ScheduleOne);
+        }
+    }
+
+    fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {
+        self.clear_nomination(pid);
+        let pod = &mut self.pods[pid.index()];
+        pod.state = PodState::Starting(node);
+        let n = &mut self.nodes[node.index()];
+        n.requested += pod.requests;
+        n.requested_for_scoring += non_zero(pod.requests);
+        n.pods.push(pid);
+        self.status.progress_steps += 1;
+        let startup = self.config.pod_startup.sample(&mut self.startup_rng);
+        ctx.schedule_in(startup, KubeEvent::PodStarted(pid));
+    }
+
+    /// The kubelet started the pod's containers. A pod bound to a node whose
+    /// machine is gone never starts.
+    pub(super) fn pod_started<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId) {
+        let PodState::Starting(node) = self.pods[pid.index()].state else {
+            return;
+        };
+        if self.nodes[node.index()].heartbeat_lost_at.is_some() {
+            return;
+        }
+        let pod = &mut self.pods[pid.index()];
+        pod.state = PodState::Running(node);
+        pod.started_at = Some(ctx.now());
+        let w = pod.workload;
+        self.change_pending(w, -1);
+        self.change_running(w, 1);
+        self.status.progress_steps += 1;
+        if self.workloads[w.index()].spec.job.is_some() {
+            self.job_pod_started(ctx, pid);
+        }
+        // A network plugin running makes its node Ready.
+        if matches!(
+            self.workloads[w.index()].spec.kind,
+            WorkloadKind::DaemonSet {
+                network_plugin: true
+            }
+        ) && self.nodes[node.index()].condition == NodeCondition::NotReady
+            && !self.nodes[node.index()].unreachable
+        {
+            self.set_condition(node, NodeCondition::Ready);
+            self.node_became_ready(ctx, node);
+        }
+    }
+
+    /// PostFilter (DefaultPreemption) for a pod that fits nowhere.
+    fn try_preempt<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId) {
+        let pod = &self.pods[pid.index()];
+        let wl = &self.workloads[pod.workload.index()];
+        if wl.spec.preemption_policy == PreemptionPolicy::Never {
+            return;
+        }
+        // Nothing to preempt unless some workload of lower priority has
+        // pods (a scan of workloads, not pods: cheap when, as usual, every
+        // pod has the same priority).
+        if !self
+            .workloads
+            .iter()
+            .any(|w| w.spec.priority < pod.priority && w.live > 0)
+        {
+            return;
+        }
+        // PodEligibleToPreemptOthers: a pod whose nominated node already has
+        // a lower-priority pod terminating waits for it.
+        if let Some(n) = pod.nominated {
+            let waiting = self.nodes[n.index()].pods.iter().any(|&q| {
+                let v = &self.pods[q.index()];
+                matches!(v.state, PodState::Terminating(_)) && v.priority < pod.priority
+            });
+            if waiting {
+                return;
+            }
+        }
+        let potential: Vec<NodeId> = match pod.pinned {
+            Some(n) => vec![n],
+            None => self
+                .by_pool
+                .iter()
+                .enumerate()
+                .filter(|(p, _)| wl.fits_pool[*p])
+                .flat_map(|(_, l)| l.iter().copied())
+                .collect(),
+        };
+        if potential.is_empty() {
+            return;
+        }
+        let cfg = &self.config.scheduler;
+        let wanted = preemption::num_candidates(
+            potential.len(),
+            cfg.min_candidate_nodes_percentage,
+            cfg.min_candidate_nodes_absolute,
+        );
+        let offset = self.tie_rng.random_range(0..potential.len());
+        let allowed: Vec<Option<i64>> = self
+            .workloads
+            .iter()
+            .map(|w| w.disruptions_allowed())
+            .collect();
+        let candidates = preemption::find_candidates(
+            pod,
+            wl,
+            &self.nodes,
+            &potential,
+            &self.pods,
+            &allowed,
+            offset,
+            wanted,
+        );
+        let Some(best) = preemption::pick_one_node(&candidates, &self.pods) else {
+            return;
+        };
+        let c = &candidates[best];
+        let node = c.node;
+        let priority = pod.priority;
+        // Lower-priority pods nominated to this node may no longer fit there.
+        let lower: Vec<PodId> = self.nodes[node.index()]
+            .nominated
+            .iter()
+            .copied()
+            .filter(|&q| self.pods[q.index()].priority < priority)
+            .collect();
+        for q in lower {
+            self.clear_nomination(q);
+        }
+        self.clear_nomination(pid);
+        self.pods[pid.index()].nominated = Some(node);
+        self.nodes[node.index()].nominated.push(pid);
+        for &v in &candidates[best].victims {
+            self.evict_gracefully(ctx, v);
+            self.status.preemptions += 1;
+        }
+    }
+
+    /// Deletes a pod gracefully: it stops serving now, its controller
+    /// replaces it, and it holds its room until its grace period ends.
+    pub(super) fn evict_gracefully<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        pid: PodId,
+    ) {
+        let w = self.pods[pid.index()].workload;
+        let node = match self.pods[pid.index()].state {
+            PodState::Running(n) => {
+                self.change_running(w, -1);
+                n
+            }
+            PodState::Starting(n) => {
+                self.change_pending(w, -1);
+                n
+            }
+            _ => return,
+        };
+        self.pods[pid.index()].state = PodState::Terminating(node);
+        let grace = self.workloads[w.index()].spec.termination_grace;
+        ctx.schedule_in(grace, KubeEvent::PodTerminated(pid));
+        self.workloads[w.index()].live -= 1;
+        // The ReplicaSet does not count terminating pods: it creates a
+        // replacement at once. (live is restored by delete_pod's decrement
+        // being skipped for Terminating pods.)
+        let slot = self.pods[pid.index()].slot;
+        ctx.schedule_in(self.config.controller_delay, KubeEvent::CreatePod(w, slot));
+    }
+}

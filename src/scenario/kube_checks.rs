@@ -1,0 +1,647 @@
+//! Validation of the Kubernetes placement keys of a scenario: PriorityClasses,
+//! tolerations, pool taints, node affinity, per-class placement rules,
+//! DaemonSets and overprovisioning placeholders. Kept apart from
+//! `validate.rs`, which checks the rest of the file.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::engine::Millis;
+use crate::kube::affinity::{NodeAffinity, Requirement, SelectorOperator};
+use crate::kube::taint::TolerationOperator;
+use crate::kube::taint::{NOT_READY, UNREACHABLE, UNSCHEDULABLE};
+use crate::kube::{
+    PodClass, PreemptionPolicy, Taint, TaintEffect, Toleration, WorkloadKind, WorkloadSpec,
+};
+use crate::quantity::Resources;
+
+use super::ScenarioError;
+use super::file::{
+    ClassPlacementFile, EffectFile, KindFile, NodeAffinityFile, OverprovisionFile,
+    PreemptionPolicyFile, RequirementFile, ScenarioFile, SelectorOperatorFile, TaintFile,
+    TolerationFile, TolerationOperatorFile, WorkloadFile,
+};
+use super::validate::Source;
+
+/// `system-cluster-critical` (`pkg/apis/scheduling/types.go`).
+pub const SYSTEM_CLUSTER_CRITICAL: i32 = 2_000_000_000;
+/// `system-node-critical`.
+pub const SYSTEM_NODE_CRITICAL: i32 = 2_000_001_000;
+/// Highest value of a user-defined PriorityClass
+/// (`HighestUserDefinablePriority`).
+pub const HIGHEST_USER_PRIORITY: i64 = 1_000_000_000;
+/// Default priority of overprovisioning placeholders: -1, the value of the
+/// cluster-autoscaler FAQ's example PriorityClass ("How can I configure
+/// overprovisioning"), above its expendable cutoff of -10 so placeholders
+/// still trigger scale-up. kubernetes.io's node-overprovisioning task uses
+/// -1000 instead; no single value is canonical, so it is a parameter.
+pub const DEFAULT_PLACEHOLDER_PRIORITY: i32 = -1;
+
+/// A resolved PriorityClass.
+pub type PriorityValue = (i32, PreemptionPolicy);
+
+/// The PriorityClasses by name, and the global default (0 without one).
+#[derive(Debug, Clone)]
+pub struct PriorityClasses {
+    /// By name, including the two built-in system classes.
+    pub by_name: BTreeMap<String, PriorityValue>,
+    /// What a pod without a class gets.
+    pub default: PriorityValue,
+}
+
+/// Per-class rules of a policy beyond its nodeSelector.
+#[derive(Debug, Clone, Default)]
+pub struct ClassRules {
+    /// PriorityClass for pods that name none.
+    pub priority: Option<PriorityValue>,
+    /// Extra tolerations.
+    pub tolerations: Vec<Toleration>,
+    /// Extra node affinity (ANDed).
+    pub affinity: NodeAffinity,
+    /// Workloads the class's rules (selector included) skip.
+    pub except: BTreeSet<String>,
+}
+
+/// Reads the file's PriorityClasses.
+pub(super) fn priority_classes(
+    src: &Source<'_>,
+    raw: &ScenarioFile,
+) -> Result<PriorityClasses, ScenarioError> {
+    let mut by_name = BTreeMap::new();
+    by_name.insert(
+        "system-cluster-critical".to_string(),
+        (
+            SYSTEM_CLUSTER_CRITICAL,
+            PreemptionPolicy::PreemptLowerPriority,
+        ),
+    );
+    by_name.insert(
+        "system-node-critical".to_string(),
+        (SYSTEM_NODE_CRITICAL, PreemptionPolicy::PreemptLowerPriority),
+    );
+    let mut default = (0, PreemptionPolicy::PreemptLowerPriority);
+    let mut defaults = 0;
+    for pc in &raw.priority_classes {
+        let name = pc.name.get_ref();
+        let key = format!("priority_classes.{name}");
+        if by_name.contains_key(name) {
+            return Err(src.error(
+                Some(pc.name.span()),
+                key,
+                "duplicate PriorityClass name (system-cluster-critical and system-node-critical are built in)",
+            ));
+        }
+        let v = *pc.value.get_ref();
+        if v > HIGHEST_USER_PRIORITY || v < i64::from(i32::MIN) {
+            return Err(src.error(
+                Some(pc.value.span()),
+                format!("{key}.value"),
+                format!("must lie within [-2147483648, {HIGHEST_USER_PRIORITY}]"),
+            ));
+        }
+        let policy = match pc.preemption_policy {
+            None | Some(PreemptionPolicyFile::PreemptLowerPriority) => {
+                PreemptionPolicy::PreemptLowerPriority
+            }
+            Some(PreemptionPolicyFile::Never) => PreemptionPolicy::Never,
+        };
+        by_name.insert(name.clone(), (v as i32, policy));
+        if pc.global_default {
+            defaults += 1;
+            if defaults > 1 {
+                return Err(src.error(
+                    Some(pc.name.span()),
+                    format!("{key}.global_default"),
+                    "only one PriorityClass may be the global default",
+                ));
+            }
+            default = (v as i32, policy);
+        }
+    }
+    Ok(PriorityClasses { by_name, default })
+}
+
+/// Looks a class up by name.
+pub(super) fn lookup(
+    src: &Source<'_>,
+    classes: &PriorityClasses,
+    name: &toml::Spanned<String>,
+    key: &str,
+) -> Result<PriorityValue, ScenarioError> {
+    classes.by_name.get(name.get_ref()).copied().ok_or_else(|| {
+        let known: Vec<&str> = classes.by_name.keys().map(|s| s.as_str()).collect();
+        src.error(
+            Some(name.span()),
+            key.to_string(),
+            format!(
+                "no PriorityClass named `{}` (known: {})",
+                name.get_ref(),
+                known.join(", ")
+            ),
+        )
+    })
+}
+
+fn effect(e: EffectFile) -> TaintEffect {
+    match e {
+        EffectFile::NoSchedule => TaintEffect::NoSchedule,
+        EffectFile::PreferNoSchedule => TaintEffect::PreferNoSchedule,
+        EffectFile::NoExecute => TaintEffect::NoExecute,
+    }
+}
+
+/// Tolerations as written; `key` names them in errors.
+pub(super) fn tolerations(
+    src: &Source<'_>,
+    list: &[TolerationFile],
+    key: &str,
+) -> Result<Vec<Toleration>, ScenarioError> {
+    list.iter()
+        .map(|t| {
+            let operator = match t.operator {
+                None | Some(TolerationOperatorFile::Equal) => TolerationOperator::Equal,
+                Some(TolerationOperatorFile::Exists) => TolerationOperator::Exists,
+            };
+            if operator == TolerationOperator::Exists && !t.value.is_empty() {
+                return Err(src.error(
+                    None,
+                    format!("{key}.tolerations"),
+                    "a toleration with operator Exists takes no value",
+                ));
+            }
+            if operator == TolerationOperator::Equal && t.key.is_empty() {
+                return Err(src.error(
+                    None,
+                    format!("{key}.tolerations"),
+                    "an empty key needs operator Exists",
+                ));
+            }
+            Ok(Toleration {
+                key: t.key.clone(),
+                operator,
+                value: t.value.clone(),
+                effect: t.effect.map(effect),
+                toleration_seconds: t.toleration_seconds.map(Millis::from_secs),
+            })
+        })
+        .collect()
+}
+
+/// A pool's taints.
+pub(super) fn taints(
+    src: &Source<'_>,
+    list: &[TaintFile],
+    key: &str,
+) -> Result<Vec<Taint>, ScenarioError> {
+    list.iter()
+        .map(|t| {
+            if t.key.is_empty() {
+                return Err(src.error(None, format!("{key}.taints"), "a taint needs a key"));
+            }
+            Ok(Taint {
+                key: t.key.clone(),
+                value: t.value.clone(),
+                effect: effect(t.effect),
+            })
+        })
+        .collect()
+}
+
+fn requirement(r: &RequirementFile) -> Result<Requirement, String> {
+    let operator = match r.operator {
+        SelectorOperatorFile::In => SelectorOperator::In,
+        SelectorOperatorFile::NotIn => SelectorOperator::NotIn,
+        SelectorOperatorFile::Exists => SelectorOperator::Exists,
+        SelectorOperatorFile::DoesNotExist => SelectorOperator::DoesNotExist,
+    };
+    let needs_values = matches!(operator, SelectorOperator::In | SelectorOperator::NotIn);
+    if needs_values == r.values.is_empty() {
+        return Err(format!(
+            "`{}`: In and NotIn need values, Exists and DoesNotExist take none",
+            r.key
+        ));
+    }
+    Ok(Requirement {
+        key: r.key.clone(),
+        operator,
+        values: r.values.clone(),
+    })
+}
+
+/// Node affinity as written.
+pub(super) fn affinity(
+    src: &Source<'_>,
+    a: Option<&NodeAffinityFile>,
+    key: &str,
+) -> Result<NodeAffinity, ScenarioError> {
+    let Some(a) = a else {
+        return Ok(NodeAffinity::default());
+    };
+    let err = |m: String| src.error(None, format!("{key}.node_affinity"), m);
+    let mut out = NodeAffinity::default();
+    for term in &a.required {
+        if term.is_empty() {
+            return Err(err("an empty required term matches no node".into()));
+        }
+        out.required.push(
+            term.iter()
+                .map(requirement)
+                .collect::<Result<_, _>>()
+                .map_err(err)?,
+        );
+    }
+    for p in &a.preferred {
+        if !(1..=100).contains(&p.weight) {
+            return Err(err(format!(
+                "preferred weight {} is not within 1-100",
+                p.weight
+            )));
+        }
+        let term = p
+            .requirements
+            .iter()
+            .map(requirement)
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
+        out.preferred.push((p.weight, term));
+    }
+    Ok(out)
+}
+
+/// The rules of one class in one policy.
+pub(super) fn class_rules(
+    src: &Source<'_>,
+    classes: &PriorityClasses,
+    raw: &ScenarioFile,
+    c: &ClassPlacementFile,
+    key: &str,
+) -> Result<ClassRules, ScenarioError> {
+    let priority = match &c.priority_class {
+        Some(name) => Some(lookup(
+            src,
+            classes,
+            name,
+            &format!("{key}.priority_class"),
+        )?),
+        None => None,
+    };
+    let mut except = BTreeSet::new();
+    for e in &c.except {
+        if !raw
+            .workloads
+            .iter()
+            .any(|w| w.name.get_ref() == e.get_ref())
+        {
+            return Err(src.error(
+                Some(e.span()),
+                format!("{key}.except"),
+                format!("no workload named `{}`", e.get_ref()),
+            ));
+        }
+        except.insert(e.get_ref().clone());
+    }
+    Ok(ClassRules {
+        priority,
+        tolerations: tolerations(src, &c.tolerations, key)?,
+        affinity: affinity(src, c.node_affinity.as_ref(), key)?,
+        except,
+    })
+}
+
+/// The tolerations the DaemonSet controller adds to its pods
+/// (`pkg/controller/daemon/util/daemonset_util.go`
+/// `AddOrUpdateDaemonPodTolerations`): not-ready and unreachable NoExecute
+/// without a time limit, unschedulable NoSchedule. A network plugin
+/// tolerates every taint, as aws-node does (`operator: Exists`).
+fn daemonset_tolerations(network_plugin: bool) -> Vec<Toleration> {
+    let mut t = vec![
+        Toleration::exists(NOT_READY, TaintEffect::NoExecute),
+        Toleration::exists(UNREACHABLE, TaintEffect::NoExecute),
+        Toleration::exists(UNSCHEDULABLE, TaintEffect::NoSchedule),
+    ];
+    if network_plugin {
+        t.push(Toleration {
+            key: String::new(),
+            operator: TolerationOperator::Exists,
+            value: String::new(),
+            effect: None,
+            toleration_seconds: None,
+        });
+    }
+    t
+}
+
+/// The Kubernetes-side fields of a workload: kind, priority, tolerations,
+/// affinity and grace period, with the replicas it keeps.
+pub(super) struct WorkloadKube {
+    pub kind: WorkloadKind,
+    pub replicas: u32,
+    pub own_priority: Option<PriorityValue>,
+    pub priority: PriorityValue,
+    pub tolerations: Vec<Toleration>,
+    pub affinity: NodeAffinity,
+    pub termination_grace: Millis,
+    pub job: Option<crate::kube::job::JobSpec>,
+    pub pdb: Option<crate::kube::Pdb>,
+}
+
+/// Checks and builds a workload's Kubernetes-side fields.
+pub(super) fn workload(
+    src: &Source<'_>,
+    classes: &PriorityClasses,
+    w: &WorkloadFile,
+) -> Result<WorkloadKube, ScenarioError> {
+    let key = format!("workloads.{}", w.name.get_ref());
+    let span = Some(w.name.span());
+    let kind = match w.kind.unwrap_or(KindFile::Deployment) {
+        KindFile::Deployment => {
+            if w.network_plugin {
+                return Err(src.error(
+                    span,
+                    format!("{key}.network_plugin"),
+                    "only a DaemonSet (kind = \"daemonset\") can be a network plugin",
+                ));
+            }
+            WorkloadKind::Deployment
+        }
+        KindFile::Daemonset => WorkloadKind::DaemonSet {
+            network_plugin: w.network_plugin,
+        },
+        KindFile::Job => {
+            if w.network_plugin {
+                return Err(src.error(
+                    span,
+                    format!("{key}.network_plugin"),
+                    "only a DaemonSet (kind = \"daemonset\") can be a network plugin",
+                ));
+            }
+            WorkloadKind::Job
+        }
+    };
+    let job = super::jobs::job(src, w, kind, &key)?;
+    let replicas = match (kind, w.replicas) {
+        (WorkloadKind::Deployment, Some(r)) => r,
+        (WorkloadKind::Deployment, None) => {
+            return Err(src.error(
+                span,
+                format!("{key}.replicas"),
+                "a Deployment needs replicas",
+            ));
+        }
+        (WorkloadKind::DaemonSet { .. }, Some(_)) => {
+            return Err(src.error(
+                span,
+                format!("{key}.replicas"),
+                "a DaemonSet runs one pod per node; it takes no replicas",
+            ));
+        }
+        (WorkloadKind::DaemonSet { .. }, None) => 0,
+        (WorkloadKind::Job, Some(_)) => {
+            return Err(src.error(
+                span,
+                format!("{key}.replicas"),
+                "a Job takes completions and parallelism, not replicas",
+            ));
+        }
+        (WorkloadKind::Job, None) => 0,
+    };
+    if w.min_available.is_some() && kind == WorkloadKind::Job {
+        return Err(src.error(
+            span,
+            format!("{key}.min_available"),
+            "a Job is not a service",
+        ));
+    }
+    let own_priority = match &w.priority_class {
+        Some(n) => Some(lookup(src, classes, n, &format!("{key}.priority_class"))?),
+        None => None,
+    };
+    let mut tolerations = tolerations(src, &w.tolerations, &key)?;
+    if let WorkloadKind::DaemonSet { network_plugin } = kind {
+        tolerations.extend(daemonset_tolerations(network_plugin));
+    }
+    Ok(WorkloadKube {
+        kind,
+        replicas,
+        own_priority,
+        priority: own_priority.unwrap_or(classes.default),
+        tolerations,
+        affinity: affinity(src, w.node_affinity.as_ref(), &key)?,
+        termination_grace: w.termination_grace.map_or(Millis::from_secs(30), |d| d.0),
+        job,
+        pdb: match &w.pdb {
+            None => None,
+            Some(p) => match (p.min_available, p.max_unavailable) {
+                (Some(m), None) => Some(crate::kube::Pdb::MinAvailable(m)),
+                (None, Some(u)) => Some(crate::kube::Pdb::MaxUnavailable(u)),
+                _ => {
+                    return Err(src.error(
+                        span,
+                        format!("{key}.pdb"),
+                        "give exactly one of `min_available`, `max_unavailable`",
+                    ));
+                }
+            },
+        },
+    })
+}
+
+/// The placeholder workload of a policy's `overprovision`.
+pub(super) fn overprovision(
+    src: &Source<'_>,
+    o: &OverprovisionFile,
+    key: &str,
+) -> Result<WorkloadSpec, ScenarioError> {
+    Ok(WorkloadSpec {
+        name: "overprovisioning".into(),
+        class: PodClass::User,
+        replicas: o.replicas,
+        requests: Resources::new(o.cpu.0, o.memory.0),
+        node_selector: o.node_selector.clone(),
+        min_available: None,
+        needs: Vec::new(),
+        kind: WorkloadKind::Deployment,
+        priority: o.priority.unwrap_or(DEFAULT_PLACEHOLDER_PRIORITY),
+        // The pause pods never need to preempt anything.
+        preemption_policy: PreemptionPolicy::Never,
+        tolerations: tolerations(src, &o.tolerations, key)?,
+        affinity: NodeAffinity::default(),
+        // A pause container exits at once on SIGTERM.
+        termination_grace: Millis::ZERO,
+        placeholder: true,
+        webhooks: Vec::new(),
+        job: None,
+        pdb: None,
+    })
+}
+
+/// Whether pods of `w` may use nodes of a pool: nodeSelector, required
+/// affinity, and the pool's NoSchedule/NoExecute taints tolerated.
+pub(super) fn pool_allows(w: &WorkloadSpec, pool: &crate::kube::PoolInfo) -> bool {
+    w.affinity.allows(&w.node_selector, &pool.labels)
+        && pool.taints.iter().all(|t| {
+            t.effect == TaintEffect::PreferNoSchedule
+                || crate::kube::taint::tolerated(&w.tolerations, &t.key, &t.value, t.effect)
+        })
+}
+
+/// A RequestedToCapacityRatio shape: utilizations strictly increasing
+/// within 0-100, scores within 0-10 (`ValidateRequestedToCapacityRatioArgs`).
+pub(super) fn shape(
+    src: &Source<'_>,
+    points: Option<&[super::file::ShapePointFile]>,
+) -> Result<Option<Vec<crate::kube::scheduler::ShapePoint>>, ScenarioError> {
+    let Some(points) = points else {
+        return Ok(None);
+    };
+    let key = "kubernetes.scheduler.ratio_shape";
+    if points.is_empty() {
+        return Err(src.error(None, key, "a shape needs at least one point"));
+    }
+    let mut last: Option<u32> = None;
+    for p in points {
+        if p.utilization > 100 || p.score > 10 {
+            return Err(src.error(None, key, "utilization must be 0-100 and score 0-10"));
+        }
+        if last.is_some_and(|l| p.utilization <= l) {
+            return Err(src.error(None, key, "utilizations must increase strictly"));
+        }
+        last = Some(p.utilization);
+    }
+    Ok(Some(
+        points
+            .iter()
+            .map(|p| crate::kube::scheduler::ShapePoint {
+                utilization: i64::from(p.utilization),
+                score: i64::from(p.score),
+            })
+            .collect(),
+    ))
+}
+
+/// The node lifecycle keys of `[kubernetes]`.
+pub(super) fn node_lifecycle(
+    src: &Source<'_>,
+    k: &super::file::KubernetesFile,
+    c: &mut crate::kube::KubeConfig,
+) -> Result<(), ScenarioError> {
+    let rate = |v: Option<f64>, key: &str, default: f64| match v {
+        None => Ok(default),
+        Some(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        Some(_) => Err(src.error(
+            None,
+            format!("kubernetes.{key}"),
+            "must be a non-negative number",
+        )),
+    };
+    c.node_eviction_rate = rate(
+        k.node_eviction_rate,
+        "node_eviction_rate",
+        c.node_eviction_rate,
+    )?;
+    c.secondary_node_eviction_rate = rate(
+        k.secondary_node_eviction_rate,
+        "secondary_node_eviction_rate",
+        c.secondary_node_eviction_rate,
+    )?;
+    c.unhealthy_zone_threshold = rate(
+        k.unhealthy_zone_threshold,
+        "unhealthy_zone_threshold",
+        c.unhealthy_zone_threshold,
+    )?;
+    if c.unhealthy_zone_threshold > 1.0 {
+        return Err(src.error(
+            None,
+            "kubernetes.unhealthy_zone_threshold",
+            "must lie within [0, 1]",
+        ));
+    }
+    if let Some(t) = k.large_cluster_size_threshold {
+        c.large_cluster_size_threshold = t;
+    }
+    if let Some(d) = k.terminated_instance_visible_for {
+        c.terminated_instance_visible_for = d.0;
+    }
+    if let Some(d) = k.default_toleration_seconds {
+        c.default_toleration_seconds = d.0;
+    }
+    if let Some(d) = k.controller_retry_initial {
+        if d.0 == Millis::ZERO {
+            return Err(src.error(
+                None,
+                "kubernetes.controller_retry_initial",
+                "must be longer than 0s",
+            ));
+        }
+        c.controller_retry_initial = d.0;
+    }
+    if let Some(d) = k.controller_retry_max {
+        c.controller_retry_max = d.0;
+    }
+    Ok(())
+}
+
+/// Resolves every service's `webhook` into the gated workloads' lists.
+pub(super) fn webhooks(
+    src: &Source<'_>,
+    raw: &ScenarioFile,
+    workloads: &mut [WorkloadSpec],
+) -> Result<(), ScenarioError> {
+    use super::file::{ClassFile, FailurePolicyFile};
+    for (i, w) in raw.workloads.iter().enumerate() {
+        let Some(hook) = &w.webhook else { continue };
+        let key = format!("workloads.{}.webhook", w.name.get_ref());
+        if w.min_available.is_none() {
+            return Err(src.error(
+                Some(w.name.span()),
+                key,
+                "a webhook is served by a service: give the workload `min_available`",
+            ));
+        }
+        if hook.failure_policy == Some(FailurePolicyFile::Ignore) {
+            continue;
+        }
+        let mut targets = Vec::new();
+        for name in &hook.workloads {
+            let Some(t) = raw
+                .workloads
+                .iter()
+                .position(|x| x.name.get_ref() == name.get_ref())
+            else {
+                return Err(src.error(
+                    Some(name.span()),
+                    format!("{key}.workloads"),
+                    format!("no workload named `{}`", name.get_ref()),
+                ));
+            };
+            if t == i {
+                return Err(src.error(
+                    Some(name.span()),
+                    format!("{key}.workloads"),
+                    "a webhook cannot gate its own pods (it could never start again)",
+                ));
+            }
+            targets.push(t);
+        }
+        for class in &hook.classes {
+            let class = match class {
+                ClassFile::System => PodClass::System,
+                ClassFile::User => PodClass::User,
+            };
+            for (t, x) in workloads.iter().enumerate() {
+                if t != i
+                    && x.class == class
+                    && matches!(x.kind, WorkloadKind::Deployment | WorkloadKind::Job)
+                {
+                    targets.push(t);
+                }
+            }
+        }
+        for t in targets {
+            let id = crate::kube::WorkloadId(i as u16);
+            if !workloads[t].webhooks.contains(&id) {
+                workloads[t].webhooks.push(id);
+            }
+        }
+    }
+    Ok(())
+}

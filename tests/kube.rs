@@ -1,0 +1,620 @@
+//! Kubernetes fidelity with hand-computed expectations: scores, queue order
+//! and backoff, preemption victims, taints, DaemonSets and node lifecycle.
+
+use poolsim::engine::Millis;
+use poolsim::kube::scheduler::{
+    SchedulerConfig, SchedulingQueue, balanced_allocation, least_allocated, most_allocated,
+};
+use poolsim::kube::{NodeCondition, PodState, QueueSlot, WorkloadId};
+use poolsim::quantity::{Bytes, MilliCpu, Resources};
+use poolsim::sim::World;
+
+use crate::support::{policy, scenario};
+
+fn r(mcpu: u64, mib: u64) -> Resources {
+    Resources::new(MilliCpu(mcpu), Bytes(mib * Bytes::MI))
+}
+
+/// An m5.large as EKS sees it: 2000m less 60m + 10m reserved = 1930m; an
+/// incoming pod of 500m / 1024Mi scored on two nodes.
+#[test]
+fn node_scores_are_kubernetes_integers() {
+    let alloc = r(1930, 7000);
+    // Node A already holds 1000m / 1024Mi; with the pod: 1500m, 2048Mi.
+    let a = r(1500, 2048);
+    // Node B holds 200m / 4096Mi; with the pod: 700m, 5120Mi.
+    let b = r(700, 5120);
+    // LeastAllocated A: cpu (1930-1500)*100/1930 = 43000/1930 = 22;
+    // memory (7000-2048)*100/7000 = 495200/7000 = 70; (22+70)/2 = 46.
+    assert_eq!(least_allocated(alloc, a), 46);
+    // B: cpu 123000/1930 = 63; memory 188000/7000 = 26; (63+26)/2 = 44.
+    assert_eq!(least_allocated(alloc, b), 44);
+    // MostAllocated A: cpu 150000/1930 = 77; memory 204800/7000 = 29;
+    // (77+29)/2 = 53. B: 70000/1930 = 36; 512000/7000 = 73; 109/2 = 54.
+    assert_eq!(most_allocated(alloc, a), 53);
+    assert_eq!(most_allocated(alloc, b), 54);
+    // BalancedAllocation A: f_cpu = 1500/1930 = 0.7772, f_mem = 2048/7000 =
+    // 0.2926; std = 0.4846/2 = 0.2423; (1 - 0.2423)*100 = 75.77 -> 75.
+    // B: 0.3627 vs 0.7314; std 0.1844; 81.56 -> 81.
+    assert_eq!(balanced_allocation(alloc, a), 75);
+    assert_eq!(balanced_allocation(alloc, b), 81);
+}
+
+/// Backoff is `min(1 s * 2^(attempts-1), 10 s)` after the queue timestamp:
+/// 1, 2, 4, 8, then 10 s (capped).
+#[test]
+fn backoff_doubles_to_ten_seconds() {
+    let s = scenario(PREEMPT);
+    let (world, _) = World::new(&s, 0, 1);
+    let mut pod = world.cluster.pods()[0].clone();
+    pod.queue_ts = Millis::from_secs(100);
+    let cfg = SchedulerConfig::default();
+    let expiry: Vec<u64> = (1..=6)
+        .map(|a| {
+            pod.attempts = a;
+            SchedulingQueue::backoff_expiry(&pod, &cfg).0
+        })
+        .collect();
+    assert_eq!(
+        expiry,
+        [101_000, 102_000, 104_000, 108_000, 110_000, 110_000]
+    );
+}
+
+/// One m5.large (1930m). Pods: big 1000m, small-0/1 300m each (priority
+/// 0), mid 300m (priority 1000), 1900m in all; then a log agent DaemonSet
+/// (500m, system-node-critical) is created 10 s after the node joined.
+const PREEMPT: &str = r#"
+name = "preempt"
+horizon = "5m"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+controller_delay = "10s"
+scheduler.decision_time = "5ms"
+[[priority_classes]]
+name = "user-high"
+value = 1000
+[[workloads]]
+name = "big"
+class = "user"
+replicas = 1
+cpu = "1"
+memory = "256Mi"
+[[workloads]]
+name = "small"
+class = "user"
+replicas = 2
+cpu = "300m"
+memory = "256Mi"
+[[workloads]]
+name = "mid"
+class = "user"
+replicas = 1
+cpu = "300m"
+memory = "256Mi"
+priority_class = "user-high"
+[[workloads]]
+name = "agent"
+class = "system"
+kind = "daemonset"
+cpu = "500m"
+memory = "256Mi"
+priority_class = "system-node-critical"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.large", desired = 1 }]
+"#;
+
+#[test]
+fn queue_order_and_preemption_victims() {
+    let s = scenario(PREEMPT);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(9));
+    let pods = world.cluster.pods();
+    // Pods 0..4 are big, small-0, small-1, mid, all created at 0 with the
+    // same queue timestamp. activeQ pops by priority, then timestamp, then
+    // insertion: mid (1000) first at 0 ms, then big, small-0, small-1 at 5,
+    // 10 and 15 ms; each starts 5 s after binding.
+    let started = |i: usize| pods[i].started_at.expect("started").0;
+    assert_eq!(
+        [started(3), started(0), started(1), started(2)],
+        [5_000, 5_005, 5_010, 5_015]
+    );
+    sim.run_until(&mut world, Millis::from_secs(12));
+    // At 10 s the agent (pod 4) fits nowhere: 1930 - 1900 = 30m free.
+    // SelectVictimsOnNode removes all four lower-priority pods (1930m free),
+    // then reprieves from the most important: mid (priority 1000): 300 +
+    // 500 = 800 <= 1930, kept; big (oldest start of priority 0): 800 + 1000
+    // = 1800, kept; small-0: 2100 > 1930, victim; small-1 likewise. Victims:
+    // the two small pods (not big alone, which would also have made room).
+    let pods = world.cluster.pods();
+    assert_eq!(pods[4].workload, WorkloadId(3));
+    assert!(matches!(pods[1].state, PodState::Terminating(_)));
+    assert!(matches!(pods[2].state, PodState::Terminating(_)));
+    assert!(matches!(pods[0].state, PodState::Running(_)));
+    assert!(matches!(pods[3].state, PodState::Running(_)));
+    assert_eq!(pods[4].nominated, pods[0].state.node());
+    assert_eq!(world.cluster.status().preemptions, 2);
+    // The victims hold their room for the 30 s grace period: gone at 40 s;
+    // that deletion requeues the agent (backoff 1 s from 10 s has expired),
+    // bound at 40 s and running at 45 s. The replacements of the small pods
+    // (created at 20 s) stay Pending: 1930 - 1300 - 500 = 130m.
+    sim.run_until(&mut world, Millis::from_secs(60));
+    let pods = world.cluster.pods();
+    assert_eq!(pods[4].started_at, Some(Millis::from_secs(45)));
+    assert_eq!(pods[1].state, PodState::Deleted);
+    for p in &pods[5..] {
+        assert_eq!(p.created_at, Millis::from_secs(20));
+        assert_eq!(p.state, PodState::Pending);
+        assert_ne!(p.queue, QueueSlot::None);
+    }
+    let row = poolsim::run_one(&s, 0, 1);
+    assert_eq!(row.preemptions, 2);
+}
+
+/// A pod that fits nowhere and sees no cluster event waits in
+/// unschedulablePods until the leftover flush (every 30 s, for pods
+/// waiting at least 5 min).
+#[test]
+fn leftover_flush_after_five_minutes() {
+    let text = PREEMPT
+        .replace("horizon = \"5m\"", "horizon = \"15m\"")
+        .replace("priority_class = \"system-node-critical\"\n", "");
+    // The agent now has priority 0 and cannot preempt: it fails at 10 s
+    // (attempt 1, queue timestamp 10 s). Flushes at 30, 60, ..., 300 s find
+    // it waiting less than 5 min; 330 s moves it (backoff expired), it fails
+    // again (attempt 2, timestamp 330 s); 630 s moves it again.
+    let s = scenario(&text);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(329));
+    assert_eq!(world.cluster.pods()[4].attempts, 1);
+    assert_eq!(world.cluster.pods()[4].queue_ts, Millis::from_secs(10));
+    sim.run_until(&mut world, Millis::from_secs(331));
+    assert_eq!(world.cluster.pods()[4].attempts, 2);
+    assert_eq!(world.cluster.pods()[4].queue_ts, Millis::from_secs(330));
+    sim.run_until(&mut world, Millis::from_secs(700));
+    assert_eq!(world.cluster.pods()[4].attempts, 3);
+    assert_eq!(world.cluster.pods()[4].queue_ts, Millis::from_secs(630));
+    assert_eq!(world.cluster.status().preemptions, 0);
+}
+
+/// A CNI DaemonSet gates its node's readiness; a log agent without a
+/// priority class loses the race for the room to user pods.
+const CNI: &str = r#"
+name = "cni"
+horizon = "5m"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+controller_delay = "1s"
+[[workloads]]
+name = "aws-node"
+class = "system"
+kind = "daemonset"
+network_plugin = true
+cpu = "100m"
+memory = "128Mi"
+[[workloads]]
+name = "log-agent"
+class = "system"
+kind = "daemonset"
+cpu = "200m"
+memory = "128Mi"
+[[workloads]]
+name = "app"
+class = "user"
+replicas = 4
+cpu = "450m"
+memory = "256Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.large", desired = 1 }]
+"#;
+
+#[test]
+fn network_plugin_gates_readiness_and_log_agent_loses_race() {
+    let s = scenario(CNI);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(5));
+    // The node joined at 0 NotReady (not-ready:NoSchedule): the app pods
+    // (created at 0) cannot use it; aws-node tolerates every taint, is
+    // created at 1 s, bound and running at 6 s.
+    assert_eq!(world.cluster.nodes()[0].condition, NodeCondition::NotReady);
+    assert_eq!(world.cluster.status().ready_nodes, 0);
+    sim.run_until(&mut world, Millis::from_secs(60));
+    let c = &world.cluster;
+    assert_eq!(c.nodes()[0].condition, NodeCondition::Ready);
+    // Ready at 6 s, the Node update requeues the app pods (backoff expired)
+    // and they take 4 x 450m = 1800m of 1930m - 100m; the log agent,
+    // created at 7 s (it waited for Ready), finds 30m and stays Pending.
+    let agent = c
+        .pods()
+        .iter()
+        .find(|p| p.workload == WorkloadId(1))
+        .expect("log agent created");
+    assert_eq!(agent.created_at, Millis::from_secs(7));
+    assert_eq!(agent.state, PodState::Pending);
+    let apps = c
+        .pods()
+        .iter()
+        .filter(|p| p.workload == WorkloadId(2) && matches!(p.state, PodState::Running(_)))
+        .count();
+    assert_eq!(apps, 4);
+}
+
+/// Taints keep user pods off the tainted system pool; a nodeSelector on
+/// system pods alone does not.
+const TAINTS: &str = r#"
+name = "taints"
+horizon = "5m"
+[[workloads]]
+name = "dns"
+class = "system"
+replicas = 1
+cpu = "100m"
+memory = "128Mi"
+[[workloads]]
+name = "app"
+class = "user"
+replicas = 6
+cpu = "500m"
+memory = "256Mi"
+[[policies]]
+name = "taints"
+pools = [
+  { name = "system", instance_type = "m5.large", desired = 1, labels = { role = "system" }, taints = [{ key = "role", value = "system", effect = "NoSchedule" }] },
+  { name = "user", instance_type = "m5.large", desired = 2, labels = { role = "user" } },
+]
+placement.system.node_selector = { role = "system" }
+placement.system.tolerations = [{ key = "role", value = "system", effect = "NoSchedule" }]
+[[policies]]
+name = "system-selector-only"
+pools = [
+  { name = "system", instance_type = "m5.large", desired = 1, labels = { role = "system" } },
+  { name = "user", instance_type = "m5.large", desired = 2, labels = { role = "user" } },
+]
+placement.system.node_selector = { role = "system" }
+"#;
+
+#[test]
+fn taints_keep_user_pods_off_system_nodes() {
+    let s = scenario(TAINTS);
+    for (name, user_on_system) in [("taints", false), ("system-selector-only", true)] {
+        let (mut world, mut sim) = World::new(&s, policy(&s, name), 1);
+        sim.run_until(&mut world, Millis::from_secs(60));
+        let c = &world.cluster;
+        let on_system = c
+            .pods()
+            .iter()
+            .filter(|p| p.workload == WorkloadId(1))
+            .filter_map(|p| p.state.node())
+            .any(|n| c.nodes()[n.index()].spec.pool.0 == 0);
+        // LeastAllocated spreads 6 app pods over 3 nodes when it may.
+        assert_eq!(on_system, user_on_system, "{name}");
+    }
+}
+
+/// The shipped alternatives scenario writes one summary row per policy; on a
+/// few seeds the remedies that separate the classes never deadlock, and a
+/// selector on the system side only does.
+#[test]
+fn seed_alternatives_writes_one_row_per_policy() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().join("o");
+    let file = crate::support::shipped("seed-alternatives.toml");
+    let o = crate::support::poolsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--seeds",
+        "8",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = summary
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 11);
+    let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "deadlock_rate").unwrap();
+    let rate = |p: &str| -> f64 {
+        let row = rows.iter().find(|r| r[0] == p).expect("policy row");
+        row[col].parse().unwrap()
+    };
+    for p in [
+        "split-pool",
+        "priority-preemption",
+        "taints",
+        "split-taints",
+    ] {
+        assert_eq!(rate(p), 0.0, "{p}");
+    }
+    assert!(rate("system-selector-only") > 0.5);
+    let runs = std::fs::read_to_string(dir.join("runs.csv")).unwrap();
+    assert!(runs.lines().next().unwrap().contains(",preemptions,"));
+}
+
+/// Three m5.large nodes, one per zone, six app pods spread two per node.
+const ZONES: &str = r#"
+name = "zones"
+horizon = "2h"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+controller_delay = "1s"
+terminated_instance_visible_for = "1h"
+[[workloads]]
+name = "app"
+class = "user"
+replicas = 6
+cpu = "500m"
+memory = "256Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.large", desired = 3 }]
+"#;
+
+/// One node's machine vanishes at 100 s while the terminated instance stays
+/// visible (so the Node is not deleted). The node monitor (every 5 s) finds
+/// 40 s without heartbeat at 140 s: Ready=Unknown, `unreachable`. Its zone
+/// is fully disrupted but the other two are not, so the zone's tainter
+/// (0.1 nodes/s, first token free) adds `unreachable:NoExecute` at 140 s;
+/// the pods' default 300 s toleration runs out at 440 s and their
+/// replacements are created 1 s later.
+#[test]
+fn eviction_after_default_toleration() {
+    let s = scenario(ZONES);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(100));
+    let node = world.cluster.pods()[0].state.node().expect("bound");
+    sim.with_context(|ctx| world.cluster.instance_lost(ctx, node));
+    sim.run_until(&mut world, Millis::from_secs(439));
+    let n = &world.cluster.nodes()[node.index()];
+    assert_eq!(n.not_ready_since, Some(Millis::from_secs(140)));
+    assert_eq!(n.no_execute_since, Some(Millis::from_secs(140)));
+    assert_eq!(world.cluster.status().evictions, 0);
+    sim.run_until(&mut world, Millis::from_secs(500));
+    assert_eq!(world.cluster.status().evictions, 2);
+    let replacements: Vec<u64> = world.cluster.pods()[6..]
+        .iter()
+        .map(|p| p.created_at.0)
+        .collect();
+    assert_eq!(replacements, [441_000, 441_000]);
+}
+
+/// Every machine vanishes: every zone is fully disrupted, so the controller
+/// evicts nothing. The Nodes go only when the terminated instances stop
+/// being visible, 1 h after the loss (3700 s); PodGC deletes their pods at
+/// the first 20 s tick 40 s later (3740 s) and the Deployment recreates
+/// them at 3741 s.
+#[test]
+fn evictions_halt_when_every_zone_is_disrupted() {
+    let s = scenario(ZONES);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(100));
+    sim.with_context(|ctx| {
+        for i in 0..3 {
+            world.cluster.instance_lost(ctx, poolsim::kube::NodeId(i));
+        }
+    });
+    sim.run_until(&mut world, Millis::from_secs(3800));
+    let c = &world.cluster;
+    assert_eq!(c.status().evictions, 0);
+    for n in &c.nodes()[..3] {
+        assert_eq!(n.no_execute_since, None);
+        assert_eq!(n.deleted_at, Some(Millis::from_secs(3700)));
+    }
+    let created: Vec<u64> = c.pods()[6..].iter().map(|p| p.created_at.0).collect();
+    assert_eq!(created.len(), 6);
+    assert!(created.iter().all(|&t| (3_741_000..3_742_000).contains(&t)));
+}
+
+/// A policy webhook (`failurePolicy: Fail`) gates the app's pods.
+const WEBHOOK: &str = r#"
+name = "webhook"
+horizon = "30m"
+[instances]
+launch_delay = { dist = "fixed", value = "30s" }
+boot_delay = { dist = "fixed", value = "60s" }
+replacement_delay = "10s"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+[[workloads]]
+name = "gatekeeper"
+class = "system"
+replicas = 1
+min_available = 1
+cpu = "200m"
+memory = "256Mi"
+webhook = { failure_policy = "Fail", workloads = ["app"] }
+[[workloads]]
+name = "app"
+class = "user"
+replicas = 3
+cpu = "200m"
+memory = "256Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.large", desired = 2 }]
+[[faults]]
+kind = "terminate_all"
+at = "10m"
+"#;
+
+/// After the mass replacement PodGC deletes everything at 700 s and the
+/// controllers recreate from 701 s. The app's creations are rejected until
+/// the webhook's pod runs (its creation + 5 s); the ReplicaSet retries at
+/// t0 + 5 ms * (2^k - 1) after its first rejection t0 (5 ms doubling), so
+/// the app pods are all created at the first retry after the webhook is up.
+#[test]
+fn webhook_blocks_creation_until_its_service_runs() {
+    let s = scenario(WEBHOOK);
+    for seed in 1..=5 {
+        let (mut world, mut sim) = World::new(&s, 0, seed);
+        sim.run_until(&mut world, Millis::from_secs(800));
+        let c = &world.cluster;
+        let new: Vec<_> = c.pods()[4..].to_vec();
+        let gk = new
+            .iter()
+            .find(|p| p.workload == WorkloadId(0))
+            .expect("gk");
+        let gk_up = gk.started_at.expect("webhook running").0;
+        assert_eq!(gk_up, gk.created_at.0 + 5_000);
+        let apps: Vec<_> = new.iter().filter(|p| p.workload == WorkloadId(1)).collect();
+        assert_eq!(apps.len(), 3, "seed {seed}");
+        // The first app creation attempt is at 701 s plus a multiple of
+        // 20 ms (slow start, 20 ms apart); it precedes the webhook's start.
+        let t0 = (701_000..701_200)
+            .step_by(20)
+            .find(|&t| (0..30).any(|k| t + 5 * ((1u64 << k) - 1) == apps[0].created_at.0))
+            .expect("creation on the retry schedule");
+        let k = (0..30)
+            .find(|&k| t0 + 5 * ((1u64 << k) - 1) >= gk_up)
+            .unwrap();
+        assert!(k > 0, "seed {seed}: a rejection happened");
+        for a in &apps {
+            assert_eq!(a.created_at.0, t0 + 5 * ((1u64 << k) - 1), "seed {seed}");
+        }
+        assert!(c.status().webhook_rejections >= k as u64);
+    }
+}
+
+/// A Job of 4 completions, 2 at a time, 60 s of work per pod, arriving at
+/// 0 s and at 100 s; pods start 5 s after binding.
+const JOBS: &str = r#"
+name = "jobs"
+horizon = "10m"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+[[workloads]]
+name = "batch"
+class = "user"
+kind = "job"
+completions = 4
+parallelism = 2
+work = { dist = "fixed", value = "60s" }
+arrivals = { at = ["0s", "100s"] }
+cpu = "200m"
+memory = "256Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.xlarge", desired = 1 }]
+"#;
+
+/// First Job: pods 1-2 are bound at 0 and 5 ms (one scheduling cycle
+/// each), run from 5 s and 5.005 s and finish at 65 s and 65.005 s; each
+/// finish creates the next pod, which runs from 70 s / 70.005 s and
+/// finishes at 130 s / 130.005 s: the Job completes at 130.005 s. The
+/// second Job (arrives at 100 s) likewise completes at 230.005 s.
+#[test]
+fn job_completions_and_parallelism() {
+    let s = scenario(JOBS);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis(130_004));
+    assert_eq!(world.cluster.status().jobs_completed, 0);
+    sim.run_until(&mut world, Millis(130_005));
+    assert_eq!(world.cluster.status().jobs_completed, 1);
+    sim.run_until(&mut world, Millis(230_004));
+    assert_eq!(world.cluster.status().jobs_completed, 1);
+    sim.run_until(&mut world, Millis(230_005));
+    assert_eq!(world.cluster.status().jobs_completed, 2);
+    let pods = world.cluster.pods();
+    assert_eq!(pods.len(), 8);
+    assert!(pods.iter().all(|p| p.state == PodState::Succeeded));
+    let created: Vec<u64> = pods.iter().map(|p| p.created_at.0 / 1000).collect();
+    assert_eq!(created, [0, 0, 65, 65, 100, 100, 165, 165]);
+}
+
+/// A trace CSV of arrival times, relative to the scenario file.
+#[test]
+fn job_arrivals_from_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("arrivals.csv"), "time_s\n0\n30.5\n250\n").unwrap();
+    let text = JOBS.replace(
+        "arrivals = { at = [\"0s\", \"100s\"] }",
+        "arrivals = { trace = \"arrivals.csv\" }",
+    );
+    let file = dir.path().join("jobs.toml");
+    std::fs::write(&file, text).unwrap();
+    let s = poolsim::Scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
+    let row = poolsim::run_one(&s, 0, 1);
+    assert!(row.events > 0);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, s.horizon);
+    assert_eq!(world.cluster.status().jobs_completed, 3);
+    let firsts: Vec<u64> = world
+        .cluster
+        .pods()
+        .iter()
+        .map(|p| p.created_at.0)
+        .filter(|t| [0, 30_500, 250_000].contains(t))
+        .collect();
+    assert_eq!(firsts.len(), 6);
+    // A bad line names the trace file and its line.
+    std::fs::write(dir.path().join("arrivals.csv"), "0\nsoon\n").unwrap();
+    let e = poolsim::Scenario::load(&file).unwrap_err().to_string();
+    assert!(e.contains("arrivals.csv:2"), "{e}");
+}
+
+/// The preemption of `queue_order_and_preemption_victims` with a
+/// PodDisruptionBudget `min_available = 2` on the two small pods: both
+/// Running, so no disruption is allowed and each would violate it. They are
+/// tried first for reprieve: small-0 back (300 + 500 = 800 <= 1930),
+/// small-1 back (1100); then mid back (1400); big back would need 2400:
+/// victim. One victim, big, and no budget broken.
+#[test]
+fn preemption_respects_a_pdb_where_it_can() {
+    let text = PREEMPT.replace(
+        "name = \"small\"\nclass = \"user\"\nreplicas = 2\n",
+        "name = \"small\"\nclass = \"user\"\nreplicas = 2\npdb = { min_available = 2 }\n",
+    );
+    let s = scenario(&text);
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(12));
+    let pods = world.cluster.pods();
+    assert!(
+        matches!(pods[0].state, PodState::Terminating(_)),
+        "{:?}",
+        pods[0].state
+    );
+    for (i, p) in pods.iter().enumerate().take(4).skip(1) {
+        assert!(matches!(p.state, PodState::Running(_)), "pod {i}");
+    }
+    assert_eq!(world.cluster.status().preemptions, 1);
+}
+
+/// 300 empty nodes: kube-scheduler looks for max(100, 300 * (50 - 300/125)
+/// / 100) = max(100, 144) = 144 feasible nodes from a start index that
+/// advances by the nodes it examined: pod 0 sees nodes 0-143, pod 1 nodes
+/// 144-287, pod 2 nodes 288-299 then 0-131 (and every window is all ties).
+#[test]
+fn percentage_of_nodes_to_score_rotates_the_search() {
+    assert_eq!(
+        poolsim::kube::scheduler::num_feasible_nodes_to_find(300, 0),
+        144
+    );
+    let s = scenario(
+        r#"
+name = "wide"
+horizon = "1m"
+[[workloads]]
+name = "app"
+class = "user"
+replicas = 3
+cpu = "100m"
+memory = "128Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.large", desired = 300 }]
+"#,
+    );
+    for seed in 1..=5 {
+        let (mut world, mut sim) = World::new(&s, 0, seed);
+        sim.run_until(&mut world, Millis::from_secs(1));
+        let node = |i: usize| world.cluster.pods()[i].state.node().expect("bound").0;
+        assert!(node(0) < 144, "seed {seed}");
+        assert!((144..288).contains(&node(1)), "seed {seed}");
+        assert!(node(2) >= 288 || node(2) < 132, "seed {seed}");
+    }
+}
