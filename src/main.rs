@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use poolsim::scenario::units::parse_duration;
-use poolsim::sweep::{ProgressMode, Shard, merge};
+use poolsim::sweep::{Plan, ProgressMode, Shard, merge};
 use poolsim::{Scenario, ScenarioError, SweepError, SweepOptions, report, run_sweep};
 
 /// Discrete-event simulator of Kubernetes clusters on EC2 Auto Scaling Groups.
@@ -204,7 +204,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Validate { scenario } => {
             let scenario = Scenario::load(&scenario)?;
+            // Expanding the plan validates every grid point of `[sweep]`.
+            let plan = Plan::new(&scenario, &SweepOptions::default())?;
             print!("{}", report::describe(&scenario));
+            print!("{}", report::describe_grid(&plan));
             Ok(())
         }
     }

@@ -13,6 +13,9 @@ pub enum StallCause {
     RoomForbiddenByFilter,
     /// No Ready node belongs to a pool the pending system pods may use.
     NoEligibleNode,
+    /// A system service is down and its controller cannot create its pods:
+    /// an admission webhook with `failurePolicy: Fail` is itself down.
+    WebhookBlocksCreation,
     /// A system service is down but none of its pods is pending (for example
     /// its pods are bound to a node that never became usable).
     ServiceDownNoPendingPods,
@@ -25,6 +28,7 @@ impl StallCause {
             StallCause::NoRoomInPool => "system-pods-no-room",
             StallCause::RoomForbiddenByFilter => "room-forbidden-by-filter",
             StallCause::NoEligibleNode => "no-eligible-node",
+            StallCause::WebhookBlocksCreation => "webhook-blocks-creation",
             StallCause::ServiceDownNoPendingPods => "service-down-no-pending-pods",
         }
     }
@@ -42,7 +46,11 @@ impl Cluster {
             .iter()
             .find(|p| p.workload.index() == down && p.state == PodState::Pending)
         else {
-            return Some(StallCause::ServiceDownNoPendingPods);
+            return Some(if self.workloads[down].blocked_slots.is_empty() {
+                StallCause::ServiceDownNoPendingPods
+            } else {
+                StallCause::WebhookBlocksCreation
+            });
         };
         let fits_pool = &self.workloads[down].fits_pool;
         let mut eligible = false;

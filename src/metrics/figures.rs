@@ -29,7 +29,25 @@ pub struct RunFigures {
     pub instance_hours: f64,
     /// Dollars.
     pub cost_usd: f64,
+    /// Preemptions.
+    pub preemptions: f64,
+    /// Index into [`STALL_CAUSES`] of a stuck run's cause.
+    pub stall_cause: Option<usize>,
 }
+
+/// Every `stall_cause` a run can report, in the order of the summary's
+/// `stall_<cause>` count columns. The model writes these names
+/// (`kube::StallCause`, and the world's cloud-side causes); a test in `sim`
+/// checks that each is listed here. A name not listed counts as `other`.
+pub const STALL_CAUSES: [&str; 7] = [
+    "system-pods-no-room",
+    "room-forbidden-by-filter",
+    "no-eligible-node",
+    "launches-failing",
+    "webhook-blocks-creation",
+    "service-down-no-pending-pods",
+    "other",
+];
 
 /// Where the figures sit in a `runs.csv` header.
 #[derive(Debug, Clone)]
@@ -43,6 +61,8 @@ pub struct FigureColumns {
     pending: usize,
     hours: usize,
     cost: usize,
+    preemptions: Option<usize>,
+    stall: Option<usize>,
 }
 
 impl FigureColumns {
@@ -64,6 +84,9 @@ impl FigureColumns {
             pending: find("pending_pod_s")?,
             hours: find("instance_hours")?,
             cost: find("cost_usd")?,
+            // Optional, so results written before these columns still read.
+            preemptions: find("preemptions").ok(),
+            stall: find("stall_cause").ok(),
         })
     }
 
@@ -94,6 +117,16 @@ impl FigureColumns {
             pending_pod_s: num(self.pending)?,
             instance_hours: num(self.hours)?,
             cost_usd: num(self.cost)?,
+            preemptions: match self.preemptions {
+                Some(i) => num(i)?,
+                None => 0.0,
+            },
+            stall_cause: self.stall.map(cell).filter(|c| !c.is_empty()).map(|c| {
+                STALL_CAUSES
+                    .iter()
+                    .position(|k| *k == c)
+                    .unwrap_or(STALL_CAUSES.len() - 1)
+            }),
         })
     }
 }
@@ -102,7 +135,7 @@ impl FigureColumns {
 pub type Figure = fn(&RunFigures) -> Option<f64>;
 
 /// The figures compared between policies, by column stem.
-pub const PAIRED: [(&str, Figure); 7] = [
+pub const PAIRED: [(&str, Figure); 8] = [
     ("deadlocked", |r| Some(if r.deadlocked { 1.0 } else { 0.0 })),
     ("system_recovery_s", |r| r.system_recovery_s),
     ("system_unavailable_s", |r| Some(r.system_unavailable_s)),
@@ -110,6 +143,7 @@ pub const PAIRED: [(&str, Figure); 7] = [
     ("pending_pod_s", |r| Some(r.pending_pod_s)),
     ("instance_hours", |r| Some(r.instance_hours)),
     ("cost_usd", |r| Some(r.cost_usd)),
+    ("preemptions", |r| Some(r.preemptions)),
 ];
 
 /// `get(run) - get(baseline run)` for every seed where both runs finished

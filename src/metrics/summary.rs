@@ -189,7 +189,14 @@ impl SummaryRow {
                 self.deadlocks.to_string(),
                 self.recovered.to_string(),
             ])
-            .chain(self.columns.iter().map(|(_, v)| fmt(*v)))
+            .chain(self.columns.iter().map(|(c, v)| {
+                // Counts print as integers.
+                if c.starts_with("stall_") && v.is_finite() {
+                    format!("{}", *v as u64)
+                } else {
+                    fmt(*v)
+                }
+            }))
             .chain(std::iter::once(self.baseline.clone()))
             .chain(self.paired.iter().map(|(_, v)| fmt(*v)))
             .collect()
@@ -258,6 +265,11 @@ pub fn summarise(
         ok.iter().map(|r| r.instance_hours).collect(),
     );
     push_stats("cost_usd", ok.iter().map(|r| r.cost_usd).collect());
+    push_stats("preemptions", ok.iter().map(|r| r.preemptions).collect());
+    for (i, cause) in super::figures::STALL_CAUSES.iter().enumerate() {
+        let count = ok.iter().filter(|r| r.stall_cause == Some(i)).count();
+        columns.push((format!("stall_{cause}"), count as f64));
+    }
     let mut paired = Vec::new();
     for (name, get) in PAIRED {
         let (mean, mlo, mhi) = match baseline.1 {

@@ -145,3 +145,29 @@ pub fn describe(s: &crate::Scenario) -> String {
     }
     out
 }
+
+/// What `poolsim validate` prints about a scenario's `[sweep]` grid.
+pub fn describe_grid(plan: &crate::sweep::Plan) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    if plan.grid.axes.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "  sweep: {} grid points x {} policies x {} seeds = {} runs (every point valid)",
+        plan.grid.points(),
+        plan.policies.len(),
+        plan.seeds,
+        plan.len()
+    );
+    for a in &plan.grid.axes {
+        let values: Vec<String> = a
+            .values
+            .iter()
+            .map(crate::scenario::overrides::display)
+            .collect();
+        let _ = writeln!(out, "    {} = {}", a.key, values.join(", "));
+    }
+    out
+}

@@ -249,7 +249,17 @@ pub fn run_sampled(
     world.sample(horizon, true);
     let stuck = world.recorder.stuck(horizon, scenario.detection_window);
     let stall_cause = if stuck {
-        world.cluster.stall_cause().map(|c| c.as_str().to_string())
+        world.cluster.stall_cause().map(|c| {
+            use crate::kube::StallCause::{NoEligibleNode, NoRoomInPool};
+            // Kubernetes sees no room; the cloud knows whether that is
+            // because a pool could not reach its desired size.
+            let short = world.cloud.asgs().iter().any(|g| g.live() < g.desired());
+            if matches!(c, NoEligibleNode | NoRoomInPool) && short {
+                "launches-failing".to_string()
+            } else {
+                c.as_str().to_string()
+            }
+        })
     } else {
         None
     };
@@ -280,4 +290,25 @@ pub fn run_sampled(
         stall_cause,
     };
     (row, world.timeseries)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::kube::StallCause;
+    use crate::metrics::STALL_CAUSES;
+
+    /// Every cause the model can write has its count column in the summary.
+    #[test]
+    fn every_stall_cause_has_a_summary_column() {
+        for c in [
+            StallCause::NoRoomInPool,
+            StallCause::RoomForbiddenByFilter,
+            StallCause::NoEligibleNode,
+            StallCause::WebhookBlocksCreation,
+            StallCause::ServiceDownNoPendingPods,
+        ] {
+            assert!(STALL_CAUSES.contains(&c.as_str()), "{}", c.as_str());
+        }
+        assert!(STALL_CAUSES.contains(&"launches-failing"));
+    }
 }

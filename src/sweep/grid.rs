@@ -56,7 +56,24 @@ pub fn parse_set(arg: &str) -> Result<Axis, SweepError> {
 /// The axes of a `[sweep]` table: each key's value is a list, a range string
 /// (`"10..40:5"`), or a single value.
 pub fn axes_from_table(table: &Table) -> Result<Vec<Axis>, SweepError> {
-    table
+    // Unquoted dotted keys (`workloads.worker.replicas = [...]`) and
+    // sub-tables read as nested tables: flatten them back into paths.
+    fn flatten(prefix: &str, t: &Table, out: &mut Vec<(String, Value)>) {
+        for (k, v) in t {
+            let key = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match v {
+                Value::Table(sub) => flatten(&key, sub, out),
+                other => out.push((key, other.clone())),
+            }
+        }
+    }
+    let mut entries = Vec::new();
+    flatten("", table, &mut entries);
+    entries
         .iter()
         .map(|(key, v)| {
             let bad = |message: String| SweepError::BadSet {
@@ -330,6 +347,29 @@ mod tests {
         assert!(parse_set("nokey").is_err());
         assert!(parse_set("a=5..1").is_err());
         assert!(parse_set("a=1..3,2").is_err());
+    }
+
+    #[test]
+    fn sweep_table_keys_quoted_or_dotted() {
+        let t: Table = r#"
+            workloads.worker.replicas = [1, 2]
+            "faults.0.at" = "5m..15m:5m"
+            [instances.launch_delay]
+            median = ["20s", "40s"]
+        "#
+        .parse()
+        .unwrap();
+        let axes = axes_from_table(&t).unwrap();
+        let keys: Vec<&str> = axes.iter().map(|a| a.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "workloads.worker.replicas",
+                "faults.0.at",
+                "instances.launch_delay.median"
+            ]
+        );
+        assert_eq!(axes[1].values.len(), 3);
     }
 
     #[test]

@@ -117,8 +117,11 @@ impl Progress {
 
     /// The sweep is over (finished or stopped).
     pub fn finish(self) {
-        if let Some(bar) = self.bar {
-            bar.finish();
+        if let Some(bar) = &self.bar {
+            // Cleared and replaced by a plain line, so that what the command
+            // prints next starts on a line of its own.
+            bar.finish_and_clear();
+            eprintln!("poolsim: {}", self.line());
         } else if self.plain {
             eprintln!("poolsim: {}", self.line());
         }
