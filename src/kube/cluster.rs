@@ -113,6 +113,8 @@ pub enum KubeEvent {
     /// Job pods of this workload may have finished their work (stale unless
     /// the epoch matches).
     JobCheck(WorkloadId, u32),
+    /// Retry the evictions a PodDisruptionBudget refused on a draining node.
+    DrainRetry(NodeId),
 }
 
 /// Counters that summarise the cluster at an instant.
@@ -145,6 +147,8 @@ pub struct ClusterStatus {
     pub jobs_completed: u64,
     /// Jobs that failed (backoff limit).
     pub jobs_failed: u64,
+    /// Pods evicted by drains (Eviction API).
+    pub drain_evictions: u64,
 }
 
 /// The Kubernetes state of one run.
@@ -399,6 +403,7 @@ impl Cluster {
             KubeEvent::RetryCreate(w) => self.retry_create(ctx, w),
             KubeEvent::JobArrival(w) => self.job_arrival(ctx, w),
             KubeEvent::JobCheck(w, epoch) => self.job_check(ctx, w, epoch),
+            KubeEvent::DrainRetry(node) => self.drain_pass(ctx, node),
             KubeEvent::TaintEvict(pid) => self.taint_evict(ctx, pid),
             KubeEvent::PodTerminated(pid) => {
                 if matches!(self.pods[pid.index()].state, PodState::Terminating(_)) {
@@ -639,7 +644,7 @@ impl Cluster {
     }
 
     /// Updates the progress clocks of Job workloads whose needs changed.
-    fn flush_job_dirty<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+    pub(super) fn flush_job_dirty<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         while let Some(w) = self.job_dirty.pop() {
             self.job_progress_changed(ctx, w);
         }

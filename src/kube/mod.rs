@@ -9,6 +9,7 @@ mod cluster;
 mod controllers;
 mod daemonset;
 mod diagnosis;
+mod drain;
 pub mod job;
 mod node;
 mod node_lifecycle;
