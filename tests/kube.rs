@@ -664,3 +664,50 @@ pools = [{ name = "all", instance_type = "m5.xlarge", desired = 2 }]
         .count();
     assert_eq!(running_elsewhere, 4);
 }
+
+/// A Job pod's work advances only while its needed service is up: the
+/// database's machine vanishes at 30 s, 25 s into the pod's 60 s of work,
+/// and the pod (still holding its room) never finishes.
+#[test]
+fn job_work_stops_while_a_needed_service_is_down() {
+    let s = scenario(
+        r#"
+name = "stall"
+horizon = "10m"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+[[workloads]]
+name = "db"
+class = "system"
+replicas = 1
+min_available = 1
+cpu = "500m"
+memory = "256Mi"
+node_selector = { role = "db" }
+[[workloads]]
+name = "batch"
+class = "user"
+kind = "job"
+work = { dist = "fixed", value = "60s" }
+needs = ["db"]
+cpu = "500m"
+memory = "256Mi"
+node_selector = { role = "work" }
+[[policies]]
+name = "split"
+pools = [
+  { name = "db", instance_type = "m5.large", desired = 1, labels = { role = "db" } },
+  { name = "work", instance_type = "m5.large", desired = 1, labels = { role = "work" } },
+]
+"#,
+    );
+    let (mut world, mut sim) = World::new(&s, 0, 1);
+    sim.run_until(&mut world, Millis::from_secs(30));
+    let db_node = world.cluster.pods()[0].state.node().expect("db bound");
+    sim.with_context(|ctx| world.cluster.instance_lost(ctx, db_node));
+    sim.run_until(&mut world, Millis::from_secs(600));
+    let c = &world.cluster;
+    assert_eq!(c.status().jobs_completed, 0);
+    assert!(matches!(c.pods()[1].state, PodState::Running(_)));
+    assert_eq!(c.status().stalled, 1);
+}

@@ -154,6 +154,7 @@ pub(super) fn tolerations(
     src: &Source<'_>,
     list: &[TolerationFile],
     key: &str,
+    span: Option<std::ops::Range<usize>>,
 ) -> Result<Vec<Toleration>, ScenarioError> {
     list.iter()
         .map(|t| {
@@ -163,14 +164,14 @@ pub(super) fn tolerations(
             };
             if operator == TolerationOperator::Exists && !t.value.is_empty() {
                 return Err(src.error(
-                    None,
+                    span.clone(),
                     format!("{key}.tolerations"),
                     "a toleration with operator Exists takes no value",
                 ));
             }
             if operator == TolerationOperator::Equal && t.key.is_empty() {
                 return Err(src.error(
-                    None,
+                    span.clone(),
                     format!("{key}.tolerations"),
                     "an empty key needs operator Exists",
                 ));
@@ -191,11 +192,16 @@ pub(super) fn taints(
     src: &Source<'_>,
     list: &[TaintFile],
     key: &str,
+    span: Option<std::ops::Range<usize>>,
 ) -> Result<Vec<Taint>, ScenarioError> {
     list.iter()
         .map(|t| {
             if t.key.is_empty() {
-                return Err(src.error(None, format!("{key}.taints"), "a taint needs a key"));
+                return Err(src.error(
+                    span.clone(),
+                    format!("{key}.taints"),
+                    "a taint needs a key",
+                ));
             }
             Ok(Taint {
                 key: t.key.clone(),
@@ -232,11 +238,12 @@ pub(super) fn affinity(
     src: &Source<'_>,
     a: Option<&NodeAffinityFile>,
     key: &str,
+    span: Option<std::ops::Range<usize>>,
 ) -> Result<NodeAffinity, ScenarioError> {
     let Some(a) = a else {
         return Ok(NodeAffinity::default());
     };
-    let err = |m: String| src.error(None, format!("{key}.node_affinity"), m);
+    let err = |m: String| src.error(span.clone(), format!("{key}.node_affinity"), m);
     let mut out = NodeAffinity::default();
     for term in &a.required {
         if term.is_empty() {
@@ -274,6 +281,7 @@ pub(super) fn class_rules(
     raw: &ScenarioFile,
     c: &ClassPlacementFile,
     key: &str,
+    span: Option<std::ops::Range<usize>>,
 ) -> Result<ClassRules, ScenarioError> {
     let priority = match &c.priority_class {
         Some(name) => Some(lookup(
@@ -301,8 +309,8 @@ pub(super) fn class_rules(
     }
     Ok(ClassRules {
         priority,
-        tolerations: tolerations(src, &c.tolerations, key)?,
-        affinity: affinity(src, c.node_affinity.as_ref(), key)?,
+        tolerations: tolerations(src, &c.tolerations, key, span.clone())?,
+        affinity: affinity(src, c.node_affinity.as_ref(), key, span)?,
         except,
     })
 }
@@ -415,7 +423,7 @@ pub(super) fn workload(
         Some(n) => Some(lookup(src, classes, n, &format!("{key}.priority_class"))?),
         None => None,
     };
-    let mut tolerations = tolerations(src, &w.tolerations, &key)?;
+    let mut tolerations = tolerations(src, &w.tolerations, &key, span.clone())?;
     if let WorkloadKind::DaemonSet { network_plugin } = kind {
         tolerations.extend(daemonset_tolerations(network_plugin));
     }
@@ -425,7 +433,7 @@ pub(super) fn workload(
         own_priority,
         priority: own_priority.unwrap_or(classes.default),
         tolerations,
-        affinity: affinity(src, w.node_affinity.as_ref(), &key)?,
+        affinity: affinity(src, w.node_affinity.as_ref(), &key, span.clone())?,
         termination_grace: w.termination_grace.map_or(Millis::from_secs(30), |d| d.0),
         job,
         pdb: match &w.pdb {
@@ -463,7 +471,7 @@ pub(super) fn overprovision(
         priority: o.priority.unwrap_or(DEFAULT_PLACEHOLDER_PRIORITY),
         // The pause pods never need to preempt anything.
         preemption_policy: PreemptionPolicy::Never,
-        tolerations: tolerations(src, &o.tolerations, key)?,
+        tolerations: tolerations(src, &o.tolerations, key, None)?,
         affinity: NodeAffinity::default(),
         // A pause container exits at once on SIGTERM.
         termination_grace: Millis::ZERO,

@@ -400,7 +400,12 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 })?,
                 None => default_boot.clone(),
             };
-            pool_taints.push(kube_checks::taints(src, &pool.taints, &key)?);
+            pool_taints.push(kube_checks::taints(
+                src,
+                &pool.taints,
+                &key,
+                Some(pool.name.span()),
+            )?);
             pools.push(AsgSpec {
                 name: name.clone(),
                 instance_type: type_index,
@@ -424,7 +429,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 let key = format!("{pkey}.placement.{}", class.as_str());
                 rules.insert(
                     class,
-                    kube_checks::class_rules(src, &classes, &raw, c, &key)?,
+                    kube_checks::class_rules(src, &classes, &raw, c, &key, Some(p.name.span()))?,
                 );
             }
         }
