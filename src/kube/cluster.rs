@@ -8,7 +8,7 @@ use crate::engine::{Context, Millis, RngStreams, Stream};
 
 use super::node_lifecycle::ZoneCounts;
 use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};
-use super::taint::{DynamicTolerations, TaintEffect, UNREACHABLE, tolerated};
+use super::workload::new_workload;
 use super::{
     Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, PoolInfo, QueueSlot,
     Workload, WorkloadId, WorkloadKind, WorkloadSpec,
@@ -208,7 +208,7 @@ impl Cluster {
     ) -> Self {
         let mut ws: Vec<Workload> = workloads
             .into_iter()
-            .map(|spec| workload(spec, pools, config.default_toleration_seconds))
+            .map(|spec| new_workload(spec, pools, config.default_toleration_seconds))
             .collect();
         let pool_gated = (0..pools.len())
             .map(|p| {
@@ -496,68 +496,6 @@ impl Cluster {
         freed_room
     }
 
-    pub(super) fn change_pending(&mut self, w: WorkloadId, delta: i32) {
-        let wl = &mut self.workloads[w.index()];
-        wl.pending = wl.pending.wrapping_add_signed(delta);
-        if wl.spec.placeholder {
-            return;
-        }
-        let counter = match wl.spec.class {
-            PodClass::System => &mut self.status.pending_system,
-            PodClass::User => &mut self.status.pending_user,
-        };
-        *counter = counter.wrapping_add_signed(delta);
-    }
-
-    /// Changes a workload's Running count and propagates service
-    /// availability to the workloads that need it.
-    pub(super) fn change_running(&mut self, w: WorkloadId, delta: i32) {
-        let was_down = self.workloads[w.index()].is_unavailable();
-        self.add_running_pods(w, delta);
-        let is_down = self.workloads[w.index()].is_unavailable();
-        if was_down == is_down {
-            return;
-        }
-        if self.workloads[w.index()].spec.class == PodClass::System {
-            let c = &mut self.status.system_services_down;
-            *c = if is_down { *c + 1 } else { *c - 1 };
-        }
-        for i in 0..self.workloads[w.index()].dependents.len() {
-            let d = self.workloads[w.index()].dependents[i];
-            let running = self.workloads[d.index()].running as i32;
-            // Move the dependent's running pods between the progressing and
-            // stalled tallies around the change of its unmet needs.
-            self.add_running_pods(d, -running);
-            let dep = &mut self.workloads[d.index()];
-            let was_progressing = dep.progressing();
-            dep.unmet_needs = if is_down {
-                dep.unmet_needs + 1
-            } else {
-                dep.unmet_needs - 1
-            };
-            if dep.spec.job.is_some() && was_progressing != dep.progressing() {
-                self.job_dirty.push(d);
-            }
-            self.add_running_pods(d, running);
-        }
-    }
-
-    fn add_running_pods(&mut self, w: WorkloadId, delta: i32) {
-        let wl = &mut self.workloads[w.index()];
-        wl.running = wl.running.wrapping_add_signed(delta);
-        if wl.spec.placeholder {
-            return;
-        }
-        if !wl.progressing() {
-            self.status.stalled = self.status.stalled.wrapping_add_signed(delta);
-        } else if wl.spec.class == PodClass::User {
-            self.status.progressing_user = self.status.progressing_user.wrapping_add_signed(delta);
-            let mcpu = i64::from(delta) * wl.spec.requests.cpu.0 as i64;
-            self.status.progressing_user_mcpu =
-                self.status.progressing_user_mcpu.wrapping_add_signed(mcpu);
-        }
-    }
-
     /// A node became Ready or a pod released room: unschedulable pods may
     /// now fit.
     pub(super) fn cluster_event<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
@@ -658,57 +596,5 @@ impl Cluster {
                 list.swap_remove(pos);
             }
         }
-    }
-}
-
-/// A workload's run-time record, with its per-pool filter and score
-/// precomputations.
-fn workload(spec: WorkloadSpec, pools: &[PoolInfo], default_toleration: Millis) -> Workload {
-    let mut fits_pool = Vec::with_capacity(pools.len());
-    let mut pool_affinity = Vec::with_capacity(pools.len());
-    let mut pool_prefer_taints = Vec::with_capacity(pools.len());
-    for pool in pools {
-        let tolerates_hard = pool.taints.iter().all(|t| {
-            t.effect == TaintEffect::PreferNoSchedule
-                || tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
-        });
-        fits_pool.push(tolerates_hard && spec.affinity.allows(&spec.node_selector, &pool.labels));
-        pool_affinity.push(spec.affinity.preferred_weight(&pool.labels));
-        pool_prefer_taints.push(
-            pool.taints
-                .iter()
-                .filter(|t| {
-                    t.effect == TaintEffect::PreferNoSchedule
-                        && !tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
-                })
-                .count() as i64,
-        );
-    }
-    let dynamic = DynamicTolerations::of(&spec.tolerations);
-    // DefaultTolerationSeconds adds `unreachable:NoExecute` for 300 s to
-    // pods that lack one (plugin/pkg/admission/defaulttolerationseconds).
-    let evict_after = match spec
-        .tolerations
-        .iter()
-        .find(|t| t.tolerates(UNREACHABLE, "", TaintEffect::NoExecute))
-    {
-        Some(t) => t.toleration_seconds,
-        None => Some(default_toleration),
-    };
-    Workload {
-        spec,
-        live: 0,
-        running: 0,
-        pending: 0,
-        unmet_needs: 0,
-        dependents: Vec::new(),
-        fits_pool,
-        pool_affinity,
-        pool_prefer_taints,
-        dynamic,
-        evict_after,
-        blocked_slots: Vec::new(),
-        create_failures: 0,
-        job_state: None,
     }
 }

@@ -9,6 +9,7 @@
 mod file;
 mod jobs;
 pub mod kube_checks;
+mod placement;
 pub mod units;
 mod validate;
 

@@ -400,7 +400,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 })?,
                 None => default_boot.clone(),
             };
-            pool_taints.push(kube_checks::taints(
+            pool_taints.push(super::placement::taints(
                 src,
                 &pool.taints,
                 &key,
@@ -564,7 +564,7 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
                 .pools
                 .iter()
                 .zip(&info)
-                .filter(|(_, pi)| kube_checks::pool_allows(w, pi))
+                .filter(|(_, pi)| super::placement::pool_allows(w, pi))
                 .map(|(p, _)| p)
                 .collect();
             if matching.is_empty() && !daemonset {
