@@ -711,3 +711,81 @@ pools = [
     assert!(matches!(c.pods()[1].state, PodState::Running(_)));
     assert_eq!(c.status().stalled, 1);
 }
+
+/// Checks the cluster's books: every node's requested resources are the sum
+/// of its bound pods' requests and within its allocatable; bound pods are
+/// listed on their node and no other pod is; each workload's Running and
+/// Pending counters match its pods.
+fn check_books(world: &World, label: &str) {
+    use poolsim::quantity::Resources;
+    let c = &world.cluster;
+    let mut listed = vec![false; c.pods().len()];
+    for n in c.nodes() {
+        let mut sum = Resources::default();
+        for &p in &n.pods {
+            assert_eq!(c.pods()[p.index()].state.node(), Some(n.id), "{label}");
+            assert!(!listed[p.index()], "{label}: pod on two nodes");
+            listed[p.index()] = true;
+            sum += c.pods()[p.index()].requests;
+        }
+        assert_eq!(sum, n.requested, "{label}: node {:?}", n.id);
+        assert!(
+            n.requested.fits_in(&n.spec.allocatable),
+            "{label}: over-committed"
+        );
+        assert!(n.pods.len() as u32 <= n.spec.max_pods, "{label}");
+    }
+    for (i, p) in c.pods().iter().enumerate() {
+        assert_eq!(
+            p.state.node().is_some(),
+            listed[i],
+            "{label}: pod {i} {:?}",
+            p.state
+        );
+    }
+    for (w, wl) in c.workloads().iter().enumerate() {
+        let of = |f: fn(&PodState) -> bool| {
+            c.pods()
+                .iter()
+                .filter(|p| p.workload.index() == w && f(&p.state))
+                .count() as u32
+        };
+        assert_eq!(
+            wl.running,
+            of(|s| matches!(s, PodState::Running(_))),
+            "{label}"
+        );
+        assert_eq!(
+            wl.pending,
+            of(|s| matches!(s, PodState::Pending | PodState::Starting(_))),
+            "{label}: {}",
+            wl.spec.name
+        );
+    }
+}
+
+#[test]
+fn books_balance_under_every_policy() {
+    let file = crate::support::shipped("seed-alternatives.toml");
+    let s = poolsim::Scenario::load(&file).unwrap();
+    for p in 0..s.policies.len() {
+        for seed in 1..=3 {
+            let (mut world, mut sim) = World::new(&s, p, seed);
+            for t in [20u64, 31, 33, 40, 120] {
+                sim.run_until(&mut world, Millis::from_mins(t));
+                check_books(
+                    &world,
+                    &format!("{} seed {seed} t {t}m", s.policies[p].name),
+                );
+            }
+        }
+    }
+    for text in [JOBS, WEBHOOK, PREEMPT, CNI, ZONES] {
+        let s = scenario(text);
+        let (mut world, mut sim) = World::new(&s, 0, 1);
+        for t in [10u64, 60, 300, 700] {
+            sim.run_until(&mut world, Millis::from_secs(t));
+            check_books(&world, &format!("{} at {t}s", s.name));
+        }
+    }
+}
