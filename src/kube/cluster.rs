@@ -29,10 +29,13 @@ pub struct KubeConfig {
     /// From a pod's deletion to its controller creating a replacement
     /// (UNCONFIRMED; default 1 s).
     pub controller_delay: Millis,
-    /// Spacing of successive pod creations by controllers (UNCONFIRMED;
-    /// default 20 ms, i.e. 50 pods/s, the default client QPS of
-    /// kube-controller-manager).
+    /// Spacing of successive pod creations by controllers once their burst
+    /// is spent: 50 ms, i.e. kube-controller-manager's default
+    /// `--kube-api-qps` of 20 (managed control planes often raise it).
     pub pod_create_interval: Millis,
+    /// Creations allowed at once before the rate applies:
+    /// `--kube-api-burst`, 30.
+    pub pod_create_burst: u32,
     /// From binding to containers running (image pull, start).
     pub pod_startup: Delay,
     /// How long a terminated instance still counts as existing for the
@@ -67,7 +70,8 @@ impl Default for KubeConfig {
             pod_gc_period: Millis::from_secs(20),
             pod_gc_quarantine: Millis::from_secs(40),
             controller_delay: Millis::from_secs(1),
-            pod_create_interval: Millis(20),
+            pod_create_interval: Millis(50),
+            pod_create_burst: 30,
             pod_startup: Delay::Fixed(Millis::from_secs(5)),
             terminated_instance_visible_for: Millis::ZERO,
             node_eviction_rate: 0.1,

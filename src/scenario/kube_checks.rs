@@ -442,6 +442,9 @@ pub(super) fn node_lifecycle(
     if let Some(d) = k.controller_retry_max {
         c.controller_retry_max = d.0;
     }
+    if let Some(b) = k.pod_create_burst {
+        c.pod_create_burst = b;
+    }
     Ok(())
 }
 
