@@ -239,3 +239,28 @@ fn min_greater_than_max_and_desired_outside() {
         "must lie within [min, max]",
     );
 }
+
+#[test]
+fn toleration_exists_with_a_value() {
+    let text = VALID.replace(
+        "replicas = 2\n",
+        "replicas = 2\ntolerations = [{ key = \"role\", operator = \"Exists\", value = \"x\" }]\n",
+    );
+    rejects(
+        &text,
+        5,
+        "workloads.dns.tolerations",
+        "a toleration with operator Exists takes no value",
+    );
+}
+
+#[test]
+fn daemonset_with_replicas() {
+    let text = VALID.replace("replicas = 2\n", "replicas = 2\nkind = \"daemonset\"\n");
+    rejects(
+        &text,
+        5,
+        "workloads.dns.replicas",
+        "a DaemonSet runs one pod per node",
+    );
+}

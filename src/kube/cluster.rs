@@ -8,7 +8,7 @@ use crate::engine::{Context, Millis, RngStreams, Stream};
 
 use super::node_lifecycle::ZoneCounts;
 use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};
-use super::taint::{DynamicTolerations, TaintEffect, UNREACHABLE, tolerated};
+use super::workload::new_workload;
 use super::{
     Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, PoolInfo, QueueSlot,
     Workload, WorkloadId, WorkloadKind, WorkloadSpec,
@@ -29,10 +29,13 @@ pub struct KubeConfig {
     /// From a pod's deletion to its controller creating a replacement
     /// (UNCONFIRMED; default 1 s).
     pub controller_delay: Millis,
-    /// Spacing of successive pod creations by controllers (UNCONFIRMED;
-    /// default 20 ms, i.e. 50 pods/s, the default client QPS of
-    /// kube-controller-manager).
+    /// Spacing of successive pod creations by controllers once their burst
+    /// is spent: 50 ms, i.e. kube-controller-manager's default
+    /// `--kube-api-qps` of 20 (managed control planes often raise it).
     pub pod_create_interval: Millis,
+    /// Creations allowed at once before the rate applies:
+    /// `--kube-api-burst`, 30.
+    pub pod_create_burst: u32,
     /// From binding to containers running (image pull, start).
     pub pod_startup: Delay,
     /// How long a terminated instance still counts as existing for the
@@ -67,7 +70,8 @@ impl Default for KubeConfig {
             pod_gc_period: Millis::from_secs(20),
             pod_gc_quarantine: Millis::from_secs(40),
             controller_delay: Millis::from_secs(1),
-            pod_create_interval: Millis(20),
+            pod_create_interval: Millis(50),
+            pod_create_burst: 30,
             pod_startup: Delay::Fixed(Millis::from_secs(5)),
             terminated_instance_visible_for: Millis::ZERO,
             node_eviction_rate: 0.1,
@@ -113,6 +117,8 @@ pub enum KubeEvent {
     /// Job pods of this workload may have finished their work (stale unless
     /// the epoch matches).
     JobCheck(WorkloadId, u32),
+    /// Retry the evictions a PodDisruptionBudget refused on a draining node.
+    DrainRetry(NodeId),
 }
 
 /// Counters that summarise the cluster at an instant.
@@ -145,6 +151,8 @@ pub struct ClusterStatus {
     pub jobs_completed: u64,
     /// Jobs that failed (backoff limit).
     pub jobs_failed: u64,
+    /// Pods evicted by drains (Eviction API).
+    pub drain_evictions: u64,
 }
 
 /// The Kubernetes state of one run.
@@ -204,7 +212,7 @@ impl Cluster {
     ) -> Self {
         let mut ws: Vec<Workload> = workloads
             .into_iter()
-            .map(|spec| workload(spec, pools, config.default_toleration_seconds))
+            .map(|spec| new_workload(spec, pools, config.default_toleration_seconds))
             .collect();
         let pool_gated = (0..pools.len())
             .map(|p| {
@@ -399,6 +407,7 @@ impl Cluster {
             KubeEvent::RetryCreate(w) => self.retry_create(ctx, w),
             KubeEvent::JobArrival(w) => self.job_arrival(ctx, w),
             KubeEvent::JobCheck(w, epoch) => self.job_check(ctx, w, epoch),
+            KubeEvent::DrainRetry(node) => self.drain_pass(ctx, node),
             KubeEvent::TaintEvict(pid) => self.taint_evict(ctx, pid),
             KubeEvent::PodTerminated(pid) => {
                 if matches!(self.pods[pid.index()].state, PodState::Terminating(_)) {
@@ -491,68 +500,6 @@ impl Cluster {
         freed_room
     }
 
-    pub(super) fn change_pending(&mut self, w: WorkloadId, delta: i32) {
-        let wl = &mut self.workloads[w.index()];
-        wl.pending = wl.pending.wrapping_add_signed(delta);
-        if wl.spec.placeholder {
-            return;
-        }
-        let counter = match wl.spec.class {
-            PodClass::System => &mut self.status.pending_system,
-            PodClass::User => &mut self.status.pending_user,
-        };
-        *counter = counter.wrapping_add_signed(delta);
-    }
-
-    /// Changes a workload's Running count and propagates service
-    /// availability to the workloads that need it.
-    pub(super) fn change_running(&mut self, w: WorkloadId, delta: i32) {
-        let was_down = self.workloads[w.index()].is_unavailable();
-        self.add_running_pods(w, delta);
-        let is_down = self.workloads[w.index()].is_unavailable();
-        if was_down == is_down {
-            return;
-        }
-        if self.workloads[w.index()].spec.class == PodClass::System {
-            let c = &mut self.status.system_services_down;
-            *c = if is_down { *c + 1 } else { *c - 1 };
-        }
-        for i in 0..self.workloads[w.index()].dependents.len() {
-            let d = self.workloads[w.index()].dependents[i];
-            let running = self.workloads[d.index()].running as i32;
-            // Move the dependent's running pods between the progressing and
-            // stalled tallies around the change of its unmet needs.
-            self.add_running_pods(d, -running);
-            let dep = &mut self.workloads[d.index()];
-            let was_progressing = dep.progressing();
-            dep.unmet_needs = if is_down {
-                dep.unmet_needs + 1
-            } else {
-                dep.unmet_needs - 1
-            };
-            if dep.spec.job.is_some() && was_progressing != dep.progressing() {
-                self.job_dirty.push(d);
-            }
-            self.add_running_pods(d, running);
-        }
-    }
-
-    fn add_running_pods(&mut self, w: WorkloadId, delta: i32) {
-        let wl = &mut self.workloads[w.index()];
-        wl.running = wl.running.wrapping_add_signed(delta);
-        if wl.spec.placeholder {
-            return;
-        }
-        if !wl.progressing() {
-            self.status.stalled = self.status.stalled.wrapping_add_signed(delta);
-        } else if wl.spec.class == PodClass::User {
-            self.status.progressing_user = self.status.progressing_user.wrapping_add_signed(delta);
-            let mcpu = i64::from(delta) * wl.spec.requests.cpu.0 as i64;
-            self.status.progressing_user_mcpu =
-                self.status.progressing_user_mcpu.wrapping_add_signed(mcpu);
-        }
-    }
-
     /// A node became Ready or a pod released room: unschedulable pods may
     /// now fit.
     pub(super) fn cluster_event<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
@@ -639,7 +586,7 @@ impl Cluster {
     }
 
     /// Updates the progress clocks of Job workloads whose needs changed.
-    fn flush_job_dirty<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+    pub(super) fn flush_job_dirty<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         while let Some(w) = self.job_dirty.pop() {
             self.job_progress_changed(ctx, w);
         }
@@ -653,57 +600,5 @@ impl Cluster {
                 list.swap_remove(pos);
             }
         }
-    }
-}
-
-/// A workload's run-time record, with its per-pool filter and score
-/// precomputations.
-fn workload(spec: WorkloadSpec, pools: &[PoolInfo], default_toleration: Millis) -> Workload {
-    let mut fits_pool = Vec::with_capacity(pools.len());
-    let mut pool_affinity = Vec::with_capacity(pools.len());
-    let mut pool_prefer_taints = Vec::with_capacity(pools.len());
-    for pool in pools {
-        let tolerates_hard = pool.taints.iter().all(|t| {
-            t.effect == TaintEffect::PreferNoSchedule
-                || tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
-        });
-        fits_pool.push(tolerates_hard && spec.affinity.allows(&spec.node_selector, &pool.labels));
-        pool_affinity.push(spec.affinity.preferred_weight(&pool.labels));
-        pool_prefer_taints.push(
-            pool.taints
-                .iter()
-                .filter(|t| {
-                    t.effect == TaintEffect::PreferNoSchedule
-                        && !tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
-                })
-                .count() as i64,
-        );
-    }
-    let dynamic = DynamicTolerations::of(&spec.tolerations);
-    // DefaultTolerationSeconds adds `unreachable:NoExecute` for 300 s to
-    // pods that lack one (plugin/pkg/admission/defaulttolerationseconds).
-    let evict_after = match spec
-        .tolerations
-        .iter()
-        .find(|t| t.tolerates(UNREACHABLE, "", TaintEffect::NoExecute))
-    {
-        Some(t) => t.toleration_seconds,
-        None => Some(default_toleration),
-    };
-    Workload {
-        spec,
-        live: 0,
-        running: 0,
-        pending: 0,
-        unmet_needs: 0,
-        dependents: Vec::new(),
-        fits_pool,
-        pool_affinity,
-        pool_prefer_taints,
-        dynamic,
-        evict_after,
-        blocked_slots: Vec::new(),
-        create_failures: 0,
-        job_state: None,
     }
 }

@@ -59,8 +59,8 @@ impl Cluster {
         // 4, ... (`slowStartBatch`, pkg/controller/replicaset), and the
         // ReplicaSets sync concurrently: the k-th pod of a workload (k from
         // 0) is in batch floor(log2(k + 1)), and batch b of every workload
-        // goes before batch b + 1 of any. The creations are spaced by the
-        // controller's API rate (`pod_create_interval`).
+        // goes before batch b + 1 of any. The creations share the
+        // controller manager's API client rate limit (burst, then QPS).
         let mut seen = vec![0u32; self.workloads.len()];
         let mut batched: Vec<(u32, usize, WorkloadId, u32)> = recreate
             .into_iter()
@@ -74,7 +74,10 @@ impl Cluster {
         batched.sort_unstable();
         let start = now + self.config.controller_delay;
         for (i, (_, _, w, slot)) in batched.into_iter().enumerate() {
-            let at = start + Millis(self.config.pod_create_interval.0 * i as u64);
+            // A token bucket: `pod_create_burst` calls at once, then one per
+            // interval.
+            let waits = (i as u64 + 1).saturating_sub(u64::from(self.config.pod_create_burst));
+            let at = start + Millis(self.config.pod_create_interval.0 * waits);
             ctx.schedule_at(at, KubeEvent::CreatePod(w, slot));
         }
         // Deleting assigned pods is a cluster event (AssignedPodDelete).

@@ -1,54 +1,75 @@
-//! Cordon and drain, as the AWS node termination handler does on a Spot
-//! interruption notice (aws/aws-node-termination-handler: cordon, then evict
-//! the node's pods through the Eviction API).
-//!
-//! Kept apart from the rest of the cluster code on purpose: it is the only
-//! entry point besides `node_join` and `instance_lost` through which the
-//! cloud side (via the world) acts on Kubernetes. PodDisruptionBudgets and
-//! graceful termination periods are not modelled: evicted pods are deleted
-//! at once and their controllers recreate them after the controller delay.
-//! DaemonSet pods stay, as `kubectl drain --ignore-daemonsets` leaves them.
+//! Cordon and drain, as `kubectl drain` or a node termination handler does
+//! on a spot interruption notice: the node is marked unschedulable
+//! (`node.kubernetes.io/unschedulable:NoSchedule`), then every pod not owned
+//! by a DaemonSet is evicted through the Eviction API, which refuses while
+//! the pod's PodDisruptionBudget allows no disruption; refused evictions are
+//! retried every 5 s (kubectl's default retry interval).
 
 use crate::engine::{Context, Millis};
 
 use super::cluster::KubeEvent;
 use super::{Cluster, NodeId, PodState, WorkloadKind};
 
+/// Interval between retries of evictions a PodDisruptionBudget refused.
+const EVICTION_RETRY: Millis = Millis(5_000);
+
 impl Cluster {
-    /// Cordons `node` (no new pods land on it) and evicts its pods; their
-    /// controllers recreate them, spaced like any other recreation.
-    pub fn drain<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, node: NodeId) {
-        // Cordoned: `spec.unschedulable`, so the NodeUnschedulable filter
-        // keeps new pods off it (DaemonSet pods tolerate it).
+    /// Marks a node unschedulable; pods already there stay.
+    pub fn cordon(&mut self, node: NodeId) {
         self.nodes[node.index()].unschedulable = true;
-        let mut pods = self.nodes[node.index()].pods.clone();
-        // Evict in pod id order: the order a handler lists them in does not
-        // matter here and this keeps one seed one history.
-        pods.sort_unstable();
-        let start = ctx.now() + self.config.controller_delay;
-        let mut i = 0u64;
-        for pid in pods {
-            let (w, slot) = (self.pods[pid.index()].workload, self.pods[pid.index()].slot);
-            let daemon = matches!(
+    }
+
+    /// Makes a cordoned node schedulable again; pending pods may now fit.
+    pub fn uncordon<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, node: NodeId) {
+        if std::mem::take(&mut self.nodes[node.index()].unschedulable) {
+            self.cluster_event(ctx);
+        }
+    }
+
+    /// Cordons the node and evicts its pods (except DaemonSet pods) where
+    /// their PodDisruptionBudgets allow, retrying the others.
+    pub fn drain<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, node: NodeId) {
+        self.cordon(node);
+        self.drain_pass(ctx, node);
+        self.flush_job_dirty(ctx);
+    }
+
+    /// One round of evictions on a draining node.
+    pub(super) fn drain_pass<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        node: NodeId,
+    ) {
+        if !self.nodes[node.index()].is_registered() {
+            return;
+        }
+        let mut refused = false;
+        for pid in self.nodes[node.index()].pods.clone() {
+            let pod = &self.pods[pid.index()];
+            let w = pod.workload;
+            if matches!(
                 self.workloads[w.index()].spec.kind,
                 WorkloadKind::DaemonSet { .. }
-            );
-            if daemon
-                || matches!(
-                    self.pods[pid.index()].state,
-                    PodState::Lost(_) | PodState::Terminating(_)
-                )
+            ) || !matches!(pod.state, PodState::Running(_) | PodState::Starting(_))
             {
                 continue;
             }
-            self.delete_pod(pid);
-            let at = start + Millis(self.config.pod_create_interval.0 * i);
-            ctx.schedule_at(at, KubeEvent::CreatePod(w, slot));
-            i += 1;
+            // The Eviction API: a Running pod under a budget with no
+            // disruption left is refused (429).
+            let counts = matches!(pod.state, PodState::Running(_));
+            if counts
+                && self.workloads[w.index()]
+                    .disruptions_allowed()
+                    .is_some_and(|a| a <= 0)
+            {
+                refused = true;
+                continue;
+            }
+            self.evict_gracefully(ctx, pid);
+            self.status.drain_evictions += 1;
         }
-        // Evicting assigned pods is a cluster event (AssignedPodDelete).
-        if i > 0 {
-            self.cluster_event(ctx);
+        if refused {
+            ctx.schedule_in(EVICTION_RETRY, KubeEvent::DrainRetry(node));
         }
     }
 }

@@ -9,6 +9,7 @@
 pub mod affinity;
 mod cluster;
 mod controllers;
+mod counters;
 mod daemonset;
 mod diagnosis;
 mod drain;

@@ -11,9 +11,11 @@ use crate::engine::Millis;
 use crate::quantity::Resources;
 
 use super::PodClass;
+use super::PoolInfo;
 use super::affinity::NodeAffinity;
 use super::job::{JobSpec, JobState};
 use super::taint::{DynamicTolerations, Toleration};
+use super::taint::{TaintEffect, UNREACHABLE, tolerated};
 
 /// Index of a workload within a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -165,5 +167,61 @@ impl Workload {
     /// Whether its pods make progress (every needed service available).
     pub fn progressing(&self) -> bool {
         self.unmet_needs == 0
+    }
+}
+
+/// A workload's run-time record, with its per-pool filter and score
+/// precomputations.
+pub(super) fn new_workload(
+    spec: WorkloadSpec,
+    pools: &[PoolInfo],
+    default_toleration: Millis,
+) -> Workload {
+    let mut fits_pool = Vec::with_capacity(pools.len());
+    let mut pool_affinity = Vec::with_capacity(pools.len());
+    let mut pool_prefer_taints = Vec::with_capacity(pools.len());
+    for pool in pools {
+        let tolerates_hard = pool.taints.iter().all(|t| {
+            t.effect == TaintEffect::PreferNoSchedule
+                || tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
+        });
+        fits_pool.push(tolerates_hard && spec.affinity.allows(&spec.node_selector, &pool.labels));
+        pool_affinity.push(spec.affinity.preferred_weight(&pool.labels));
+        pool_prefer_taints.push(
+            pool.taints
+                .iter()
+                .filter(|t| {
+                    t.effect == TaintEffect::PreferNoSchedule
+                        && !tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
+                })
+                .count() as i64,
+        );
+    }
+    let dynamic = DynamicTolerations::of(&spec.tolerations);
+    // DefaultTolerationSeconds adds `unreachable:NoExecute` for 300 s to
+    // pods that lack one (plugin/pkg/admission/defaulttolerationseconds).
+    let evict_after = match spec
+        .tolerations
+        .iter()
+        .find(|t| t.tolerates(UNREACHABLE, "", TaintEffect::NoExecute))
+    {
+        Some(t) => t.toleration_seconds,
+        None => Some(default_toleration),
+    };
+    Workload {
+        spec,
+        live: 0,
+        running: 0,
+        pending: 0,
+        unmet_needs: 0,
+        dependents: Vec::new(),
+        fits_pool,
+        pool_affinity,
+        pool_prefer_taints,
+        dynamic,
+        evict_after,
+        blocked_slots: Vec::new(),
+        create_failures: 0,
+        job_state: None,
     }
 }

@@ -70,11 +70,20 @@ pub fn describe(s: &crate::Scenario) -> String {
     for w in &s.workloads {
         let _ = writeln!(
             out,
-            "    {:<20} {:<6} {:>5} x {}{}{}",
+            "    {:<20} {:<6} {:>5} x {}{}{}{}",
             w.name,
             w.class.as_str(),
-            w.replicas,
+            match w.kind {
+                crate::kube::WorkloadKind::Deployment => w.replicas.to_string(),
+                crate::kube::WorkloadKind::DaemonSet { .. } => "node".to_string(),
+                crate::kube::WorkloadKind::Job => "job".to_string(),
+            },
             w.requests,
+            if w.priority != 0 {
+                format!(", priority {}", w.priority)
+            } else {
+                String::new()
+            },
             w.min_available
                 .map(|m| format!(", service min {m}"))
                 .unwrap_or_default(),
@@ -130,7 +139,52 @@ pub fn describe(s: &crate::Scenario) -> String {
                 );
             }
         }
+        for (pool, taints) in p.pools.iter().zip(&p.pool_taints) {
+            for t in taints {
+                let _ = writeln!(
+                    out,
+                    "    pool {} tainted {}={}:{:?}",
+                    pool.name, t.key, t.value, t.effect
+                );
+            }
+        }
+        for (class, r) in &p.rules {
+            if let Some((prio, policy)) = r.priority {
+                let _ = writeln!(
+                    out,
+                    "    {} pods priority {prio} ({policy:?})",
+                    class.as_str()
+                );
+            }
+            if !r.tolerations.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "    {} pods add {} toleration(s)",
+                    class.as_str(),
+                    r.tolerations.len()
+                );
+            }
+            if !r.except.is_empty() {
+                let except: Vec<&str> = r.except.iter().map(|e| e.as_str()).collect();
+                let _ = writeln!(
+                    out,
+                    "    {} rules skip {}",
+                    class.as_str(),
+                    except.join(", ")
+                );
+            }
+        }
+        if let Some(o) = &p.overprovision {
+            let _ = writeln!(
+                out,
+                "    overprovision {} x {} at priority {}",
+                o.replicas, o.requests, o.priority
+            );
+        }
         for (class, sel) in &p.placement {
+            if sel.is_empty() {
+                continue;
+            }
             let labels: Vec<String> = sel.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(
                 out,

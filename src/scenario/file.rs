@@ -169,6 +169,8 @@ pub struct KubernetesFile {
     pub controller_delay: Option<DurationText>,
     /// Spacing of pod creations.
     pub pod_create_interval: Option<DurationText>,
+    /// Pod creations at once before the spacing applies.
+    pub pod_create_burst: Option<u32>,
     /// Pod start-up delay.
     pub pod_startup: Option<DelayFile>,
     /// How long a terminated instance still counts as existing for the

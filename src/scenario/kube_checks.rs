@@ -6,20 +6,20 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::Millis;
-use crate::kube::affinity::{NodeAffinity, Requirement, SelectorOperator};
+use crate::kube::affinity::NodeAffinity;
 use crate::kube::taint::TolerationOperator;
 use crate::kube::taint::{NOT_READY, UNREACHABLE, UNSCHEDULABLE};
 use crate::kube::{
-    PodClass, PreemptionPolicy, Taint, TaintEffect, Toleration, WorkloadKind, WorkloadSpec,
+    PodClass, PreemptionPolicy, TaintEffect, Toleration, WorkloadKind, WorkloadSpec,
 };
 use crate::quantity::Resources;
 
 use super::ScenarioError;
 use super::file::{
-    ClassPlacementFile, EffectFile, KindFile, NodeAffinityFile, OverprovisionFile,
-    PreemptionPolicyFile, RequirementFile, ScenarioFile, SelectorOperatorFile, TaintFile,
-    TolerationFile, TolerationOperatorFile, WorkloadFile,
+    ClassPlacementFile, KindFile, OverprovisionFile, PreemptionPolicyFile, ScenarioFile,
+    WorkloadFile,
 };
+use super::placement::{affinity, tolerations};
 use super::validate::Source;
 
 /// `system-cluster-critical` (`pkg/apis/scheduling/types.go`).
@@ -141,132 +141,6 @@ pub(super) fn lookup(
     })
 }
 
-fn effect(e: EffectFile) -> TaintEffect {
-    match e {
-        EffectFile::NoSchedule => TaintEffect::NoSchedule,
-        EffectFile::PreferNoSchedule => TaintEffect::PreferNoSchedule,
-        EffectFile::NoExecute => TaintEffect::NoExecute,
-    }
-}
-
-/// Tolerations as written; `key` names them in errors.
-pub(super) fn tolerations(
-    src: &Source<'_>,
-    list: &[TolerationFile],
-    key: &str,
-) -> Result<Vec<Toleration>, ScenarioError> {
-    list.iter()
-        .map(|t| {
-            let operator = match t.operator {
-                None | Some(TolerationOperatorFile::Equal) => TolerationOperator::Equal,
-                Some(TolerationOperatorFile::Exists) => TolerationOperator::Exists,
-            };
-            if operator == TolerationOperator::Exists && !t.value.is_empty() {
-                return Err(src.error(
-                    None,
-                    format!("{key}.tolerations"),
-                    "a toleration with operator Exists takes no value",
-                ));
-            }
-            if operator == TolerationOperator::Equal && t.key.is_empty() {
-                return Err(src.error(
-                    None,
-                    format!("{key}.tolerations"),
-                    "an empty key needs operator Exists",
-                ));
-            }
-            Ok(Toleration {
-                key: t.key.clone(),
-                operator,
-                value: t.value.clone(),
-                effect: t.effect.map(effect),
-                toleration_seconds: t.toleration_seconds.map(Millis::from_secs),
-            })
-        })
-        .collect()
-}
-
-/// A pool's taints.
-pub(super) fn taints(
-    src: &Source<'_>,
-    list: &[TaintFile],
-    key: &str,
-) -> Result<Vec<Taint>, ScenarioError> {
-    list.iter()
-        .map(|t| {
-            if t.key.is_empty() {
-                return Err(src.error(None, format!("{key}.taints"), "a taint needs a key"));
-            }
-            Ok(Taint {
-                key: t.key.clone(),
-                value: t.value.clone(),
-                effect: effect(t.effect),
-            })
-        })
-        .collect()
-}
-
-fn requirement(r: &RequirementFile) -> Result<Requirement, String> {
-    let operator = match r.operator {
-        SelectorOperatorFile::In => SelectorOperator::In,
-        SelectorOperatorFile::NotIn => SelectorOperator::NotIn,
-        SelectorOperatorFile::Exists => SelectorOperator::Exists,
-        SelectorOperatorFile::DoesNotExist => SelectorOperator::DoesNotExist,
-    };
-    let needs_values = matches!(operator, SelectorOperator::In | SelectorOperator::NotIn);
-    if needs_values == r.values.is_empty() {
-        return Err(format!(
-            "`{}`: In and NotIn need values, Exists and DoesNotExist take none",
-            r.key
-        ));
-    }
-    Ok(Requirement {
-        key: r.key.clone(),
-        operator,
-        values: r.values.clone(),
-    })
-}
-
-/// Node affinity as written.
-pub(super) fn affinity(
-    src: &Source<'_>,
-    a: Option<&NodeAffinityFile>,
-    key: &str,
-) -> Result<NodeAffinity, ScenarioError> {
-    let Some(a) = a else {
-        return Ok(NodeAffinity::default());
-    };
-    let err = |m: String| src.error(None, format!("{key}.node_affinity"), m);
-    let mut out = NodeAffinity::default();
-    for term in &a.required {
-        if term.is_empty() {
-            return Err(err("an empty required term matches no node".into()));
-        }
-        out.required.push(
-            term.iter()
-                .map(requirement)
-                .collect::<Result<_, _>>()
-                .map_err(err)?,
-        );
-    }
-    for p in &a.preferred {
-        if !(1..=100).contains(&p.weight) {
-            return Err(err(format!(
-                "preferred weight {} is not within 1-100",
-                p.weight
-            )));
-        }
-        let term = p
-            .requirements
-            .iter()
-            .map(requirement)
-            .collect::<Result<_, _>>()
-            .map_err(err)?;
-        out.preferred.push((p.weight, term));
-    }
-    Ok(out)
-}
-
 /// The rules of one class in one policy.
 pub(super) fn class_rules(
     src: &Source<'_>,
@@ -274,6 +148,7 @@ pub(super) fn class_rules(
     raw: &ScenarioFile,
     c: &ClassPlacementFile,
     key: &str,
+    span: Option<std::ops::Range<usize>>,
 ) -> Result<ClassRules, ScenarioError> {
     let priority = match &c.priority_class {
         Some(name) => Some(lookup(
@@ -301,8 +176,8 @@ pub(super) fn class_rules(
     }
     Ok(ClassRules {
         priority,
-        tolerations: tolerations(src, &c.tolerations, key)?,
-        affinity: affinity(src, c.node_affinity.as_ref(), key)?,
+        tolerations: tolerations(src, &c.tolerations, key, span.clone())?,
+        affinity: affinity(src, c.node_affinity.as_ref(), key, span)?,
         except,
     })
 }
@@ -415,7 +290,7 @@ pub(super) fn workload(
         Some(n) => Some(lookup(src, classes, n, &format!("{key}.priority_class"))?),
         None => None,
     };
-    let mut tolerations = tolerations(src, &w.tolerations, &key)?;
+    let mut tolerations = tolerations(src, &w.tolerations, &key, span.clone())?;
     if let WorkloadKind::DaemonSet { network_plugin } = kind {
         tolerations.extend(daemonset_tolerations(network_plugin));
     }
@@ -425,7 +300,7 @@ pub(super) fn workload(
         own_priority,
         priority: own_priority.unwrap_or(classes.default),
         tolerations,
-        affinity: affinity(src, w.node_affinity.as_ref(), &key)?,
+        affinity: affinity(src, w.node_affinity.as_ref(), &key, span.clone())?,
         termination_grace: w.termination_grace.map_or(Millis::from_secs(30), |d| d.0),
         job,
         pdb: match &w.pdb {
@@ -463,7 +338,7 @@ pub(super) fn overprovision(
         priority: o.priority.unwrap_or(DEFAULT_PLACEHOLDER_PRIORITY),
         // The pause pods never need to preempt anything.
         preemption_policy: PreemptionPolicy::Never,
-        tolerations: tolerations(src, &o.tolerations, key)?,
+        tolerations: tolerations(src, &o.tolerations, key, None)?,
         affinity: NodeAffinity::default(),
         // A pause container exits at once on SIGTERM.
         termination_grace: Millis::ZERO,
@@ -472,16 +347,6 @@ pub(super) fn overprovision(
         job: None,
         pdb: None,
     })
-}
-
-/// Whether pods of `w` may use nodes of a pool: nodeSelector, required
-/// affinity, and the pool's NoSchedule/NoExecute taints tolerated.
-pub(super) fn pool_allows(w: &WorkloadSpec, pool: &crate::kube::PoolInfo) -> bool {
-    w.affinity.allows(&w.node_selector, &pool.labels)
-        && pool.taints.iter().all(|t| {
-            t.effect == TaintEffect::PreferNoSchedule
-                || crate::kube::taint::tolerated(&w.tolerations, &t.key, &t.value, t.effect)
-        })
 }
 
 /// A RequestedToCapacityRatio shape: utilizations strictly increasing
@@ -576,6 +441,9 @@ pub(super) fn node_lifecycle(
     }
     if let Some(d) = k.controller_retry_max {
         c.controller_retry_max = d.0;
+    }
+    if let Some(b) = k.pod_create_burst {
+        c.pod_create_burst = b;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ mod file;
 mod jobs;
 pub mod kube_checks;
 pub mod overrides;
+mod placement;
 mod resolve;
 pub mod units;
 mod validate;

@@ -412,7 +412,12 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 None => default_boot.clone(),
             };
             let extras = super::cloud_checks::pool_extras(src, &raw, pool, &key, &instance_types)?;
-            pool_taints.push(kube_checks::taints(src, &pool.taints, &key)?);
+            pool_taints.push(super::placement::taints(
+                src,
+                &pool.taints,
+                &key,
+                Some(pool.name.span()),
+            )?);
             pools.push(AsgSpec {
                 name: name.clone(),
                 instance_type: type_index,
@@ -443,7 +448,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 let key = format!("{pkey}.placement.{}", class.as_str());
                 rules.insert(
                     class,
-                    kube_checks::class_rules(src, &classes, &raw, c, &key)?,
+                    kube_checks::class_rules(src, &classes, &raw, c, &key, Some(p.name.span()))?,
                 );
             }
         }
@@ -596,7 +601,7 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
                 .pools
                 .iter()
                 .zip(&info)
-                .filter(|(_, pi)| kube_checks::pool_allows(w, pi))
+                .filter(|(_, pi)| super::placement::pool_allows(w, pi))
                 .map(|(p, _)| p)
                 .collect();
             if matching.is_empty() && !daemonset {
