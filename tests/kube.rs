@@ -239,6 +239,15 @@ fn network_plugin_gates_readiness_and_log_agent_loses_race() {
         .filter(|p| p.workload == WorkloadId(2) && matches!(p.state, PodState::Running(_)))
         .count();
     assert_eq!(apps, 4);
+    let agent = agent.id;
+    // The machine vanishes at 60 s: NotReady at 100 s, Node deleted at
+    // 105 s, and with it the DaemonSet deletes the agent's unbound pod.
+    sim.with_context(|ctx| world.cluster.instance_lost(ctx, poolsim::kube::NodeId(0)));
+    sim.run_until(&mut world, Millis::from_secs(104));
+    assert_eq!(world.cluster.pods()[agent.index()].state, PodState::Pending);
+    sim.run_until(&mut world, Millis::from_secs(105));
+    assert_eq!(world.cluster.pods()[agent.index()].state, PodState::Deleted);
+    assert_eq!(world.cluster.status().pending_system, 0);
 }
 
 /// Taints keep user pods off the tainted system pool; a nodeSelector on

@@ -331,6 +331,7 @@ impl Cluster {
             unreachable: false,
             no_execute_since: None,
             unschedulable: false,
+            daemon_pods: Vec::new(),
             nominated: Vec::new(),
             joined_at: ctx.now(),
             heartbeat_lost_at: None,
@@ -461,6 +462,9 @@ impl Cluster {
             work_due: None,
         });
         self.workloads[w.index()].live += 1;
+        if let Some(n) = pinned {
+            self.nodes[n.index()].daemon_pods.push(id);
+        }
         self.change_pending(w, 1);
         self.queue.push_active(&mut self.pods[id.index()]);
         self.arm_schedule(ctx);

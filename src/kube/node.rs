@@ -91,6 +91,9 @@ pub struct Node {
     /// Cordoned: `spec.unschedulable`, tainted
     /// `node.kubernetes.io/unschedulable:NoSchedule`.
     pub unschedulable: bool,
+    /// DaemonSet pods pinned to this node (any state), so the DaemonSet
+    /// controller can delete the unbound ones when the node goes.
+    pub daemon_pods: Vec<PodId>,
     /// Pending pods nominated to this node by preemption; the scheduler
     /// counts their requests as taken for pods of lower or equal priority.
     pub nominated: Vec<PodId>,

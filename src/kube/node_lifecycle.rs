@@ -208,6 +208,13 @@ impl Cluster {
         for pid in std::mem::take(&mut self.nodes[node.index()].nominated) {
             self.pods[pid.index()].nominated = None;
         }
+        // The DaemonSet controller deletes the pods of a node that is gone;
+        // bound ones go with PodGC, unbound ones now.
+        for pid in std::mem::take(&mut self.nodes[node.index()].daemon_pods) {
+            if self.pods[pid.index()].state == PodState::Pending {
+                self.delete_pod(pid);
+            }
+        }
         let n = &mut self.nodes[node.index()];
         n.deleted_at = Some(now);
         if !n.pods.is_empty() {
