@@ -36,3 +36,7 @@ mod cloud;
 
 /// Kubernetes fidelity: scores, queue, preemption, taints, DaemonSets.
 mod kube;
+
+/// Validation against theory: an M/M/c queue against Erlang C, and
+/// Little's law.
+mod validation;
