@@ -3,12 +3,14 @@
 //! The decisions themselves live in `scheduler/`; this file applies them to
 //! the cluster's state.
 
-use crate::engine::Context;
+use crate::engine::{Context, Millis};
 
 use super::cluster::KubeEvent;
 use super::scheduler::{self, preemption, score::non_zero};
 use super::workload::PreemptionPolicy;
-use super::{Cluster, NodeCondition, NodeId, PodId, PodState, WorkloadKind};
+use super::{
+    Cluster, NodeCondition, NodeId, Pod, PodId, PodState, QueueSlot, WorkloadId, WorkloadKind,
+};
 
 use rand::Rng;
 
@@ -209,5 +211,46 @@ impl Cluster {
         // being skipped for Terminating pods.)
         let slot = self.pods[pid.index()].slot;
         ctx.schedule_in(self.config.controller_delay, KubeEvent::CreatePod(w, slot));
+    }
+}
+
+impl Cluster {
+    /// One scheduling decision for a new pod of workload `w`, without
+    /// creating or binding it: the filters, the scores and the tie-break of
+    /// a real cycle, returning the node it would choose. For benchmarks and
+    /// what-if questions; like a real cycle it advances the rotating start
+    /// index and the tie-break stream, so calling it inside a run changes
+    /// that run's history.
+    pub fn decide(&mut self, w: WorkloadId) -> Option<NodeId> {
+        let spec = &self.workloads[w.index()].spec;
+        let pod = Pod {
+            id: PodId(u32::MAX),
+            workload: w,
+            slot: 0,
+            requests: spec.requests,
+            priority: spec.priority,
+            state: PodState::Pending,
+            created_at: Millis::ZERO,
+            queue_ts: Millis::ZERO,
+            attempts: 0,
+            queue: QueueSlot::None,
+            queue_gen: 0,
+            unschedulable_since: Millis::ZERO,
+            nominated: None,
+            pinned: None,
+            started_at: None,
+            work_due: None,
+        };
+        scheduler::select_node(
+            &pod,
+            &self.workloads[w.index()],
+            &self.nodes,
+            &self.by_pool,
+            self.registered,
+            &self.pods,
+            &self.config.scheduler,
+            &mut self.select,
+            &mut self.tie_rng,
+        )
     }
 }
