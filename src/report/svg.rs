@@ -8,10 +8,11 @@
 
 use std::fmt::Write;
 
-/// Colours for successive series (Okabe-Ito, distinguishable by most
-/// colour-blind readers).
-pub const PALETTE: [&str; 8] = [
+/// Colours for successive series: Okabe-Ito (distinguishable by most
+/// colour-blind readers), then four of Paul Tol's.
+pub const PALETTE: [&str; 12] = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442",
+    "#882255", "#44AA99", "#999933", "#AA4499",
 ];
 
 /// How a series is drawn.
@@ -208,7 +209,13 @@ impl Chart {
     pub fn render(&self) -> String {
         let ((x0, x1), (y0, y1)) = self.data_range();
         let pw = WIDTH - LEFT - RIGHT;
-        let ph = HEIGHT - TOP - BOTTOM;
+        // Category names are drawn slanted and need more room below.
+        let bottom = if self.x_categories.is_empty() {
+            BOTTOM
+        } else {
+            BOTTOM + 70.0
+        };
+        let ph = HEIGHT - TOP - bottom;
         let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
         let sy = |y: f64| TOP + ph - (y.clamp(y0, y1) - y0) / (y1 - y0) * ph;
         let mut o = String::new();
@@ -250,9 +257,9 @@ impl Chart {
             for (i, c) in self.x_categories.iter().enumerate() {
                 let _ = writeln!(
                     o,
-                    r#"<text x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+                    r#"<text transform="translate({:.1} {}) rotate(-35)" text-anchor="end">{}</text>"#,
                     sx(i as f64),
-                    TOP + ph + 18.0,
+                    TOP + ph + 14.0,
                     escape(c)
                 );
             }
