@@ -36,3 +36,6 @@ mod cloud;
 
 /// Kubernetes fidelity: scores, queue, preemption, taints, DaemonSets.
 mod kube;
+
+/// The cluster autoscaler: expanders, backoff, scale-down timing.
+mod autoscaler;
