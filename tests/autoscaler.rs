@@ -337,3 +337,34 @@ memory = "256Mi"
     assert_eq!(d, [1]);
     assert_eq!(world.autoscaler.as_ref().unwrap().scale_downs, 1);
 }
+
+/// The scale-up burst and the total-node limit cap the bin packing:
+/// with `max_nodes_per_scale_up = 3`, `a` can take 3 nodes (6 pods, waste
+/// 0) and still wins least-waste, +3; with `max_nodes_total = 2`, every
+/// group is capped at 2 nodes (a: 4 pods, waste 0), so a +2.
+#[test]
+fn burst_and_total_limits_cap_the_scale_up() {
+    let t = Millis::from_secs(10);
+    let burst = three_groups("least-waste").replace(
+        "expander = \"least-waste\"",
+        "expander = \"least-waste\"\nmax_nodes_per_scale_up = 3",
+    );
+    assert_eq!(desired_at(&burst, 1, t).0, [3, 0, 0]);
+    let total = three_groups("least-waste").replace(
+        "expander = \"least-waste\"",
+        "expander = \"least-waste\"\nmax_nodes_total = 2",
+    );
+    assert_eq!(desired_at(&total, 1, t).0, [2, 0, 0]);
+    // At 20 s the total (2) is reached: nothing more, whatever is pending.
+    assert_eq!(desired_at(&total, 1, Millis::from_secs(60)).0, [2, 0, 0]);
+}
+
+/// Expendable pods (priority below -10) never trigger a scale-up.
+#[test]
+fn expendable_pods_do_not_scale_up() {
+    let text = three_groups("least-waste").replace(
+        "[[workloads]]\nname = \"burst\"",
+        "[[priority_classes]]\nname = \"expendable\"\nvalue = -11\n[[workloads]]\nname = \"burst\"\npriority_class = \"expendable\"",
+    );
+    assert_eq!(desired_at(&text, 1, Millis::from_secs(60)).0, [0, 0, 0]);
+}

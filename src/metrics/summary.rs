@@ -281,6 +281,9 @@ pub fn summarise(
     );
     push_stats("cost_usd", ok.iter().map(|r| r.cost_usd).collect());
     push_stats("preemptions", ok.iter().map(|r| r.preemptions).collect());
+    push_stats("scale_ups", ok.iter().map(|r| r.scale_ups).collect());
+    push_stats("scale_downs", ok.iter().map(|r| r.scale_downs).collect());
+    push_stats("max_nodes", ok.iter().map(|r| r.max_nodes).collect());
     for (i, cause) in super::figures::STALL_CAUSES.iter().enumerate() {
         let count = ok.iter().filter(|r| r.stall_cause == Some(i)).count();
         columns.push((format!("stall_{cause}"), count as f64));
