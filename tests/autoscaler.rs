@@ -368,3 +368,21 @@ fn expendable_pods_do_not_scale_up() {
     );
     assert_eq!(desired_at(&text, 1, Millis::from_secs(60)).0, [0, 0, 0]);
 }
+
+/// The shipped scenario: at its base point (single pool max 40) the
+/// autoscaler sees the backlog at its first scan and grows the pool from
+/// 20 to 40 in one scale-up; the backlog keeps every node busy, so nothing
+/// is scaled down. Without an autoscaler a policy reports zeros.
+#[test]
+fn shipped_scenario_scales_the_single_pool_to_its_max() {
+    let s = poolsim::Scenario::load(&crate::support::shipped("autoscaler.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let row = poolsim::run_one(&s, crate::support::policy(&s, "single-pool"), 1);
+    assert_eq!((row.scale_ups, row.scale_downs, row.max_nodes), (1, 0, 40));
+    let plain = scenario(&three_groups("random").replace(
+        "[policies.autoscaler]\nexpander = \"random\"\npriorities = { c = 10, a = 1 }\n",
+        "",
+    ));
+    let row = poolsim::run_one(&plain, 0, 1);
+    assert_eq!((row.scale_ups, row.scale_downs, row.max_nodes), (0, 0, 0));
+}
