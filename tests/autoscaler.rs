@@ -226,8 +226,9 @@ fn slow_nodes_back_the_group_off_after_max_provision_time() {
     );
 }
 
-/// Two 2-cpu nodes at start; `pods` describes the workloads.
-fn two_nodes(workloads: &str, pool_extra: &str) -> String {
+/// Two 2-cpu / 4Gi nodes at start (min 1, max 3), with `workloads`
+/// appended and `max_pods` pod slots per node.
+fn two_nodes(workloads: &str, max_pods: &str) -> String {
     format!(
         r#"
 name = "scale-down"
@@ -251,8 +252,7 @@ price_per_hour = 0.1
 name = "p"
 pools = [{{ name = "w", instance_type = "small", desired = 2, min = 1, max = 3 }}]
 [policies.autoscaler]
-"#,
-        max_pods = pool_extra
+"#
     )
 }
 
@@ -260,8 +260,8 @@ pools = [{{ name = "w", instance_type = "small", desired = 2, min = 1, max = 3 }
 /// node is unneeded from the first scan (10 s); the delays after add,
 /// delete and failure (10, 0, 3 min) count from the autoscaler's start
 /// and are over by 10 min; so it goes at the first scan at or after
-/// 10 s + 10 min = 610 s, and only it (min 1... the group may lose one
-/// node: 2 - 1).
+/// 10 s + 10 min = 610 s, and only it: the group may lose one node
+/// (desired 2, min 1).
 #[test]
 fn unneeded_node_goes_after_exactly_the_unneeded_time() {
     let text = two_nodes(
@@ -385,4 +385,39 @@ fn shipped_scenario_scales_the_single_pool_to_its_max() {
     ));
     let row = poolsim::run_one(&plain, 0, 1);
     assert_eq!((row.scale_ups, row.scale_downs, row.max_nodes), (0, 0, 0));
+}
+
+/// Four nodes lose their instances at 1 s; with the cloud node lifecycle
+/// controller keeping terminated instances' Nodes for 10 min they stay
+/// registered and NotReady (from the first node-monitor pass after the 40 s
+/// grace period), while the ASG's four replacements join at 71 s (1 s +
+/// 10 s replacement delay + 30 s launch + 30 s boot). 4 unready nodes
+/// exceed max(3, 45 % of 4 or of 8 = 1.8 or 3.6): every scan from then to
+/// 5 min halts. With `ok_total_unready_count = 4`, 4 > 4 is false: none.
+#[test]
+fn too_many_unready_nodes_halt_the_autoscaler() {
+    let text = |ok: u32| {
+        two_nodes(
+            "[[workloads]]\nname = \"app\"\nclass = \"user\"\nreplicas = 1\ncpu = \"100m\"\nmemory = \"64Mi\"\n",
+            "20",
+        )
+        .replace("desired = 2, min = 1, max = 3", "desired = 4, min = 4, max = 8")
+            .replace(
+                "[kubernetes]\n",
+                "[kubernetes]\nterminated_instance_visible_for = \"10m\"\n",
+            )
+            .replace(
+                "[policies.autoscaler]\n",
+                &format!(
+                    "[policies.autoscaler]\nok_total_unready_count = {ok}\n[[faults]]\nkind = \"terminate_all\"\nat = \"1s\"\n"
+                ),
+            )
+    };
+    let (_, world) = desired_at(&text(3), 1, Millis::from_secs(40));
+    assert_eq!(world.autoscaler.as_ref().unwrap().halted_scans, 0);
+    let (_, world) = desired_at(&text(3), 1, Millis::from_mins(5));
+    // Scans at 50 s, 60 s, ... 300 s: 26 of them, all halted.
+    assert_eq!(world.autoscaler.as_ref().unwrap().halted_scans, 26);
+    let (_, world) = desired_at(&text(4), 1, Millis::from_mins(5));
+    assert_eq!(world.autoscaler.as_ref().unwrap().halted_scans, 0);
 }
