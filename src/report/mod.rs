@@ -185,9 +185,9 @@ pub fn describe(s: &crate::Scenario) -> String {
             use crate::scenario::units::format_duration as d;
             let _ = writeln!(
                 out,
-                "    cluster autoscaler: scan {}, expander {:?}, provision timeout {}, backoff {}..{}, scale-down {} after {} unneeded below {}",
+                "    cluster autoscaler: scan {}, expander {}, provision timeout {}, backoff {}..{}, scale-down {} after {} unneeded below {}",
                 d(a.scan_interval),
-                a.expander,
+                a.expander.as_str(),
                 d(a.max_node_provision_time),
                 d(a.initial_backoff),
                 d(a.max_backoff),

@@ -7,6 +7,7 @@
 //! and builds typed values. Every error names the file, the line and the key.
 
 mod autoscaler_checks;
+mod autoscaler_file;
 mod cloud_checks;
 mod file;
 mod jobs;

@@ -48,6 +48,18 @@ pub enum Expander {
     Priority,
 }
 
+impl Expander {
+    /// The name as the `--expander` flag spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Expander::Random => "random",
+            Expander::LeastWaste => "least-waste",
+            Expander::MostPods => "most-pods",
+            Expander::Priority => "priority",
+        }
+    }
+}
+
 /// The autoscaler's flags; defaults are cluster-autoscaler 1.32's (FAQ,
 /// "What are the parameters to CA?").
 #[derive(Debug, Clone, PartialEq)]
