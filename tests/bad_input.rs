@@ -264,3 +264,39 @@ fn daemonset_with_replicas() {
         "a DaemonSet runs one pod per node",
     );
 }
+
+/// An autoscaler with an unknown expander, an unknown key, or a priority
+/// for a pool the policy does not have.
+#[test]
+fn autoscaler_keys() {
+    let text = format!("{VALID}[policies.autoscaler]\nexpander = \"cheapest\"\n");
+    rejects(
+        &text,
+        16,
+        "policies.autoscaler.expander",
+        "unknown variant `cheapest`",
+    );
+    let text = format!("{VALID}[policies.autoscaler]\nscan_intervall = \"10s\"\n");
+    rejects(
+        &text,
+        16,
+        "policies.autoscaler.scan_intervall",
+        "unknown field",
+    );
+    let text = format!(
+        "{VALID}[policies.autoscaler]\nexpander = \"priority\"\npriorities = {{ gpu = 10 }}\n"
+    );
+    rejects(
+        &text,
+        13,
+        "policies.single-pool.autoscaler.priorities.gpu",
+        "no pool `gpu`",
+    );
+    let text = format!("{VALID}[policies.autoscaler]\nscale_down_utilization_threshold = 1.5\n");
+    rejects(
+        &text,
+        13,
+        "policies.single-pool.autoscaler.scale_down_utilization_threshold",
+        "not between 0 and 1",
+    );
+}

@@ -40,3 +40,6 @@ mod kube;
 /// Validation against theory: an M/M/c queue against Erlang C, and
 /// Little's law.
 mod validation;
+
+/// The cluster autoscaler: expanders, backoff, scale-down timing.
+mod autoscaler;

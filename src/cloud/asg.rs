@@ -185,6 +185,12 @@ impl AutoScalingGroup {
             .zip(self.live_per_zone.iter().copied())
     }
 
+    /// Its last launch attempt failed in every zone and type (a `Failed`
+    /// scaling activity), and no launch has succeeded since.
+    pub fn launch_failing(&self) -> bool {
+        self.backoff > Millis::ZERO
+    }
+
     /// How many instances to launch to reach the desired count.
     pub fn missing(&self) -> u32 {
         self.spec.desired.saturating_sub(self.live())

@@ -183,4 +183,32 @@ impl Cloud {
         self.request_reconcile(ctx, asg, Millis::ZERO);
         desired
     }
+
+    /// `TerminateInstanceInAutoScalingGroup` with
+    /// `ShouldDecrementDesiredCapacity`: the cluster autoscaler removing a
+    /// node it chose. The desired count drops by one (never below the
+    /// group's minimum) and this instance, not a termination-policy victim,
+    /// goes; nothing replaces it.
+    pub fn terminate_and_decrement<E: From<CloudEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        id: InstanceId,
+    ) {
+        let inst = &self.instances[id.index()];
+        if inst.state == InstanceState::Terminated {
+            return;
+        }
+        let g = &mut self.asgs[inst.asg.index()];
+        g.spec.desired = g.spec.desired.saturating_sub(1).max(g.spec.min);
+        self.terminate_instance(ctx, id, Millis::ZERO);
+    }
+
+    /// The allocatable capacity and pod slots of a node of the group's
+    /// first instance type: the cluster autoscaler's template node (it
+    /// templates from the first type of a mixed-instances group; CA
+    /// `cloudprovider/aws/README.md`).
+    pub fn template_of(&self, asg: AsgId) -> (crate::quantity::Resources, u32) {
+        let t = &self.types[self.asgs[asg.index()].spec.instance_type];
+        (t.allocatable_with(&self.config.reservation), t.max_pods)
+    }
 }

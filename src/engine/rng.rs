@@ -27,6 +27,8 @@ pub enum Stream {
     WorkSizes,
     /// Arrival times of Jobs (Poisson processes).
     JobArrivals,
+    /// The cluster autoscaler's expander (random choice, tie-breaks).
+    Autoscaler,
 }
 
 impl Stream {
@@ -40,6 +42,7 @@ impl Stream {
             Stream::TieBreak => "tie-break",
             Stream::WorkSizes => "work-sizes",
             Stream::JobArrivals => "job-arrivals",
+            Stream::Autoscaler => "autoscaler",
         }
     }
 }

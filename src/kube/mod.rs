@@ -4,9 +4,12 @@
 //! Kubernetes learns about machines only through [`Cluster::node_join`],
 //! [`Cluster::instance_lost`] and [`Cluster::drain`] (a Spot interruption
 //! notice handled like the AWS node termination handler); it never sees an
-//! instance or an ASG.
+//! instance or an ASG. The cluster autoscaler ([`autoscaler`]) reads node
+//! groups from a snapshot the world builds and answers with actions the
+//! world applies.
 
 pub mod affinity;
+pub mod autoscaler;
 mod cluster;
 mod controllers;
 mod counters;

@@ -31,6 +31,12 @@ pub struct RunFigures {
     pub cost_usd: f64,
     /// Preemptions.
     pub preemptions: f64,
+    /// Cluster-autoscaler scale-ups.
+    pub scale_ups: f64,
+    /// Nodes the cluster autoscaler removed.
+    pub scale_downs: f64,
+    /// Peak instances.
+    pub max_nodes: f64,
     /// Index into [`STALL_CAUSES`] of a stuck run's cause.
     pub stall_cause: Option<usize>,
 }
@@ -62,6 +68,9 @@ pub struct FigureColumns {
     hours: usize,
     cost: usize,
     preemptions: Option<usize>,
+    scale_ups: Option<usize>,
+    scale_downs: Option<usize>,
+    max_nodes: Option<usize>,
     stall: Option<usize>,
 }
 
@@ -86,6 +95,9 @@ impl FigureColumns {
             cost: find("cost_usd")?,
             // Optional, so results written before these columns still read.
             preemptions: find("preemptions").ok(),
+            scale_ups: find("scale_ups").ok(),
+            scale_downs: find("scale_downs").ok(),
+            max_nodes: find("max_nodes").ok(),
             stall: find("stall_cause").ok(),
         })
     }
@@ -118,6 +130,18 @@ impl FigureColumns {
             instance_hours: num(self.hours)?,
             cost_usd: num(self.cost)?,
             preemptions: match self.preemptions {
+                Some(i) => num(i)?,
+                None => 0.0,
+            },
+            scale_ups: match self.scale_ups {
+                Some(i) => num(i)?,
+                None => 0.0,
+            },
+            scale_downs: match self.scale_downs {
+                Some(i) => num(i)?,
+                None => 0.0,
+            },
+            max_nodes: match self.max_nodes {
                 Some(i) => num(i)?,
                 None => 0.0,
             },

@@ -36,6 +36,12 @@ pub struct RunRow {
     pub cost_usd: f64,
     /// Dollars billed per pool (ASG), in the policy's pool order.
     pub cost_by_pool: Vec<(String, f64)>,
+    /// Scale-ups by the cluster autoscaler (0 without one).
+    pub scale_ups: u64,
+    /// Nodes the cluster autoscaler removed.
+    pub scale_downs: u64,
+    /// The most instances the groups counted at once.
+    pub max_nodes: u32,
     /// Events handled.
     pub events: u64,
     /// Why a deadlocked run is stuck.
@@ -44,7 +50,7 @@ pub struct RunRow {
 
 impl RunRow {
     /// Column names of `runs.csv`.
-    pub const HEADER: [&'static str; 16] = [
+    pub const HEADER: [&'static str; 19] = [
         "policy",
         "seed",
         "status",
@@ -58,6 +64,9 @@ impl RunRow {
         "instance_hours",
         "cost_usd",
         "cost_by_pool",
+        "scale_ups",
+        "scale_downs",
+        "max_nodes",
         "events",
         "stall_cause",
         "error",
@@ -81,6 +90,9 @@ impl RunRow {
             instance_hours: 0.0,
             cost_usd: 0.0,
             cost_by_pool: Vec::new(),
+            scale_ups: 0,
+            scale_downs: 0,
+            max_nodes: 0,
             events: 0,
             stall_cause: None,
         }
@@ -115,6 +127,9 @@ impl RunRow {
                 .map(|(p, c)| format!("{p}={c:.6}"))
                 .collect::<Vec<_>>()
                 .join(";"),
+            num(ok, self.scale_ups.to_string()),
+            num(ok, self.scale_downs.to_string()),
+            num(ok, self.max_nodes.to_string()),
             num(ok, self.events.to_string()),
             self.stall_cause.clone().unwrap_or_default(),
             match &self.status {
@@ -266,6 +281,9 @@ pub fn summarise(
     );
     push_stats("cost_usd", ok.iter().map(|r| r.cost_usd).collect());
     push_stats("preemptions", ok.iter().map(|r| r.preemptions).collect());
+    push_stats("scale_ups", ok.iter().map(|r| r.scale_ups).collect());
+    push_stats("scale_downs", ok.iter().map(|r| r.scale_downs).collect());
+    push_stats("max_nodes", ok.iter().map(|r| r.max_nodes).collect());
     for (i, cause) in super::figures::STALL_CAUSES.iter().enumerate() {
         let count = ok.iter().filter(|r| r.stall_cause == Some(i)).count();
         columns.push((format!("stall_{cause}"), count as f64));

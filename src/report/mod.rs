@@ -181,6 +181,21 @@ pub fn describe(s: &crate::Scenario) -> String {
                 o.replicas, o.requests, o.priority
             );
         }
+        if let Some(a) = &p.autoscaler {
+            use crate::scenario::units::format_duration as d;
+            let _ = writeln!(
+                out,
+                "    cluster autoscaler: scan {}, expander {}, provision timeout {}, backoff {}..{}, scale-down {} after {} unneeded below {}",
+                d(a.scan_interval),
+                a.expander.as_str(),
+                d(a.max_node_provision_time),
+                d(a.initial_backoff),
+                d(a.max_backoff),
+                if a.scale_down_enabled { "on" } else { "off" },
+                d(a.scale_down_unneeded_time),
+                a.scale_down_utilization_threshold
+            );
+        }
         for (class, sel) in &p.placement {
             if sel.is_empty() {
                 continue;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+pub use super::autoscaler_file::{AutoscalerFile, ExpanderFile};
 use super::units::{CpuText, DurationText, MemoryText};
 
 /// The whole file.
@@ -503,6 +504,8 @@ pub struct PolicyFile {
     pub placement: PlacementFile,
     /// Overprovisioning placeholder pods.
     pub overprovision: Option<OverprovisionFile>,
+    /// The cluster autoscaler over this policy's pools (off when absent).
+    pub autoscaler: Option<AutoscalerFile>,
 }
 
 /// Low-priority placeholder (pause) pods that hold headroom.

@@ -6,6 +6,8 @@
 //! (references, sizes, whether every pod can be placed under every policy)
 //! and builds typed values. Every error names the file, the line and the key.
 
+mod autoscaler_checks;
+mod autoscaler_file;
 mod cloud_checks;
 mod file;
 mod jobs;
@@ -24,6 +26,7 @@ pub use resolve::resolved_file;
 
 use crate::cloud::{AsgSpec, CloudConfig, Fault, InstanceType};
 use crate::engine::Millis;
+use crate::kube::autoscaler::AutoscalerConfig;
 use crate::kube::{KubeConfig, PodClass, PoolInfo, Taint, WorkloadKind, WorkloadSpec};
 
 use kube_checks::{ClassRules, PriorityValue};
@@ -108,6 +111,8 @@ pub struct Policy {
     pub rules: BTreeMap<PodClass, ClassRules>,
     /// Overprovisioning placeholders, appended after the workloads.
     pub overprovision: Option<WorkloadSpec>,
+    /// The cluster autoscaler, if this policy runs one.
+    pub autoscaler: Option<AutoscalerConfig>,
 }
 
 impl Policy {

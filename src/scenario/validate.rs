@@ -460,7 +460,17 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
             )?),
             None => None,
         };
+        let autoscaler = match &p.autoscaler {
+            Some(a) => Some(super::autoscaler_checks::autoscaler(
+                src,
+                a,
+                &format!("{pkey}.autoscaler"),
+                p,
+            )?),
+            None => None,
+        };
         policies.push(Policy {
+            autoscaler,
             name: pname.clone(),
             description: p.description.clone(),
             pools,

@@ -2,6 +2,7 @@
 
 use crate::cloud::{Cloud, CloudEvent, CloudNotice, InstanceId};
 use crate::engine::{Context, Millis, Model, RngStreams, Simulation};
+use crate::kube::autoscaler::{Action, Autoscaler, GroupSnapshot};
 use crate::kube::{Cluster, ClusterStatus, KubeEvent, NodeId, NodeSpec, PoolId};
 use crate::metrics::{Gauges, RunRecorder, RunRow, RunStatus, TimeSeries};
 use crate::scenario::Scenario;
@@ -15,6 +16,8 @@ pub enum Event {
     Kube(KubeEvent),
     /// The scenario's fault with this index strikes.
     Fault(u16),
+    /// The cluster autoscaler's periodic scan.
+    Autoscale,
 }
 
 impl From<CloudEvent> for Event {
@@ -46,6 +49,13 @@ pub struct World {
     pub recorder: RunRecorder,
     /// The sampled time series, when asked for.
     pub timeseries: Option<TimeSeries>,
+    /// The cluster autoscaler, if the policy runs one.
+    pub autoscaler: Option<Autoscaler>,
+    /// The most instances counted by the groups at once.
+    pub max_nodes: u32,
+    /// Reused buffers for autoscaler scans.
+    snapshots: Vec<GroupSnapshot>,
+    actions: Vec<Action>,
 }
 
 impl World {
@@ -77,6 +87,13 @@ impl World {
             zone_names: Vec::new(),
             recorder: RunRecorder::new(),
             timeseries: None,
+            autoscaler: p
+                .autoscaler
+                .clone()
+                .map(|c| Autoscaler::new(c, p.pools.len(), &rng)),
+            max_nodes: 0,
+            snapshots: Vec::new(),
+            actions: Vec::new(),
         };
         let mut sim = Simulation::new();
         sim.with_context(|ctx| {
@@ -89,7 +106,11 @@ impl World {
                     ctx.schedule_at(at, Event::Fault(i as u16));
                 }
             }
+            if let Some(ca) = &world.autoscaler {
+                ctx.schedule_in(ca.config().scan_interval, Event::Autoscale);
+            }
         });
+        world.count_nodes();
         world
             .recorder
             .observe(Millis::ZERO, gauges(world.cluster.status()));
@@ -134,6 +155,82 @@ impl World {
             .set_desired(ctx, crate::cloud::AsgId(asg), desired);
         self.apply_notices(ctx);
         d
+    }
+
+    /// One autoscaler scan: snapshots of the groups from the cloud, the
+    /// autoscaler's decisions applied through the cloud and the cluster,
+    /// and the next scan scheduled.
+    fn autoscale(&mut self, ctx: &mut Context<'_, Event>) {
+        let Some(mut ca) = self.autoscaler.take() else {
+            return;
+        };
+        let mut snapshots = std::mem::take(&mut self.snapshots);
+        snapshots.clear();
+        for g in self.cloud.asgs() {
+            let spec = g.spec();
+            let registered = g
+                .members()
+                .iter()
+                .filter(|&&id| {
+                    self.node(id)
+                        .is_some_and(|n| self.cluster.nodes()[n.index()].is_registered())
+                })
+                .count() as u32;
+            let (allocatable, max_pods) = self.cloud.template_of(g.id());
+            snapshots.push(GroupSnapshot {
+                pool: PoolId(g.id().0),
+                min: spec.min,
+                max: spec.max,
+                target: g.desired(),
+                instances: g.live(),
+                registered,
+                allocatable,
+                max_pods,
+                launch_failing: g.launch_failing(),
+            });
+        }
+        let mut actions = std::mem::take(&mut self.actions);
+        ca.scan(ctx.now(), &snapshots, &self.cluster, &mut actions);
+        for a in actions.drain(..) {
+            match a {
+                Action::SetTarget { pool, target } => {
+                    self.set_desired(ctx, pool.0, target);
+                }
+                Action::RemoveUnregistered(pool) => {
+                    let stale: Vec<InstanceId> = self.cloud.asgs()[pool.index()]
+                        .members()
+                        .iter()
+                        .copied()
+                        .filter(|&id| {
+                            !self
+                                .node(id)
+                                .is_some_and(|n| self.cluster.nodes()[n.index()].is_registered())
+                        })
+                        .collect();
+                    for id in stale {
+                        self.cloud.terminate_and_decrement(ctx, id);
+                    }
+                    self.apply_notices(ctx);
+                }
+                Action::Drain(node) => self.cluster.drain(ctx, node),
+                Action::Uncordon(node) => self.cluster.uncordon(ctx, node),
+                Action::Delete(node) => {
+                    let id = InstanceId(self.cluster.nodes()[node.index()].spec.provider_id as u32);
+                    self.cloud.terminate_and_decrement(ctx, id);
+                    self.apply_notices(ctx);
+                }
+            }
+        }
+        ctx.schedule_in(ca.config().scan_interval, Event::Autoscale);
+        self.autoscaler = Some(ca);
+        self.snapshots = snapshots;
+        self.actions = actions;
+    }
+
+    /// Keeps the peak of instances counted by the groups.
+    fn count_nodes(&mut self) {
+        let n: u32 = self.cloud.asgs().iter().map(|g| g.live()).sum();
+        self.max_nodes = self.max_nodes.max(n);
     }
 
     /// Records time-series samples up to `now` from the current state.
@@ -209,6 +306,10 @@ impl Model for World {
                 }
                 self.apply_notices(ctx);
             }
+            Event::Autoscale => self.autoscale(ctx),
+        }
+        if !matches!(event, Event::Kube(_)) {
+            self.count_nodes();
         }
         self.recorder
             .observe(ctx.now(), gauges(self.cluster.status()));
@@ -282,6 +383,9 @@ pub fn run_sampled(
             .clone()
             .finish(horizon, scenario.detection_window),
         preemptions: world.cluster.status().preemptions,
+        scale_ups: world.autoscaler.as_ref().map_or(0, |a| a.scale_ups),
+        scale_downs: world.autoscaler.as_ref().map_or(0, |a| a.scale_downs),
+        max_nodes: world.max_nodes,
         instances_launched: world.cloud.instances_launched(),
         instance_hours: hours,
         cost_usd: cost,

@@ -59,3 +59,19 @@ pub(crate) fn feasible(pod: &Pod, wl: &Workload, node: &Node, pods: &[Pod]) -> b
         fits_resources(pod, node, taken)
     }
 }
+
+/// The filters as the cluster autoscaler runs them against a template node
+/// of `pool` (a fresh, Ready, uncordoned node of the group with `free` room
+/// and `slots` pod slots left): the pool's labels and taints
+/// (NodeAffinity, TaintToleration) and NodeResourcesFit. The CA runs
+/// PreFilter/Filter only, no Score (`FIDELITY.md` §4; cluster-autoscaler
+/// `simulator/`, `estimator/binpacking_estimator.go`).
+pub(crate) fn fits_template(
+    requests: Resources,
+    wl: &Workload,
+    pool: usize,
+    free: Resources,
+    slots: u32,
+) -> bool {
+    wl.fits_pool[pool] && slots > 0 && requests.fits_in(&free)
+}

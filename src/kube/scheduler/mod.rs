@@ -13,6 +13,7 @@ mod queue;
 pub(crate) mod score;
 mod select;
 
+pub(crate) use filter::{fits_resources, fits_template, passes_static};
 pub use queue::{Moved, SchedulingQueue};
 pub use score::{
     NodeScore, ShapePoint, balanced_allocation, least_allocated, most_allocated,

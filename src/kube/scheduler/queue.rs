@@ -179,6 +179,26 @@ impl SchedulingQueue {
         n
     }
 
+    /// Pods that failed a scheduling attempt and wait in unschedulablePods
+    /// or backoffQ (stale entries skipped), appended to `out`: what the
+    /// cluster autoscaler lists as unschedulable (`PodScheduled=False`,
+    /// reason `Unschedulable`). Called once per autoscaler scan, not per
+    /// event.
+    pub fn waiting(&self, pods: &[Pod], out: &mut Vec<PodId>) {
+        for &(id, generation) in &self.unschedulable {
+            let p = &pods[id.index()];
+            if p.queue == QueueSlot::Unschedulable && p.queue_gen == generation {
+                out.push(id);
+            }
+        }
+        for Reverse((_, _, id, generation)) in self.backoff.iter() {
+            let p = &pods[id.index()];
+            if p.queue == QueueSlot::Backoff && p.queue_gen == *generation && p.attempts > 0 {
+                out.push(*id);
+            }
+        }
+    }
+
     /// Whether activeQ may hold a live entry.
     pub fn has_active(&self) -> bool {
         !self.active.is_empty()
