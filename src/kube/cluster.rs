@@ -493,7 +493,10 @@ impl Cluster {
             PodState::Running(_) => self.change_running(w, -1),
             PodState::Terminating(_) | PodState::Lost(_) => {}
         }
-        self.note(KubeRecord::Deleted(pid));
+        self.note(KubeRecord::Deleted {
+            pod: pid,
+            node: state.node(),
+        });
         self.clear_nomination(pid);
         if let Some(node) = state.node() {
             let requests = self.pods[pid.index()].requests;

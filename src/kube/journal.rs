@@ -20,13 +20,20 @@ pub enum KubeRecord {
         pod: PodId,
         /// Its node.
         node: NodeId,
+        /// The node's score, when the scheduler scored several.
+        score: Option<i64>,
     },
     /// A scheduling attempt found no feasible node for the pod.
     Unschedulable(PodId),
     /// A pod's containers started (Running).
     Started(PodId),
     /// A pod was deleted from the API.
-    Deleted(PodId),
+    Deleted {
+        /// The pod.
+        pod: PodId,
+        /// The node it was bound to, if any.
+        node: Option<NodeId>,
+    },
     /// Scheduler preemption deleted `victim` to make room for `by`.
     Preempted {
         /// The pod deleted.

@@ -57,7 +57,11 @@ impl Cluster {
         n.requested_for_scoring += non_zero(pod.requests);
         n.pods.push(pid);
         self.status.progress_steps += 1;
-        self.note(KubeRecord::Bound { pod: pid, node });
+        self.note(KubeRecord::Bound {
+            pod: pid,
+            node,
+            score: self.select.last_score,
+        });
         let startup = self.config.pod_startup.sample(&mut self.startup_rng);
         ctx.schedule_in(startup, KubeEvent::PodStarted(pid));
     }

@@ -31,6 +31,10 @@ pub(crate) struct SelectState {
     pub next_start: usize,
     /// Reused buffer of feasible nodes.
     pub feasible: Vec<NodeId>,
+    /// The score of the node the last decision picked; `None` when it was
+    /// picked without scoring (nominated, pinned, or the only feasible
+    /// node). Read by traces only.
+    pub last_score: Option<NodeScore>,
 }
 
 /// How many feasible nodes to find among `all` nodes before scoring.
@@ -62,6 +66,7 @@ pub(crate) fn select_node<R: Rng>(
     state: &mut SelectState,
     rng: &mut R,
 ) -> Option<NodeId> {
+    state.last_score = None;
     // PreferNominatedNode: a feasible nominated node is taken at once.
     if let Some(n) = pod.nominated
         && filter::feasible(pod, wl, &nodes[n.index()], pods)
@@ -146,6 +151,7 @@ pub(crate) fn select_node<R: Rng>(
             }
         }
     }
+    state.last_score = best.map(|(s, _)| s);
     best.map(|(_, id)| id)
 }
 

@@ -129,9 +129,19 @@ impl Names<'_> {
                         format!("class={} {}", wl.spec.class.as_str(), pod.requests),
                     )
                 }
-                KubeRecord::Bound { pod, node: n } => {
-                    (K::Pods, "bound", self.pod(pod), format!("-> {}", node(n)))
-                }
+                KubeRecord::Bound {
+                    pod,
+                    node: n,
+                    score,
+                } => (
+                    K::Pods,
+                    "bound",
+                    self.pod(pod),
+                    match score {
+                        Some(s) => format!("-> {} (score {s})", node(n)),
+                        None => format!("-> {}", node(n)),
+                    },
+                ),
                 KubeRecord::Unschedulable(p) => {
                     (K::Pods, "unschedulable", self.pod(p), String::new())
                 }
@@ -144,7 +154,12 @@ impl Names<'_> {
                         on.map_or(String::new(), |n| format!("on {}", node(n))),
                     )
                 }
-                KubeRecord::Deleted(p) => (K::Pods, "deleted", self.pod(p), String::new()),
+                KubeRecord::Deleted { pod, node: n } => (
+                    K::Pods,
+                    "deleted",
+                    self.pod(pod),
+                    n.map_or(String::new(), |n| format!("was on {}", node(n))),
+                ),
                 KubeRecord::Preempted { victim, by } => (
                     K::Pods,
                     "preempted",
