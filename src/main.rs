@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use std::io::Write;
+
 use poolsim::scenario::units::parse_duration;
 use poolsim::sweep::{Plan, ProgressMode, Shard, merge};
 use poolsim::{Scenario, ScenarioError, SweepError, SweepOptions, report, run_sweep};
@@ -73,6 +75,31 @@ enum Command {
         /// Scenario file (TOML).
         scenario: PathBuf,
     },
+    /// Run one policy with one seed and print its event log, then explain
+    /// what holds the cluster if it is stuck.
+    Trace {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// The policy to run.
+        #[arg(long)]
+        policy: String,
+        /// The seed (as in runs.csv).
+        #[arg(long)]
+        seed: u64,
+        /// Only lines about these objects: pods, nodes, instances,
+        /// services, faults, cluster (comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+        only: Vec<report::ObjectKind>,
+        /// Only lines at or after this time (e.g. 29m).
+        #[arg(long, value_name = "DURATION")]
+        from: Option<String>,
+        /// Only lines at or before this time (e.g. 45m).
+        #[arg(long, value_name = "DURATION")]
+        to: Option<String>,
+        /// text (aligned columns) or jsonl (one JSON object per line).
+        #[arg(long, default_value = "text")]
+        format: report::TraceFormat,
+    },
     /// Draw SVG figures from the CSV files in a results directory.
     Plot {
         /// Results directory (with runs.csv and summary.csv).
@@ -90,6 +117,8 @@ enum Command {
 enum Failure {
     BadInput(String),
     Runtime(String),
+    /// The output was closed early; nothing to report.
+    Quiet,
 }
 
 impl From<ScenarioError> for Failure {
@@ -130,6 +159,7 @@ fn main() -> ExitCode {
             eprintln!("error: {msg}");
             ExitCode::from(1)
         }
+        Err(Failure::Quiet) => ExitCode::SUCCESS,
     }
 }
 
@@ -184,6 +214,46 @@ fn run(cli: Cli) -> Result<(), Failure> {
             print!("{}", report::summary_table(&output.summary));
             println!("wrote {}/runs.csv, summary.csv", output.dir.display());
             Ok(())
+        }
+        Command::Trace {
+            scenario,
+            policy,
+            seed,
+            only,
+            from,
+            to,
+            format,
+        } => {
+            let scenario = Scenario::load(&scenario)?;
+            let time = |flag: &str, v: Option<String>| {
+                v.map(|t| {
+                    parse_duration(&t).map_err(|m| Failure::BadInput(format!("{flag} `{t}`: {m}")))
+                })
+                .transpose()
+            };
+            let opts = report::TraceOptions {
+                only,
+                from: time("--from", from)?,
+                to: time("--to", to)?,
+                format,
+            };
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            report::trace(&scenario, &policy, seed, &opts, &mut out).map_err(|e| match e {
+                report::TraceError::UnknownPolicy { .. }
+                | report::TraceError::EmptyWindow { .. } => Failure::BadInput(e.to_string()),
+                // A closed pipe (`| head`) is the reader's choice, not a failure.
+                report::TraceError::Write(ref io)
+                    if io.kind() == std::io::ErrorKind::BrokenPipe =>
+                {
+                    Failure::Quiet
+                }
+                report::TraceError::Write(_) => Failure::Runtime(e.to_string()),
+            })?;
+            out.flush().or_else(|e| match e.kind() {
+                std::io::ErrorKind::BrokenPipe => Ok(()),
+                _ => Err(Failure::Runtime(format!("writing the trace: {e}"))),
+            })
         }
         Command::Plot { dir, policy, seed } => {
             let choice = report::RunChoice { policy, seed };

@@ -27,6 +27,10 @@ mod invariants;
 /// `poolsim plot`: figures exist, parse as SVG, and hold the expected series.
 mod plots;
 
+/// `poolsim trace`: a deadlock explained, filters, JSON lines, and a traced
+/// run's row equal to an untraced one.
+mod trace;
+
 /// Sweeps: grids and `--set`, byte-identity across threads, shards and
 /// merge, kill and resume, failed runs, time series, summary statistics.
 mod sweep;

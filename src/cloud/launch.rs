@@ -99,6 +99,7 @@ impl Cloud {
         let (zone, t) = chosen?;
         let id = self.create_instance(asg, zone, t, now, warm);
         self.launched += 1;
+        self.note(super::CloudRecord::Launched(id));
         let delay = self.asgs[asg.index()]
             .spec
             .launch_delay

@@ -20,6 +20,7 @@ mod delay;
 mod fault;
 mod instance;
 mod instance_type;
+mod journal;
 mod launch;
 mod reconcile;
 mod refresh;
@@ -30,6 +31,7 @@ pub use delay::Delay;
 pub use fault::{Fault, FaultKind, Target, Victims};
 pub use instance::{Instance, InstanceId, InstanceState, Warm};
 pub use instance_type::{InstanceType, Reservation, builtin_instance_types};
+pub use journal::CloudRecord;
 pub use launch::{IceWindow, LaunchFailures};
 
 use rand::SeedableRng;
@@ -144,6 +146,8 @@ pub struct Cloud {
     launched: u64,
     launch_failures: u64,
     scratch_zones: Vec<usize>,
+    /// What happened, for `poolsim trace`; `None` unless asked for.
+    journal: Option<Vec<CloudRecord>>,
 }
 
 impl Cloud {
@@ -210,6 +214,7 @@ impl Cloud {
             launched: 0,
             launch_failures: 0,
             scratch_zones: Vec::new(),
+            journal: None,
         }
     }
 
@@ -293,6 +298,8 @@ impl Cloud {
                 }
                 inst.state = InstanceState::Running;
                 inst.running_at = Some(ctx.now());
+                self.note(CloudRecord::Running(id));
+                let inst = &self.instances[id.index()];
                 let in_service = inst.warm.is_none();
                 let boot = self.asgs[inst.asg.index()]
                     .spec
@@ -363,6 +370,7 @@ impl Cloud {
             g.rebalancing = g.rebalancing.saturating_sub(1);
         }
         self.notices.push(CloudNotice::Lost(id));
+        self.note(CloudRecord::Terminated(id));
         self.request_reconcile(ctx, asg, reconcile_in);
     }
 

@@ -18,6 +18,7 @@ impl Cloud {
             }
             if self.try_launch(ctx, asg, None, false).is_none() {
                 self.launch_failures += 1;
+                self.note(super::CloudRecord::LaunchFailed(asg));
                 let lf = &self.config.launch_failures;
                 let g = &mut self.asgs[asg.index()];
                 g.backoff = if g.backoff == Millis::ZERO {
@@ -54,6 +55,7 @@ impl Cloud {
         inst.booted_at = Some(now);
         let asg = inst.asg;
         self.notices.push(CloudNotice::Booted(id));
+        self.note(super::CloudRecord::Booted(id));
         if self.instances[id.index()].rebalance {
             self.instances[id.index()].rebalance = false;
             let g = &mut self.asgs[asg.index()];

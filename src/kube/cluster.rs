@@ -10,8 +10,8 @@ use super::node_lifecycle::ZoneCounts;
 use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};
 use super::workload::new_workload;
 use super::{
-    Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, PoolInfo, QueueSlot,
-    Workload, WorkloadId, WorkloadKind, WorkloadSpec,
+    KubeRecord, Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, PoolInfo,
+    QueueSlot, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
 };
 
 /// Timings of the control plane; defaults are Kubernetes' (`FIDELITY.md` §3).
@@ -188,6 +188,9 @@ pub struct Cluster {
     /// Job workloads whose progress (needed services) changed during the
     /// current event; their progress clocks are updated at its end.
     pub(super) job_dirty: Vec<WorkloadId>,
+    /// What happened, for `poolsim trace`; `None` (nothing kept) unless
+    /// asked for.
+    pub(super) journal: Option<Vec<super::KubeRecord>>,
 }
 
 /// Which self-rescheduling events are already in the queue, so each is
@@ -265,6 +268,7 @@ impl Cluster {
             work_rng: rng.stream(Stream::WorkSizes),
             arrival_rng: rng.stream(Stream::JobArrivals),
             job_dirty: Vec::new(),
+            journal: None,
         }
     }
 
@@ -346,6 +350,10 @@ impl Cluster {
             self.status.ready_nodes += 1;
         }
         self.status.progress_steps += 1;
+        self.note(KubeRecord::NodeJoined(id));
+        if !gated {
+            self.note(KubeRecord::NodeReady(id));
+        }
         self.create_daemon_pods(ctx, id);
         self.cluster_event(ctx);
         self.flush_job_dirty(ctx);
@@ -360,6 +368,7 @@ impl Cluster {
             return;
         }
         self.nodes[node.index()].heartbeat_lost_at = Some(now);
+        self.note(KubeRecord::NodeLost(node));
         for i in 0..self.nodes[node.index()].pods.len() {
             let pid = self.nodes[node.index()].pods[i];
             match self.pods[pid.index()].state {
@@ -466,6 +475,7 @@ impl Cluster {
             self.nodes[n.index()].daemon_pods.push(id);
         }
         self.change_pending(w, 1);
+        self.note(KubeRecord::PodCreated(id));
         self.queue.push_active(&mut self.pods[id.index()]);
         self.arm_schedule(ctx);
     }
@@ -483,6 +493,10 @@ impl Cluster {
             PodState::Running(_) => self.change_running(w, -1),
             PodState::Terminating(_) | PodState::Lost(_) => {}
         }
+        self.note(KubeRecord::Deleted {
+            pod: pid,
+            node: state.node(),
+        });
         self.clear_nomination(pid);
         if let Some(node) = state.node() {
             let requests = self.pods[pid.index()].requests;

@@ -28,6 +28,11 @@ impl Cluster {
         if was_down == is_down {
             return;
         }
+        self.note(if is_down {
+            super::KubeRecord::ServiceDown(w)
+        } else {
+            super::KubeRecord::ServiceUp(w)
+        });
         if self.workloads[w.index()].spec.class == PodClass::System {
             let c = &mut self.status.system_services_down;
             *c = if is_down { *c + 1 } else { *c - 1 };

@@ -65,6 +65,7 @@ impl Cluster {
                 refused = true;
                 continue;
             }
+            self.note(super::KubeRecord::DrainEvicted(pid));
             self.evict_gracefully(ctx, pid);
             self.status.drain_evictions += 1;
         }

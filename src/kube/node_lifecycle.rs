@@ -21,7 +21,7 @@
 use crate::engine::{Context, Millis};
 
 use super::cluster::KubeEvent;
-use super::{Cluster, NodeCondition, NodeId, PodState, WorkloadKind};
+use super::{Cluster, KubeRecord, NodeCondition, NodeId, PodState, WorkloadKind};
 
 /// Pod and node counts of one zone, kept on every transition.
 #[derive(Debug, Clone, Copy, Default)]
@@ -96,6 +96,7 @@ impl Cluster {
                     let n = &mut self.nodes[node.index()];
                     n.unreachable = true;
                     n.not_ready_since = Some(now);
+                    self.note(KubeRecord::NodeNotReady(node));
                 }
                 still_lost.push(node);
             } else if n.not_ready_since.is_some_and(|t| t < now)
@@ -182,6 +183,7 @@ impl Cluster {
             return;
         }
         self.status.evictions += 1;
+        self.note(KubeRecord::Evicted(pid));
         let slot = self.pods[pid.index()].slot;
         // The kubelet is gone, so the pod never finishes terminating; it
         // leaves the controller's count now and PodGC removes it with the
@@ -203,6 +205,7 @@ impl Cluster {
 
     pub(super) fn delete_node(&mut self, node: NodeId, now: Millis) {
         self.set_condition(node, NodeCondition::Deleted);
+        self.note(KubeRecord::NodeDeleted(node));
         self.unregister(node);
         // Pods nominated here look elsewhere.
         for pid in std::mem::take(&mut self.nodes[node.index()].nominated) {

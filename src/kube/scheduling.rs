@@ -9,7 +9,8 @@ use super::cluster::KubeEvent;
 use super::scheduler::{self, preemption, score::non_zero};
 use super::workload::PreemptionPolicy;
 use super::{
-    Cluster, NodeCondition, NodeId, Pod, PodId, PodState, QueueSlot, WorkloadId, WorkloadKind,
+    Cluster, KubeRecord, NodeCondition, NodeId, Pod, PodId, PodState, QueueSlot, WorkloadId,
+    WorkloadKind,
 };
 
 use rand::Rng;
@@ -36,6 +37,7 @@ impl Cluster {
                 None => {
                     // PostFilter, then back to the queue: the preemptor waits
                     // for its victims to go (an AssignedPodDelete event).
+                    self.note(KubeRecord::Unschedulable(pid));
                     self.try_preempt(ctx, pid);
                     self.queue
                         .push_unschedulable(&mut self.pods[pid.index()], now);
@@ -58,6 +60,11 @@ impl Cluster {
         n.requested_for_scoring += non_zero(pod.requests);
         n.pods.push(pid);
         self.status.progress_steps += 1;
+        self.note(KubeRecord::Bound {
+            pod: pid,
+            node,
+            score: self.select.last_score,
+        });
         let startup = self.config.pod_startup.sample(&mut self.startup_rng);
         ctx.schedule_in(startup, KubeEvent::PodStarted(pid));
     }
@@ -78,6 +85,7 @@ impl Cluster {
         self.change_pending(w, -1);
         self.change_running(w, 1);
         self.status.progress_steps += 1;
+        self.note(KubeRecord::Started(pid));
         if self.workloads[w.index()].spec.job.is_some() {
             self.job_pod_started(ctx, pid);
         }
@@ -91,6 +99,7 @@ impl Cluster {
             && !self.nodes[node.index()].unreachable
         {
             self.set_condition(node, NodeCondition::Ready);
+            self.note(KubeRecord::NodeReady(node));
             self.node_became_ready(ctx, node);
         }
     }
@@ -178,6 +187,7 @@ impl Cluster {
         self.pods[pid.index()].nominated = Some(node);
         self.nodes[node.index()].nominated.push(pid);
         for &v in &candidates[best].victims {
+            self.note(KubeRecord::Preempted { victim: v, by: pid });
             self.evict_gracefully(ctx, v);
             self.status.preemptions += 1;
         }

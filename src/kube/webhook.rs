@@ -43,6 +43,7 @@ impl Cluster {
             self.workloads[w.index()].blocked_slots.push(slot);
             if !retry_armed {
                 self.status.webhook_rejections += 1;
+                self.note(super::KubeRecord::CreationRejected(w));
                 self.arm_create_retry(ctx, w);
             }
             return;
@@ -70,6 +71,7 @@ impl Cluster {
     ) {
         if self.creation_blocked(w) {
             self.status.webhook_rejections += 1;
+            self.note(super::KubeRecord::CreationRejected(w));
             self.arm_create_retry(ctx, w);
             return;
         }

@@ -1,10 +1,13 @@
 //! What people look at: the console table of a sweep's summary, the
-//! description `validate` prints, and SVG figures drawn from result CSVs.
+//! description `validate` prints, SVG figures drawn from result CSVs, and
+//! one run's trace (`trace.rs`).
 
 pub mod plots;
 pub mod svg;
+pub mod trace;
 
 pub use plots::{PlotError, RunChoice, plot_dir, plot_dir_with};
+pub use trace::{ObjectKind, TraceError, TraceFormat, TraceOptions, trace};
 
 use crate::metrics::SummaryRow;
 

@@ -2,6 +2,9 @@
 //! through their narrow interface (a node joins, a node's machine is lost),
 //! injects the scenario's faults, and feeds the recorder.
 
+mod trace;
 mod world;
+
+pub use trace::{TraceEntry, TraceRecord, Traced, run_traced};
 
 pub use world::{Event, World, run_one, run_sampled};

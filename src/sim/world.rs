@@ -7,6 +7,8 @@ use crate::kube::{Cluster, ClusterStatus, KubeEvent, NodeId, NodeSpec, PoolId};
 use crate::metrics::{Gauges, RunRecorder, RunRow, RunStatus, TimeSeries};
 use crate::scenario::Scenario;
 
+use super::trace::Journal;
+
 /// Every event of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -56,6 +58,8 @@ pub struct World {
     /// Reused buffers for autoscaler scans.
     snapshots: Vec<GroupSnapshot>,
     actions: Vec<Action>,
+    /// The event log of `poolsim trace`, when asked for.
+    pub(super) journal: Option<Journal>,
 }
 
 impl World {
@@ -63,6 +67,17 @@ impl World {
     /// and schedules its start: the fleet up, system pods then user pods
     /// created, and the faults.
     pub fn new(scenario: &Scenario, policy: usize, seed: u64) -> (World, Simulation<Event>) {
+        Self::build(scenario, policy, seed, None)
+    }
+
+    /// [`World::new`], keeping `journal` (an event log) from the start when
+    /// given.
+    pub(super) fn build(
+        scenario: &Scenario,
+        policy: usize,
+        seed: u64,
+        journal: Option<Journal>,
+    ) -> (World, Simulation<Event>) {
         let rng = RngStreams::new(seed);
         let p = &scenario.policies[policy];
         let cloud = Cloud::new(
@@ -94,7 +109,12 @@ impl World {
             max_nodes: 0,
             snapshots: Vec::new(),
             actions: Vec::new(),
+            journal,
         };
+        if world.journal.is_some() {
+            world.cloud.enable_journal();
+            world.cluster.enable_journal();
+        }
         let mut sim = Simulation::new();
         sim.with_context(|ctx| {
             for id in world.cloud.start_fleet(ctx.now()) {
@@ -114,6 +134,7 @@ impl World {
         world
             .recorder
             .observe(Millis::ZERO, gauges(world.cluster.status()));
+        world.note_journal(Millis::ZERO, None);
         (world, sim)
     }
 
@@ -276,6 +297,18 @@ impl World {
         self.notices = notices;
     }
 
+    /// The zone name of a node's zone index.
+    pub fn zone_name(&self, zone: u16) -> &str {
+        self.zone_names
+            .get(usize::from(zone))
+            .map_or("?", String::as_str)
+    }
+
+    /// The node an instance joined as, if it did.
+    pub fn node_of(&self, id: InstanceId) -> Option<NodeId> {
+        self.node(id)
+    }
+
     fn node(&self, id: InstanceId) -> Option<NodeId> {
         self.node_of.get(id.index()).copied().flatten()
     }
@@ -294,6 +327,10 @@ impl Model for World {
         {
             self.sample(ctx.now(), false);
         }
+        let fault = match event {
+            Event::Fault(i) => Some(i),
+            _ => None,
+        };
         match event {
             Event::Cloud(e) => {
                 self.cloud.handle(ctx, e);
@@ -313,6 +350,9 @@ impl Model for World {
         }
         self.recorder
             .observe(ctx.now(), gauges(self.cluster.status()));
+        if self.journal.is_some() {
+            self.note_journal(ctx.now(), fault);
+        }
     }
 }
 
@@ -346,8 +386,21 @@ pub fn run_sampled(
     let (mut world, mut sim) = World::new(scenario, policy, seed);
     world.timeseries = step.map(TimeSeries::new);
     sim.run_until(&mut world, scenario.horizon);
+    world.sample(scenario.horizon, true);
+    let row = finish(scenario, policy, seed, &world, &sim);
+    (row, world.timeseries)
+}
+
+/// The row of a run that reached the horizon. Shared by every way of
+/// running, so a traced run's row is computed exactly like a sweep's.
+pub(super) fn finish(
+    scenario: &Scenario,
+    policy: usize,
+    seed: u64,
+    world: &World,
+    sim: &Simulation<Event>,
+) -> RunRow {
     let horizon = scenario.horizon;
-    world.sample(horizon, true);
     let stuck = world.recorder.stuck(horizon, scenario.detection_window);
     let stall_cause = if stuck {
         world.cluster.stall_cause().map(|c| {
@@ -374,7 +427,7 @@ pub fn run_sampled(
         .zip(by_pool)
         .map(|(g, c)| (g.spec().name.clone(), c))
         .collect();
-    let row = RunRow {
+    RunRow {
         policy: scenario.policies[policy].name.clone(),
         seed,
         status: RunStatus::Ok,
@@ -392,8 +445,7 @@ pub fn run_sampled(
         cost_by_pool,
         events: sim.events_handled(),
         stall_cause,
-    };
-    (row, world.timeseries)
+    }
 }
 
 #[cfg(test)]

@@ -33,6 +33,10 @@ pub(crate) struct SelectState {
     pub feasible: Vec<NodeId>,
     /// Per node, the last few resource scores computed there.
     memo: Vec<[ScoreMemo; MEMO_WAYS]>,
+    /// The score of the node the last decision picked; `None` when it was
+    /// picked without scoring (nominated, pinned, or the only feasible
+    /// node). Read by traces only.
+    pub last_score: Option<NodeScore>,
 }
 
 /// Remembered resource scores per node.
@@ -120,6 +124,7 @@ pub(crate) fn select_node<R: Rng>(
     state: &mut SelectState,
     rng: &mut R,
 ) -> Option<NodeId> {
+    state.last_score = None;
     // PreferNominatedNode: a feasible nominated node is taken at once.
     if let Some(n) = pod.nominated
         && filter::feasible(pod, wl, &nodes[n.index()], pods)
@@ -207,6 +212,7 @@ pub(crate) fn select_node<R: Rng>(
             }
         }
     }
+    state.last_score = best.map(|(s, _)| s);
     best.map(|(_, id)| id)
 }
 

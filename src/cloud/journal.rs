@@ -1,0 +1,45 @@
+//! An optional journal of what the cloud did, for `poolsim trace`.
+//!
+//! Like the cluster's, it is kept only when asked for
+//! ([`Cloud::enable_journal`]), holds typed records with ids, and reads no
+//! random stream, so a traced run has the same history as an untraced one.
+
+use super::{AsgId, Cloud, InstanceId};
+
+/// One thing that happened to an instance or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudRecord {
+    /// An ASG launched an instance (`pending`).
+    Launched(InstanceId),
+    /// The instance is `running`.
+    Running(InstanceId),
+    /// Its OS and kubelet are up: its node can join.
+    Booted(InstanceId),
+    /// The instance was terminated.
+    Terminated(InstanceId),
+    /// A launch failed in every zone and type the group allows.
+    LaunchFailed(AsgId),
+}
+
+impl Cloud {
+    /// Starts keeping a journal (see [`Cloud::take_journal`]).
+    pub fn enable_journal(&mut self) {
+        self.journal.get_or_insert_with(Vec::new);
+    }
+
+    /// Moves the records kept since the last call into `into` (which
+    /// should be empty); nothing when no journal is kept.
+    pub fn take_journal(&mut self, into: &mut Vec<CloudRecord>) {
+        if let Some(j) = self.journal.as_mut() {
+            std::mem::swap(j, into);
+        }
+    }
+
+    /// Records `r` if a journal is kept.
+    #[inline]
+    pub(super) fn note(&mut self, r: CloudRecord) {
+        if let Some(j) = self.journal.as_mut() {
+            j.push(r);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The explanation that closes a trace: at the horizon, which system
+//! services are down, which system pods are pending since when and why,
+//! and which user pods hold the nodes those pods could use.
+
+use crate::kube::PodClass;
+use crate::scenario::units::format_duration;
+
+use super::Line;
+use super::names::{Names, rejection_text};
+
+impl Names<'_> {
+    /// The explanation at the horizon, as (indent, line) pairs.
+    pub(super) fn summary(&self) -> Vec<(usize, Line)> {
+        let t = self.scenario.horizon;
+        let row = &self.traced.row;
+        let report = &self.traced.report;
+        let cluster = &self.traced.world.cluster;
+        let mut out = Vec::new();
+        let mut push = |indent: usize, event: &'static str, object: String, detail: String| {
+            out.push((
+                indent,
+                Line {
+                    t,
+                    event,
+                    object,
+                    detail,
+                },
+            ))
+        };
+        let verdict = if row.outcome.deadlocked {
+            format!(
+                "deadlocked (stall cause: {})",
+                row.stall_cause.as_deref().unwrap_or("unknown")
+            )
+        } else if report.services_down.is_empty() {
+            "every system service at its minimum".to_string()
+        } else {
+            "not deadlocked, but system services are down".to_string()
+        };
+        push(
+            0,
+            "summary",
+            String::new(),
+            format!("== at the horizon {t}: {verdict}"),
+        );
+        if report.services_down.is_empty() {
+            return out;
+        }
+        push(
+            0,
+            "summary",
+            String::new(),
+            format!("system services down ({}):", report.services_down.len()),
+        );
+        for &w in &report.services_down {
+            let wl = &cluster.workloads()[w.index()];
+            push(
+                1,
+                "service-down",
+                self.service(w),
+                format!(
+                    "{} running, needs {}; {} pending",
+                    wl.running,
+                    wl.spec.min_available.unwrap_or(0),
+                    wl.pending
+                ),
+            );
+        }
+        push(
+            0,
+            "summary",
+            String::new(),
+            format!(
+                "pending system pods ({}), oldest first:",
+                report.pending_system.len()
+            ),
+        );
+        for p in &report.pending_system {
+            let pod = &cluster.pods()[p.pod.index()];
+            push(
+                1,
+                "pending",
+                self.pod(p.pod),
+                format!(
+                    "since {} ({} ago), {}: {}",
+                    p.since,
+                    format_duration(t.saturating_sub(p.since)),
+                    pod.requests,
+                    rejection_text(&p.rejection)
+                ),
+            );
+        }
+        let held: usize = report.held_nodes.iter().map(|n| n.holders.len()).sum();
+        push(
+            0,
+            "summary",
+            String::new(),
+            format!(
+                "Ready nodes those pods may use ({}), and the {held} user pods holding them:",
+                report.held_nodes.len()
+            ),
+        );
+        for n in &report.held_nodes {
+            push(
+                1,
+                "node",
+                format!("node/{}", n.node.0),
+                format!("{}, free {}", self.node_detail(n.node), n.free),
+            );
+            for h in &n.holders {
+                let pod = &cluster.pods()[h.pod.index()];
+                debug_assert_eq!(
+                    cluster.workloads()[pod.workload.index()].spec.class,
+                    PodClass::User
+                );
+                let state = if h.running {
+                    "running since"
+                } else {
+                    "starting, created"
+                };
+                let stalled = if h.stalled_on.is_empty() {
+                    "progressing".to_string()
+                } else {
+                    let s: Vec<&str> = h.stalled_on.iter().map(|&w| self.workload(w)).collect();
+                    format!("stalled on {}", s.join(", "))
+                };
+                push(
+                    2,
+                    "holder",
+                    self.pod(h.pod),
+                    format!("{}, {state} {}, {stalled}", h.requests, h.since),
+                );
+            }
+        }
+        out
+    }
+}
