@@ -7,7 +7,7 @@ use crate::engine::Millis;
 use crate::kube::scheduler::ScoringStrategy;
 
 use super::Scenario;
-use super::file::{DelayFile, InstanceTypeFile, ScenarioFile, ScoringFile};
+use super::file::{DelayFile, InstanceTypeFile, ScenarioFile, ScoringFile, ShapePointFile};
 use super::units::{CpuText, DurationText, MemoryText};
 
 fn duration(d: Millis) -> DurationText {
@@ -38,7 +38,7 @@ fn delay(d: &Delay) -> DelayFile {
 
 /// The scenario's file with every constant default made explicit: seeds,
 /// window, zones, every instance type (built-in ones included), instance
-/// and control-plane timings. Defaults that follow another value (a pool's
+/// and control-plane timings, node lifecycle and scheduler settings. Defaults that follow another value (a pool's
 /// min and max follow its desired size, its zones the scenario's, its
 /// delays `[instances]`) stay implicit, so that sweeping that value means
 /// the same on the resolved file. Keys not listed here are kept as written.
@@ -76,11 +76,31 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
     kf.controller_delay = Some(duration(k.controller_delay));
     kf.pod_create_interval = Some(duration(k.pod_create_interval));
     kf.pod_startup = Some(delay(&k.pod_startup));
+    kf.pod_create_burst = Some(k.pod_create_burst);
+    kf.terminated_instance_visible_for = Some(duration(k.terminated_instance_visible_for));
+    kf.node_eviction_rate = Some(k.node_eviction_rate);
+    kf.secondary_node_eviction_rate = Some(k.secondary_node_eviction_rate);
+    kf.large_cluster_size_threshold = Some(k.large_cluster_size_threshold);
+    kf.unhealthy_zone_threshold = Some(k.unhealthy_zone_threshold);
+    kf.default_toleration_seconds = Some(duration(k.default_toleration_seconds));
+    kf.controller_retry_initial = Some(duration(k.controller_retry_initial));
+    kf.controller_retry_max = Some(duration(k.controller_retry_max));
+    f.instances.impaired_detection = Some(duration(s.cloud.impaired_detection));
     let sc = &k.scheduler;
     kf.scheduler.initial_backoff = Some(duration(sc.initial_backoff));
     kf.scheduler.max_backoff = Some(duration(sc.max_backoff));
     kf.scheduler.max_in_unschedulable = Some(duration(sc.max_in_unschedulable));
     kf.scheduler.decision_time = Some(duration(sc.decision_time));
+    kf.scheduler.percentage_of_nodes_to_score = Some(sc.percentage_of_nodes_to_score);
+    kf.scheduler.ratio_shape = Some(
+        sc.ratio_shape
+            .iter()
+            .map(|p| ShapePointFile {
+                utilization: p.utilization as u32,
+                score: p.score as u32,
+            })
+            .collect(),
+    );
     kf.scheduler.scoring = Some(match sc.scoring {
         ScoringStrategy::LeastAllocated => ScoringFile::LeastAllocated,
         ScoringStrategy::MostAllocated => ScoringFile::MostAllocated,
