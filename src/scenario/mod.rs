@@ -14,6 +14,7 @@ mod jobs;
 pub mod kube_checks;
 pub mod overrides;
 mod placement;
+mod placement_file;
 mod resolve;
 pub mod units;
 mod validate;
