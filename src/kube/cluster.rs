@@ -481,13 +481,11 @@ impl Cluster {
     }
 
     /// Deletes a pod from the API, releasing what it held on its node.
-    /// Returns whether it held room on a node that can still host pods.
-    pub(super) fn delete_pod(&mut self, pid: PodId) -> bool {
+    pub(super) fn delete_pod(&mut self, pid: PodId) {
         let state = self.pods[pid.index()].state;
         let w = self.pods[pid.index()].workload;
-        let mut freed_room = false;
         match state {
-            PodState::Deleted | PodState::Succeeded | PodState::Failed => return false,
+            PodState::Deleted | PodState::Succeeded | PodState::Failed => return,
             PodState::Pending => self.change_pending(w, -1),
             PodState::Starting(_) => self.change_pending(w, -1),
             PodState::Running(_) => self.change_running(w, -1),
@@ -506,7 +504,6 @@ impl Cluster {
             if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
                 n.pods.swap_remove(pos);
             }
-            freed_room = n.is_registered();
         }
         let pod = &mut self.pods[pid.index()];
         SchedulingQueue::forget(pod);
@@ -515,7 +512,6 @@ impl Cluster {
         if !matches!(state, PodState::Terminating(_)) {
             self.workloads[w.index()].live -= 1;
         }
-        freed_room
     }
 
     /// A node became Ready or a pod released room: unschedulable pods may
