@@ -114,8 +114,9 @@ impl Small {
 
 /// Checks, after every event of one run, that no node is over-committed,
 /// that node sums and pod bindings agree, that every pod is on at most one
-/// node, that the workload and cluster counters match a recount, and that
-/// time never goes back.
+/// node, that the workload and cluster counters match a recount, that the
+/// scheduler's snapshot agrees with the nodes, and that time never goes
+/// back.
 fn check_run(s: &Scenario, policy: usize, seed: u64) -> Result<u64, TestCaseError> {
     let (mut world, mut sim) = World::new(s, policy, seed);
     let mut last = Millis::ZERO;
@@ -152,6 +153,7 @@ fn check_run(s: &Scenario, policy: usize, seed: u64) -> Result<u64, TestCaseErro
             }
         }
         prop_assert!(seen.iter().all(|&n| n <= 1), "a pod on two nodes");
+        prop_assert_eq!(c.snapshot_mismatch(), None, "scheduler snapshot at {}", t);
         // Conservation: created = pending + starting + running + lost + deleted,
         // and the incremental counters agree with a recount.
         let (mut pending, mut running, mut live) = (

@@ -344,6 +344,7 @@ impl Cluster {
             pool_slot: Some(self.by_pool[pool].len()),
         });
         self.by_pool[pool].push(id);
+        self.refresh_node(id);
         self.registered += 1;
         self.zone_count(id, 1, i32::from(gated));
         if !gated {
@@ -504,6 +505,7 @@ impl Cluster {
             if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
                 n.pods.swap_remove(pos);
             }
+            self.refresh_node(node);
         }
         let pod = &mut self.pods[pid.index()];
         SchedulingQueue::forget(pod);
@@ -585,6 +587,7 @@ impl Cluster {
         }
         let old = n.condition;
         n.condition = condition;
+        self.refresh_node(node);
         if old == NodeCondition::Ready {
             self.status.ready_nodes -= 1;
         }
@@ -613,6 +616,20 @@ impl Cluster {
             if let Some(pos) = list.iter().position(|&p| p == pid) {
                 list.swap_remove(pos);
             }
+            self.refresh_node(node);
         }
+    }
+
+    /// The first node whose row in the scheduler's snapshot disagrees with
+    /// it, if any. The snapshot is a cache kept up to date change by change;
+    /// the invariant tests call this after every event.
+    pub fn snapshot_mismatch(&self) -> Option<NodeId> {
+        self.select.snapshot.mismatch(&self.nodes)
+    }
+
+    /// Copies a node's state into the scheduler's snapshot; called after
+    /// every change to what the filters and scores read.
+    pub(super) fn refresh_node(&mut self, node: NodeId) {
+        self.select.snapshot.refresh(&self.nodes[node.index()]);
     }
 }

@@ -17,11 +17,13 @@ impl Cluster {
     /// Marks a node unschedulable; pods already there stay.
     pub fn cordon(&mut self, node: NodeId) {
         self.nodes[node.index()].unschedulable = true;
+        self.refresh_node(node);
     }
 
     /// Makes a cordoned node schedulable again; pending pods may now fit.
     pub fn uncordon<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, node: NodeId) {
         if std::mem::take(&mut self.nodes[node.index()].unschedulable) {
+            self.refresh_node(node);
             self.cluster_event(ctx);
         }
     }

@@ -278,6 +278,7 @@ impl Cluster {
         if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
             n.pods.swap_remove(pos);
         }
+        self.refresh_node(node);
         self.pods[pid.index()].state = if failed {
             PodState::Failed
         } else {

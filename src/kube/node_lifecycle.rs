@@ -96,6 +96,7 @@ impl Cluster {
                     let n = &mut self.nodes[node.index()];
                     n.unreachable = true;
                     n.not_ready_since = Some(now);
+                    self.refresh_node(node);
                     self.note(KubeRecord::NodeNotReady(node));
                 }
                 still_lost.push(node);
@@ -211,6 +212,7 @@ impl Cluster {
         for pid in std::mem::take(&mut self.nodes[node.index()].nominated) {
             self.pods[pid.index()].nominated = None;
         }
+        self.refresh_node(node);
         // The DaemonSet controller deletes the pods of a node that is gone;
         // bound ones go with PodGC, unbound ones now.
         for pid in std::mem::take(&mut self.nodes[node.index()].daemon_pods) {

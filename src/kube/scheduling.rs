@@ -59,6 +59,7 @@ impl Cluster {
         n.requested += pod.requests;
         n.requested_for_scoring += non_zero(pod.requests);
         n.pods.push(pid);
+        self.refresh_node(node);
         self.status.progress_steps += 1;
         self.note(KubeRecord::Bound {
             pod: pid,
@@ -186,6 +187,7 @@ impl Cluster {
         self.clear_nomination(pid);
         self.pods[pid.index()].nominated = Some(node);
         self.nodes[node.index()].nominated.push(pid);
+        self.refresh_node(node);
         for &v in &candidates[best].victims {
             self.note(KubeRecord::Preempted { victim: v, by: pid });
             self.evict_gracefully(ctx, v);

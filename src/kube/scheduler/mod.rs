@@ -12,6 +12,7 @@ pub(crate) mod preemption;
 mod queue;
 pub(crate) mod score;
 mod select;
+mod snapshot;
 
 pub(crate) use filter::{fits_resources, fits_template, passes_static};
 pub use queue::{Moved, SchedulingQueue};

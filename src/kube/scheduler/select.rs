@@ -18,6 +18,7 @@ use crate::kube::{Node, NodeId, Pod, Workload};
 use super::SchedulerConfig;
 use super::filter;
 use super::score::{self, NodeScore, WEIGHT_AFFINITY, WEIGHT_TAINT};
+use super::snapshot::{PodFilter, Snapshot};
 
 /// `minFeasibleNodesToFind`.
 const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
@@ -31,68 +32,16 @@ pub(crate) struct SelectState {
     pub next_start: usize,
     /// Reused buffer of feasible nodes.
     pub feasible: Vec<NodeId>,
-    /// Per node, the last few resource scores computed there.
-    memo: Vec<[ScoreMemo; MEMO_WAYS]>,
+    /// Reused buffer: per pool, whether a feasible node was found there.
+    feasible_pools: Vec<bool>,
+    /// Reused buffer: per pool, its TaintToleration and NodeAffinity score.
+    pool_scores: Vec<NodeScore>,
+    /// What the filters and scores read of each node.
+    pub snapshot: Snapshot,
     /// The score of the node the last decision picked; `None` when it was
     /// picked without scoring (nominated, pinned, or the only feasible
     /// node). Read by traces only.
     pub last_score: Option<NodeScore>,
-}
-
-/// Remembered resource scores per node.
-const MEMO_WAYS: usize = 4;
-
-/// One resource score with everything it was computed from. The score is a
-/// pure function of the pod's requests and the node's requested sums (the
-/// allocatable and the strategy are fixed for a node and a run), so a hit
-/// is exact. Between two decisions only the node that got the pod changes,
-/// and most pods come from a few workloads, so most of the hundreds of
-/// nodes a decision scores hit (on `large-cluster.toml` this halves a run).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct ScoreMemo {
-    key: [u64; 6],
-    score: NodeScore,
-    valid: bool,
-}
-
-impl SelectState {
-    fn resources_score(&mut self, pod: &Pod, node: &Node, config: &SchedulerConfig) -> NodeScore {
-        let i = node.id.index();
-        if self.memo.len() <= i {
-            self.memo.resize(i + 1, Default::default());
-        }
-        let key = [
-            pod.requests.cpu.0,
-            pod.requests.memory.0,
-            node.requested.cpu.0,
-            node.requested.memory.0,
-            node.requested_for_scoring.cpu.0,
-            node.requested_for_scoring.memory.0,
-        ];
-        let ways = &mut self.memo[i];
-        // Field by field: `==` on the arrays becomes a memcmp call.
-        let same = |m: &ScoreMemo| {
-            m.valid
-                && m.key[0] == key[0]
-                && m.key[1] == key[1]
-                && m.key[2] == key[2]
-                && m.key[3] == key[3]
-                && m.key[4] == key[4]
-                && m.key[5] == key[5]
-        };
-        if let Some(hit) = ways.iter().find(|m| same(m)) {
-            return hit.score;
-        }
-        let score = score::resources_score(pod, node, config.scoring, &config.ratio_shape);
-        // Newest first; the oldest way falls out.
-        ways.copy_within(0..MEMO_WAYS - 1, 1);
-        ways[0] = ScoreMemo {
-            key,
-            score,
-            valid: true,
-        };
-        score
-    }
 }
 
 /// How many feasible nodes to find among `all` nodes before scoring.
@@ -144,7 +93,11 @@ pub(crate) fn select_node<R: Rng>(
         return None;
     }
     let to_find = num_feasible_nodes_to_find(all_nodes, config.percentage_of_nodes_to_score);
+    let pod_filter = PodFilter::of(wl);
+    debug_assert_eq!(pod.requests, wl.spec.requests);
     state.feasible.clear();
+    state.feasible_pools.clear();
+    state.feasible_pools.resize(by_pool.len(), false);
     let start = state.next_start % eligible;
     let mut processed = 0;
     // Walk the eligible pools' lists as one ring starting at `start`: first
@@ -162,10 +115,18 @@ pub(crate) fn select_node<R: Rng>(
             if from >= to {
                 continue;
             }
-            for &id in &list[from - (offset - list.len())..to - (offset - list.len())] {
+            let base = offset - list.len();
+            for &id in &list[from - base..to - base] {
                 processed += 1;
-                if filter::feasible(pod, wl, &nodes[id.index()], pods) {
+                let row = state.snapshot.row(id);
+                let fits = if row.has_nominated() {
+                    filter::feasible(pod, wl, &nodes[id.index()], pods)
+                } else {
+                    row.admits(&pod_filter)
+                };
+                if fits {
                     state.feasible.push(id);
+                    state.feasible_pools[p] = true;
                     if state.feasible.len() >= to_find {
                         break 'walk;
                     }
@@ -180,22 +141,28 @@ pub(crate) fn select_node<R: Rng>(
         1 => return Some(state.feasible[0]),
         _ => {}
     }
+    // TaintToleration and NodeAffinity normalise over the feasible nodes;
+    // both depend on the pool only.
     let mut max_taint = 0;
     let mut max_affinity = 0;
-    for &id in &state.feasible {
-        let p = nodes[id.index()].spec.pool.index();
+    for (p, _) in state.feasible_pools.iter().enumerate().filter(|(_, f)| **f) {
         max_taint = max_taint.max(wl.pool_prefer_taints[p]);
         max_affinity = max_affinity.max(wl.pool_affinity[p]);
     }
+    state.pool_scores.clear();
+    state.pool_scores.extend((0..by_pool.len()).map(|p| {
+        WEIGHT_TAINT * score::taint_normalized(wl.pool_prefer_taints[p], max_taint)
+            + WEIGHT_AFFINITY * score::affinity_normalized(wl.pool_affinity[p], max_affinity)
+    }));
     let mut best: Option<(NodeScore, NodeId)> = None;
     let mut ties = 0u32;
     for k in 0..state.feasible.len() {
         let id = state.feasible[k];
-        let node = &nodes[id.index()];
-        let p = node.spec.pool.index();
-        let s = state.resources_score(pod, node, config)
-            + WEIGHT_TAINT * score::taint_normalized(wl.pool_prefer_taints[p], max_taint)
-            + WEIGHT_AFFINITY * score::affinity_normalized(wl.pool_affinity[p], max_affinity);
+        let pool = state.snapshot.row(id).pool();
+        let resources = state.snapshot.resources_score(id, pod.workload, || {
+            score::resources_score(pod, &nodes[id.index()], config.scoring, &config.ratio_shape)
+        });
+        let s = resources + state.pool_scores[pool];
         // selectHost: reservoir sampling over the maxima, so the k-th tied
         // node replaces the pick with probability 1/k.
         match best {

@@ -1,0 +1,254 @@
+//! The scheduler's compact copy of what its filters and resource scores
+//! read of each node, one cache line per node, indexed by [`NodeId`].
+//!
+//! kube-scheduler works from a snapshot of its node cache that is updated
+//! incrementally between cycles (`pkg/scheduler/backend/cache/snapshot.go`);
+//! this is poolsim's version of that. A [`Node`] is a few hundred bytes
+//! spread over several allocations; a decision on 5,000 nodes that touched
+//! each of them spent most of its time waiting for memory. Here the free
+//! room, the free pod slots and the run-time taints sit in one 64-byte row
+//! with the node's last few resource scores, so a decision walks contiguous
+//! memory.
+//!
+//! Every change to a node's requests, pods, condition, taints, cordon or
+//! nominations must be followed by [`Snapshot::refresh`]; the invariant
+//! tests compare every row with its node after every event.
+
+use crate::kube::{Node, NodeCondition, NodeId, Workload, WorkloadId};
+
+use super::score::NodeScore;
+
+/// Run-time states that stop a node from taking a pod, as bits of
+/// [`NodeFit::blocked`].
+mod bit {
+    /// Deleted from the API.
+    pub const DELETED: u8 = 1;
+    /// Cordoned (`unschedulable:NoSchedule`).
+    pub const UNSCHEDULABLE: u8 = 1 << 1;
+    /// Tainted `unreachable`.
+    pub const UNREACHABLE: u8 = 1 << 2;
+    /// Tainted `not-ready` (NotReady but not unreachable).
+    pub const NOT_READY: u8 = 1 << 3;
+    /// Its requests exceed its allocatable: nothing more fits.
+    pub const OVERCOMMITTED: u8 = 1 << 4;
+}
+
+/// Resource scores remembered per node.
+const MEMO_WAYS: usize = 5;
+
+/// A remembered resource score: of the pods of `workload` (all pods of a
+/// workload request the same) on the node as it is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ScoreMemo {
+    workload: u32,
+    score: i32,
+}
+
+const EMPTY: ScoreMemo = ScoreMemo {
+    workload: u32::MAX,
+    score: 0,
+};
+
+/// What the filters and the resource score read of one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(64))]
+pub(crate) struct NodeFit {
+    /// Allocatable cpu minus requested, in millicores.
+    free_cpu: u64,
+    /// Allocatable memory minus requested, in bytes.
+    free_memory: u64,
+    /// Pods it may still take (`max_pods` minus bound pods).
+    free_slots: u32,
+    /// Its pool.
+    pool: u16,
+    /// Which of the [`bit`] states hold.
+    blocked: u8,
+    /// Pods are nominated here: the filter must count their requests, so
+    /// the decision reads the full [`Node`].
+    has_nominated: bool,
+    /// Newest first; emptied whenever the row changes.
+    memo: [ScoreMemo; MEMO_WAYS],
+}
+
+impl NodeFit {
+    const UNUSED: NodeFit = NodeFit {
+        free_cpu: 0,
+        free_memory: 0,
+        free_slots: 0,
+        pool: 0,
+        blocked: bit::DELETED,
+        has_nominated: false,
+        memo: [EMPTY; MEMO_WAYS],
+    };
+
+    fn of(node: &Node) -> NodeFit {
+        let alloc = node.spec.allocatable;
+        let free_cpu = alloc.cpu.0.checked_sub(node.requested.cpu.0);
+        let free_memory = alloc.memory.0.checked_sub(node.requested.memory.0);
+        let mut blocked = 0;
+        if node.condition == NodeCondition::Deleted {
+            blocked |= bit::DELETED;
+        }
+        if node.unschedulable {
+            blocked |= bit::UNSCHEDULABLE;
+        }
+        if node.unreachable {
+            blocked |= bit::UNREACHABLE;
+        }
+        if node.condition == NodeCondition::NotReady && !node.unreachable {
+            blocked |= bit::NOT_READY;
+        }
+        if free_cpu.is_none() || free_memory.is_none() {
+            blocked |= bit::OVERCOMMITTED;
+        }
+        NodeFit {
+            free_cpu: free_cpu.unwrap_or(0),
+            free_memory: free_memory.unwrap_or(0),
+            free_slots: node.spec.max_pods.saturating_sub(node.pods.len() as u32),
+            pool: node.spec.pool.0,
+            blocked,
+            has_nominated: !node.nominated.is_empty(),
+            memo: [EMPTY; MEMO_WAYS],
+        }
+    }
+
+    /// Index of its pool.
+    pub fn pool(&self) -> usize {
+        usize::from(self.pool)
+    }
+
+    /// Whether pods are nominated to this node.
+    pub fn has_nominated(&self) -> bool {
+        self.has_nominated
+    }
+
+    /// The filters for a pod of `filter`'s workload on a node of one of its
+    /// pools with no nominated pods: no untolerated run-time taint, and
+    /// room and a slot (NodeResourcesFit). Equal to
+    /// [`super::filter::feasible`] there.
+    pub fn admits(&self, filter: &PodFilter) -> bool {
+        self.blocked & !filter.tolerated == 0
+            && self.free_slots > 0
+            && filter.cpu <= self.free_cpu
+            && filter.memory <= self.free_memory
+    }
+
+    /// The remembered resource score of `workload`'s pods here, if any.
+    fn remembered(&self, workload: u32) -> Option<NodeScore> {
+        self.memo
+            .iter()
+            .find(|m| m.workload == workload)
+            .map(|m| NodeScore::from(m.score))
+    }
+
+    fn remember(&mut self, workload: u32, score: NodeScore) {
+        // Scores are at most a few hundred; one that does not fit is simply
+        // not remembered.
+        if let Ok(score) = i32::try_from(score) {
+            self.memo.copy_within(0..MEMO_WAYS - 1, 1);
+            self.memo[0] = ScoreMemo { workload, score };
+        }
+    }
+}
+
+/// A pod's side of [`NodeFit::admits`], computed once per decision.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PodFilter {
+    cpu: u64,
+    memory: u64,
+    /// The [`bit`] states its tolerations let it ignore.
+    tolerated: u8,
+}
+
+impl PodFilter {
+    /// The filter of one pod of `wl`.
+    pub fn of(wl: &Workload) -> PodFilter {
+        let d = wl.dynamic;
+        let mut tolerated = 0;
+        if d.unschedulable {
+            tolerated |= bit::UNSCHEDULABLE;
+        }
+        if d.unreachable {
+            tolerated |= bit::UNREACHABLE;
+        }
+        if d.not_ready {
+            tolerated |= bit::NOT_READY;
+        }
+        PodFilter {
+            cpu: wl.spec.requests.cpu.0,
+            memory: wl.spec.requests.memory.0,
+            tolerated,
+        }
+    }
+}
+
+/// One [`NodeFit`] per node the cluster ever had.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    rows: Vec<NodeFit>,
+}
+
+impl Snapshot {
+    /// Copies `node`'s state into its row and forgets the row's scores.
+    pub fn refresh(&mut self, node: &Node) {
+        let i = node.id.index();
+        if self.rows.len() <= i {
+            self.rows.resize(i + 1, NodeFit::UNUSED);
+        }
+        self.rows[i] = NodeFit::of(node);
+    }
+
+    /// The row of `node`.
+    pub fn row(&self, node: NodeId) -> &NodeFit {
+        &self.rows[node.index()]
+    }
+
+    /// The resource score of `workload`'s pods on `node`: remembered, or
+    /// computed by `compute` and remembered. The score is a pure function
+    /// of the pod's requests (the same for every pod of a workload) and the
+    /// node's requested sums (fixed until the row is refreshed), so a
+    /// remembered score is exact. Between two decisions only the node that
+    /// got the pod changes and most pods come from a few workloads, so most
+    /// nodes a decision scores hit.
+    pub fn resources_score(
+        &mut self,
+        node: NodeId,
+        workload: WorkloadId,
+        compute: impl FnOnce() -> NodeScore,
+    ) -> NodeScore {
+        let row = &mut self.rows[node.index()];
+        let key = u32::from(workload.0);
+        if let Some(s) = row.remembered(key) {
+            return s;
+        }
+        let s = compute();
+        row.remember(key, s);
+        s
+    }
+
+    /// Whether every row matches its node (ignoring remembered scores);
+    /// the first node that does not, otherwise.
+    pub fn mismatch(&self, nodes: &[Node]) -> Option<NodeId> {
+        if self.rows.len() != nodes.len() {
+            return Some(NodeId(self.rows.len().min(nodes.len()) as u32));
+        }
+        nodes.iter().zip(&self.rows).find_map(|(n, row)| {
+            let want = NodeFit::of(n);
+            let same = NodeFit {
+                memo: want.memo,
+                ..*row
+            } == want;
+            (!same).then_some(n.id)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_row_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<NodeFit>(), 64);
+    }
+}
