@@ -18,7 +18,7 @@ use crate::kube::{Node, NodeId, Pod, Workload};
 use super::SchedulerConfig;
 use super::filter;
 use super::score::{self, NodeScore, WEIGHT_AFFINITY, WEIGHT_TAINT};
-use super::snapshot::{PodFilter, Snapshot};
+use super::snapshot::{NodeFit, PodFilter, Snapshot};
 
 /// `minFeasibleNodesToFind`.
 const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
@@ -30,18 +30,85 @@ const MIN_FEASIBLE_PERCENTAGE: usize = 5;
 pub(crate) struct SelectState {
     /// `nextStartNodeIndex`.
     pub next_start: usize,
-    /// Reused buffer of feasible nodes.
-    pub feasible: Vec<NodeId>,
-    /// Reused buffer: per pool, whether a feasible node was found there.
-    feasible_pools: Vec<bool>,
-    /// Reused buffer: per pool, its TaintToleration and NodeAffinity score.
-    pool_scores: Vec<NodeScore>,
     /// What the filters and scores read of each node.
     pub snapshot: Snapshot,
     /// The score of the node the last decision picked; `None` when it was
     /// picked without scoring (nominated, pinned, or the only feasible
     /// node). Read by traces only.
     pub last_score: Option<NodeScore>,
+    /// Buffers reused by every decision.
+    feasible: Feasible,
+}
+
+/// The feasible nodes of one decision, in the order the walk found them.
+#[derive(Debug, Default)]
+struct Feasible {
+    candidates: Vec<Candidate>,
+    /// Runs of consecutive candidates from one pool: (end, pool).
+    runs: Vec<(usize, usize)>,
+}
+
+/// A feasible node and its score, packed in 8 bytes: the walk writes one
+/// per node, and a single narrow push is what keeps it fast.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    node: NodeId,
+    /// NodeResourcesFit plus BalancedAllocation; plus the pool's
+    /// TaintToleration and NodeAffinity scores where those differ between
+    /// the feasible nodes' pools.
+    score: i32,
+}
+
+/// Runs the filters on the nodes `ids` in order, adding the feasible ones
+/// to `found` with their resource scores (remembered, or computed by
+/// `score` and remembered), and stops at the one that brings `found` to
+/// `to_find`: its position in `ids` is returned. `nominated` is the full
+/// filter, for the rare nodes with nominated pods.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn scan(
+    ids: &[NodeId],
+    rows: &mut [NodeFit],
+    filter: &PodFilter,
+    found: &mut Vec<Candidate>,
+    to_find: usize,
+    mut nominated: impl FnMut(NodeId) -> bool,
+    mut score: impl FnMut(NodeId) -> NodeScore,
+) -> Option<usize> {
+    let workload = filter.workload();
+    for (k, &id) in ids.iter().enumerate() {
+        let row = &mut rows[id.index()];
+        // One branch for the common case: no nominated pods, and it fits.
+        let fits = row.admits(filter) & !row.has_nominated();
+        if !(fits || (row.has_nominated() && cold(|| nominated(id)))) {
+            continue;
+        }
+        // The row is in cache now: score the node at once.
+        let resources = match row.remembered(workload) {
+            Some(s) => s,
+            None => cold(|| {
+                let s = score(id);
+                row.remember(workload, s);
+                s
+            }),
+        };
+        found.push(Candidate {
+            node: id,
+            // Resource scores are 0 to 200.
+            score: resources as i32,
+        });
+        if found.len() >= to_find {
+            return Some(k);
+        }
+    }
+    None
+}
+
+/// Runs `f` out of line, keeping the rare paths of [`scan`] out of its loop.
+#[cold]
+#[inline(never)]
+fn cold<T>(f: impl FnOnce() -> T) -> T {
+    f()
 }
 
 /// How many feasible nodes to find among `all` nodes before scoring.
@@ -93,13 +160,18 @@ pub(crate) fn select_node<R: Rng>(
         return None;
     }
     let to_find = num_feasible_nodes_to_find(all_nodes, config.percentage_of_nodes_to_score);
-    let pod_filter = PodFilter::of(wl);
+    let pod_filter = PodFilter::of(pod.workload, wl);
     debug_assert_eq!(pod.requests, wl.spec.requests);
-    state.feasible.clear();
-    state.feasible_pools.clear();
-    state.feasible_pools.resize(by_pool.len(), false);
+    let found = &mut state.feasible;
+    found.candidates.clear();
+    found.runs.clear();
     let start = state.next_start % eligible;
     let mut processed = 0;
+    let rows = state.snapshot.rows_mut();
+    let nominated = |id: NodeId| filter::feasible(pod, wl, &nodes[id.index()], pods);
+    let resources = |id: NodeId| {
+        score::resources_score(pod, &nodes[id.index()], config.scoring, &config.ratio_shape)
+    };
     // Walk the eligible pools' lists as one ring starting at `start`: first
     // the global positions [start, eligible), then [0, start). Each pass
     // slices the pool lists it overlaps, so no node before the start index
@@ -116,71 +188,81 @@ pub(crate) fn select_node<R: Rng>(
                 continue;
             }
             let base = offset - list.len();
-            for &id in &list[from - base..to - base] {
-                processed += 1;
-                let row = state.snapshot.row(id);
-                let fits = if row.has_nominated() {
-                    filter::feasible(pod, wl, &nodes[id.index()], pods)
-                } else {
-                    row.admits(&pod_filter)
-                };
-                if fits {
-                    state.feasible.push(id);
-                    state.feasible_pools[p] = true;
-                    if state.feasible.len() >= to_find {
-                        break 'walk;
-                    }
-                }
+            let ids = &list[from - base..to - base];
+            let before = found.candidates.len();
+            let stop = scan(
+                ids,
+                rows,
+                &pod_filter,
+                &mut found.candidates,
+                to_find,
+                nominated,
+                resources,
+            );
+            if found.candidates.len() > before {
+                found.runs.push((found.candidates.len(), p));
             }
+            if let Some(k) = stop {
+                processed += k + 1;
+                break 'walk;
+            }
+            processed += ids.len();
         }
     }
     state.next_start = (start + processed) % eligible;
-    match state.feasible.len() {
+    match found.candidates.len() {
         0 => return None,
         // A single feasible node is chosen without scoring.
-        1 => return Some(state.feasible[0]),
+        1 => return Some(found.candidates[0].node),
         _ => {}
     }
     // TaintToleration and NodeAffinity normalise over the feasible nodes;
     // both depend on the pool only.
     let mut max_taint = 0;
     let mut max_affinity = 0;
-    for (p, _) in state.feasible_pools.iter().enumerate().filter(|(_, f)| **f) {
+    for &(_, p) in &found.runs {
         max_taint = max_taint.max(wl.pool_prefer_taints[p]);
         max_affinity = max_affinity.max(wl.pool_affinity[p]);
     }
-    state.pool_scores.clear();
-    state.pool_scores.extend((0..by_pool.len()).map(|p| {
+    let pool_score = |p: usize| {
         WEIGHT_TAINT * score::taint_normalized(wl.pool_prefer_taints[p], max_taint)
             + WEIGHT_AFFINITY * score::affinity_normalized(wl.pool_affinity[p], max_affinity)
-    }));
-    let mut best: Option<(NodeScore, NodeId)> = None;
-    let mut ties = 0u32;
-    for k in 0..state.feasible.len() {
-        let id = state.feasible[k];
-        let pool = state.snapshot.row(id).pool();
-        let resources = state.snapshot.resources_score(id, pod.workload, || {
-            score::resources_score(pod, &nodes[id.index()], config.scoring, &config.ratio_shape)
-        });
-        let s = resources + state.pool_scores[pool];
-        // selectHost: reservoir sampling over the maxima, so the k-th tied
-        // node replaces the pick with probability 1/k.
-        match best {
-            Some((b, _)) if s < b => {}
-            Some((b, _)) if s == b => {
-                ties += 1;
-                if rng.random_range(0..ties) == 0 {
-                    best = Some((s, id));
-                }
-            }
-            _ => {
-                best = Some((s, id));
-                ties = 1;
-            }
+    };
+    let first = pool_score(found.runs[0].1);
+    // With one pool score for every feasible node (one pool, or pools the
+    // pod prefers equally) the order of the totals is that of the resource
+    // scores; otherwise add each node's pool score.
+    let uniform = found.runs.iter().all(|&(_, p)| pool_score(p) == first);
+    if !uniform {
+        let mut begin = 0;
+        for &(end, p) in &found.runs {
+            // Scores are at most a few thousand.
+            let bonus = pool_score(p) as i32;
+            found.candidates[begin..end]
+                .iter_mut()
+                .for_each(|c| c.score += bonus);
+            begin = end;
         }
     }
-    state.last_score = best.map(|(s, _)| s);
-    best.map(|(_, id)| id)
+    // selectHost: a uniform choice among the nodes with the highest score
+    // (FIDELITY.md §5). kube-scheduler draws once per tied maximum (a
+    // reservoir over a max-heap); one draw of an index among the maxima
+    // gives the same distribution whatever the number of ties.
+    let candidates = &found.candidates;
+    let max = candidates.iter().map(|c| c.score).fold(i32::MIN, i32::max);
+    let at_max = candidates.iter().filter(|c| c.score == max).count();
+    let pick = if at_max > 1 {
+        rng.random_range(0..at_max)
+    } else {
+        0
+    };
+    let chosen = candidates
+        .iter()
+        .filter(|c| c.score == max)
+        .nth(pick)
+        .map(|c| c.node);
+    state.last_score = Some(NodeScore::from(max) + if uniform { first } else { 0 });
+    chosen
 }
 
 #[cfg(test)]
