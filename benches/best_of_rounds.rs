@@ -15,26 +15,15 @@ use std::cmp::Reverse;
 use std::hint::black_box;
 use std::time::Instant;
 
-use poolsim::Scenario;
-use poolsim::engine::{EventQueue, Millis, RngStreams, Stream};
+use poolsim::engine::{EventQueue, Millis};
 use poolsim::kube::WorkloadId;
-use poolsim::sim::World;
 use radix_heap::RadixHeapMap;
-use rand::Rng;
+
+mod support;
+use support::{cluster, increments};
 
 const STEPS: u64 = 100_000;
 const ROUNDS: usize = 15;
-
-/// The same pre-drawn increments as `queue.rs` (mean ~ N ms).
-fn increments(n: usize) -> Vec<u64> {
-    let mut rng = RngStreams::new(1).stream(Stream::Faults);
-    (0..65_536)
-        .map(|_| {
-            let u: f64 = rng.random();
-            (-(1.0 - u).ln() * n as f64) as u64 + 1
-        })
-        .collect()
-}
 
 /// Seconds taken by `f`.
 fn timed(f: impl FnOnce()) -> f64 {
@@ -51,43 +40,6 @@ fn main() {
     }
     hold();
     decision();
-}
-
-/// The scheduler benchmark's cluster: `nodes` m5.2xlarge nodes with 30
-/// pods per node of three sizes, run for 20 minutes so every pod is placed.
-fn cluster(nodes: u32, percentage: u32) -> World {
-    let pods = nodes * 10;
-    let mut text = format!(
-        r#"
-name = "decision"
-horizon = "20m"
-[instances]
-launch_delay = {{ dist = "fixed", value = "30s" }}
-boot_delay = {{ dist = "fixed", value = "60s" }}
-[kubernetes]
-pod_create_interval = "1ms"
-pod_create_burst = 1000000
-scheduler.decision_time = "1ms"
-scheduler.percentage_of_nodes_to_score = {percentage}
-[[policies]]
-name = "one-pool"
-pools = [{{ name = "all", instance_type = "m5.2xlarge", desired = {nodes} }}]
-"#
-    );
-    for (name, cpu, memory) in [
-        ("small", "100m", "128Mi"),
-        ("medium", "250m", "512Mi"),
-        ("large", "400m", "1Gi"),
-    ] {
-        text.push_str(&format!(
-            "[[workloads]]\nname = \"{name}\"\nclass = \"user\"\nreplicas = {pods}\ncpu = \"{cpu}\"\nmemory = \"{memory}\"\n"
-        ));
-    }
-    let s = Scenario::parse(&text, "decision.toml").unwrap_or_else(|e| panic!("{e}"));
-    let (mut world, mut sim) = World::new(&s, 0, 1);
-    sim.run_until(&mut world, Millis::from_mins(20));
-    assert_eq!(world.cluster.status().pending_user, 0, "every pod placed");
-    world
 }
 
 /// One scheduling decision for a "medium" pod, fastest of 40 rounds of 500.

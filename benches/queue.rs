@@ -11,24 +11,14 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use dary_heap::QuaternaryHeap;
-use poolsim::engine::{EventQueue, Millis, RngStreams, Stream};
+use poolsim::engine::{EventQueue, Millis};
 use radix_heap::RadixHeapMap;
-use rand::Rng;
+
+mod support;
+use support::increments;
 
 /// Hold steps timed per iteration.
 const STEPS: u64 = 100_000;
-
-/// Pre-drawn increments (exponential-ish, mean ~ N ms) so the RNG is not
-/// what we measure.
-fn increments(n: usize) -> Vec<u64> {
-    let mut rng = RngStreams::new(1).stream(Stream::Faults);
-    (0..65_536)
-        .map(|_| {
-            let u: f64 = rng.random();
-            (-(1.0 - u).ln() * n as f64) as u64 + 1
-        })
-        .collect()
-}
 
 fn hold(c: &mut Criterion) {
     let mut group = c.benchmark_group("hold");

@@ -498,14 +498,7 @@ impl Cluster {
         });
         self.clear_nomination(pid);
         if let Some(node) = state.node() {
-            let requests = self.pods[pid.index()].requests;
-            let n = &mut self.nodes[node.index()];
-            n.requested -= requests;
-            n.requested_for_scoring -= non_zero(requests);
-            if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
-                n.pods.swap_remove(pos);
-            }
-            self.refresh_node(node);
+            self.release_from_node(pid, node);
         }
         let pod = &mut self.pods[pid.index()];
         SchedulingQueue::forget(pod);
@@ -625,6 +618,19 @@ impl Cluster {
     /// the invariant tests call this after every event.
     pub fn snapshot_mismatch(&self) -> Option<NodeId> {
         self.select.snapshot.mismatch(&self.nodes)
+    }
+
+    /// Takes a bound pod off `node`: its requests and its pod slot are free
+    /// again.
+    pub(super) fn release_from_node(&mut self, pid: PodId, node: NodeId) {
+        let requests = self.pods[pid.index()].requests;
+        let n = &mut self.nodes[node.index()];
+        n.requested -= requests;
+        n.requested_for_scoring -= non_zero(requests);
+        if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
+            n.pods.swap_remove(pos);
+        }
+        self.refresh_node(node);
     }
 
     /// Copies a node's state into the scheduler's snapshot; called after

@@ -22,7 +22,6 @@ use crate::cloud::Delay;
 use crate::engine::{Context, Millis};
 
 use super::cluster::KubeEvent;
-use super::scheduler::score::non_zero;
 use super::{Cluster, PodId, PodState, WorkloadId};
 
 /// When Jobs of a workload arrive.
@@ -271,14 +270,7 @@ impl Cluster {
             return;
         };
         self.change_running(w, -1);
-        let requests = self.pods[pid.index()].requests;
-        let n = &mut self.nodes[node.index()];
-        n.requested -= requests;
-        n.requested_for_scoring -= non_zero(requests);
-        if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
-            n.pods.swap_remove(pos);
-        }
-        self.refresh_node(node);
+        self.release_from_node(pid, node);
         self.pods[pid.index()].state = if failed {
             PodState::Failed
         } else {

@@ -131,6 +131,16 @@ impl Policy {
 }
 
 impl Scenario {
+    /// The policies' names, comma-separated, for errors about an unknown
+    /// one.
+    pub fn policy_names(&self) -> String {
+        self.policies
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Reads and validates a scenario file.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();

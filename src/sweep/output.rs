@@ -309,28 +309,15 @@ fn series_prefix(
     bytes: &[u8],
     header: &[u8],
 ) -> Option<u64> {
-    let body = bytes.strip_prefix(header)?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(body);
-    let mut rec = csv::ByteRecord::new();
     let mut run = 0;
-    let mut end = 0u64;
-    while run < done && matches!(rdr.read_byte_record(&mut rec), Ok(true)) {
-        let at = rdr.position().byte();
-        if body.get((at as usize).saturating_sub(1)) != Some(&b'\n') {
-            break;
-        }
+    let (_, end) = complete_prefix(bytes, header, |_, rec| {
         // Runs with no samples (failed ones) are skipped over.
-        while run < done && !same_run(plan, first_run + run, &rec) {
+        while run < done && !same_run(plan, first_run + run, rec) {
             run += 1;
         }
-        if run < done {
-            end = at;
-        }
-    }
-    Some(header.len() as u64 + end)
+        run < done
+    })?;
+    Some(end)
 }
 
 /// Whether a time-series record belongs to run `i`.

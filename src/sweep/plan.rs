@@ -150,12 +150,7 @@ fn select_policies(scenario: &Scenario, names: &[String]) -> Result<Vec<usize>, 
                 .position(|p| &p.name == n)
                 .ok_or_else(|| SweepError::UnknownPolicy {
                     name: n.clone(),
-                    known: scenario
-                        .policies
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    known: scenario.policy_names(),
                 })
         })
         .collect()

@@ -64,7 +64,6 @@ struct Candidate {
 /// `score` and remembered), and stops at the one that brings `found` to
 /// `to_find`: its position in `ids` is returned. `nominated` is the full
 /// filter, for the rare nodes with nominated pods.
-#[allow(clippy::too_many_arguments)]
 #[inline]
 fn scan(
     ids: &[NodeId],
@@ -212,7 +211,7 @@ pub(crate) fn select_node<R: Rng>(
     state.next_start = (start + processed) % eligible;
     match found.candidates.len() {
         0 => return None,
-        // A single feasible node is chosen without scoring.
+        // A single feasible node is chosen without comparing scores.
         1 => return Some(found.candidates[0].node),
         _ => {}
     }

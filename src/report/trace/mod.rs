@@ -151,12 +151,7 @@ pub fn trace(
         .position(|p| p.name == policy)
         .ok_or_else(|| TraceError::UnknownPolicy {
             name: policy.to_string(),
-            known: scenario
-                .policies
-                .iter()
-                .map(|p| p.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            known: scenario.policy_names(),
         })?;
     if let (Some(from), Some(to)) = (opts.from, opts.to)
         && from > to
