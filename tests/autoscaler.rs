@@ -170,8 +170,11 @@ priorities = { a = 10, b = 1 }
 /// 10 s: priority picks `a`, 4 pods at 2 per node: desired 2. The ASG's
 /// launch fails at once (a `Failed` activity). 20 s: the scan sees it,
 /// backs `a` off for 5 min, returns its target to the 0 instances that
-/// exist, and scales `b` by 2 instead. The pods run once `b`'s nodes are
-/// up (20 s + 30 s + 30 s = 80 s, plus 5 s pod start-up).
+/// exist, and scales `b` by 2 instead. `b`'s nodes are up at 80 s (20 s +
+/// 30 s + 30 s). With no node registered until then, every attempt was
+/// rejected by no plugin (`ErrNoNodesAvailable`), so the pods wait out
+/// their backoff (10 s at most) in the error backoffQ rather than for the
+/// Node/Add: all run by 80 + 10 + 5 s of start-up.
 #[test]
 fn failed_group_backs_off_and_another_is_tried() {
     let (d, _) = desired_at(FAILING, 1, Millis::from_secs(10));
@@ -184,7 +187,7 @@ fn failed_group_backs_off_and_another_is_tried() {
     // Backed off for exactly 5 min from the failure at 20 s.
     assert!(ca.backed_off(a, Millis::from_secs(20 + 300) - Millis(1)));
     assert!(!ca.backed_off(a, Millis::from_secs(20 + 300)));
-    let (_, world) = desired_at(FAILING, 1, Millis::from_secs(90));
+    let (_, world) = desired_at(FAILING, 1, Millis::from_secs(95));
     assert_eq!(world.cluster.status().pending_user, 0);
 }
 
@@ -404,7 +407,7 @@ fn too_many_unready_nodes_halt_the_autoscaler() {
         .replace("desired = 2, min = 1, max = 3", "desired = 4, min = 4, max = 8")
             .replace(
                 "[kubernetes]\n",
-                "[kubernetes]\nterminated_instance_visible_for = \"10m\"\n",
+                "[kubernetes]\nterminated_instance_visible_for = \"10m\"\nnode_monitor_grace_period = \"40s\"\n",
             )
             .replace(
                 "[policies.autoscaler]\n",

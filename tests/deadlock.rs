@@ -3,18 +3,26 @@ use poolsim::run_one;
 use crate::support::{policy, poolsim, scenario, shipped};
 
 /// One m5.large (1930m allocatable) holds DNS (1000m) and one 500m app pod;
-/// three more app pods wait Pending. Every instance is terminated at 600 s;
-/// PodGC deletes the lost pods at 700 s, which retries the backlog (queue
-/// timestamp 700 s), and the controller recreates DNS and the app pod from
-/// 701 s. The replacement node joins at 730-790 s, after every backoff has
-/// expired, so activeQ orders by queue timestamp: the three older backlog
-/// pods take 1500m, leaving 430m, and the recreated DNS pod fits nowhere;
-/// every app pod stalls. In the split twin, a system node holds DNS and a
-/// user node the apps.
+/// three more app pods wait Pending. Every instance is terminated at 600 s,
+/// and the cloud keeps reporting the terminated instance for 10 minutes, so
+/// the old Node stays registered (unreachable from 650 s) and every attempt
+/// has a node to be rejected by. The replacement joins at 730-790 s; its
+/// Node/Add requeues the backlog (rejected by NodeResourcesFit, or by
+/// TaintToleration on the unreachable node), which takes 1500m of it at
+/// once. DNS and the lost app pod are evicted 300 s after the
+/// `unreachable:NoExecute` taint and recreated 1 s later: 430m is left, DNS
+/// fits nowhere, every app pod stalls. In the split twin, a system node
+/// holds DNS and a user node the apps. (With the Node deleted as soon as
+/// it is NotReady there is no node at all until the replacement joins;
+/// pods tried then are rejected by no plugin and wait out their backoff
+/// in the error backoffQ rather than for the Node/Add, and the race is
+/// open: 11 of these 20 seeds deadlock under 1.31, 18 under 1.35.)
 const TWINS: &str = r#"
 name = "twins"
 horizon = "1h"
 detection_window = "10m"
+[kubernetes]
+terminated_instance_visible_for = "10m"
 [instances]
 launch_delay = { dist = "fixed", value = "30s" }
 boot_delay = { dist = "uniform", min = "90s", max = "150s" }

@@ -14,6 +14,7 @@ launch_delay = { dist = "fixed", value = "30s" }
 boot_delay = { dist = "fixed", value = "60s" }
 replacement_delay = "10s"
 [kubernetes]
+node_monitor_grace_period = "40s"
 pod_startup = { dist = "fixed", value = "5s" }
 controller_delay = "1s"
 pod_create_interval = "20ms"

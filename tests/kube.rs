@@ -184,6 +184,7 @@ const CNI: &str = r#"
 name = "cni"
 horizon = "5m"
 [kubernetes]
+node_monitor_grace_period = "40s"
 pod_startup = { dist = "fixed", value = "5s" }
 controller_delay = "1s"
 [[workloads]]
@@ -350,6 +351,7 @@ const ZONES: &str = r#"
 name = "zones"
 horizon = "2h"
 [kubernetes]
+node_monitor_grace_period = "40s"
 pod_startup = { dist = "fixed", value = "5s" }
 controller_delay = "1s"
 terminated_instance_visible_for = "1h"

@@ -47,3 +47,7 @@ mod validation;
 
 /// The cluster autoscaler: expanders, backoff, scale-down timing.
 mod autoscaler;
+
+/// The scheduling queue by Kubernetes version: QueueingHints, pop from
+/// backoffQ, and versions pinned equal giving identical rows.
+mod queue_versions;

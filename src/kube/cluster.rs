@@ -7,19 +7,23 @@ use crate::cloud::Delay;
 use crate::engine::{Context, Millis, RngStreams, Stream};
 
 use super::node_lifecycle::ZoneCounts;
-use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};
+use super::scheduler::{
+    self, EventView, NodeView, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero,
+};
 use super::workload::new_workload;
 use super::{
     KubeRecord, Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, PoolInfo,
     QueueSlot, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
 };
 
-/// Timings of the control plane; defaults are Kubernetes' (`FIDELITY.md` §3).
+/// Timings of the control plane; defaults are those of the newest
+/// Kubernetes version modelled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KubeConfig {
     /// `node-monitor-period` (5 s).
     pub node_monitor_period: Millis,
-    /// `node-monitor-grace-period` (40 s up to 1.31).
+    /// `node-monitor-grace-period`: 40 s up to 1.31, 50 s from 1.32
+    /// ([`super::KubeVersion::node_monitor_grace_period`]).
     pub node_monitor_grace_period: Millis,
     /// PodGC loop period (20 s).
     pub pod_gc_period: Millis,
@@ -66,7 +70,7 @@ impl Default for KubeConfig {
     fn default() -> Self {
         KubeConfig {
             node_monitor_period: Millis::from_secs(5),
-            node_monitor_grace_period: Millis::from_secs(40),
+            node_monitor_grace_period: super::KubeVersion::NEWEST.node_monitor_grace_period(),
             pod_gc_period: Millis::from_secs(20),
             pod_gc_quarantine: Millis::from_secs(40),
             controller_delay: Millis::from_secs(1),
@@ -153,6 +157,10 @@ pub struct ClusterStatus {
     pub jobs_failed: u64,
     /// Pods evicted by drains (Eviction API).
     pub drain_evictions: u64,
+    /// Scheduling cycles: pods popped from the queue and tried.
+    pub scheduling_attempts: u64,
+    /// Pods created (every replacement counts).
+    pub pods_created: u64,
 }
 
 /// The Kubernetes state of one run.
@@ -191,6 +199,72 @@ pub struct Cluster {
     /// What happened, for `poolsim trace`; `None` (nothing kept) unless
     /// asked for.
     pub(super) journal: Option<Vec<super::KubeRecord>>,
+}
+
+/// A change to the cluster that may make pending pods schedulable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Change {
+    /// A node registered (`Node/Add`).
+    NodeAdded(NodeId),
+    /// Run-time taints left a node (it turned Ready, or was uncordoned):
+    /// `Node/UpdateNodeTaint`, with the node's taints before.
+    TaintsRemoved {
+        /// The node.
+        node: NodeId,
+        /// Its run-time taints before the change.
+        before: RuntimeTaints,
+    },
+    /// A pod bound to a node was deleted or finished (`AssignedPodDelete`).
+    AssignedPodDeleted,
+}
+
+/// A node's run-time taints: `unschedulable` (cordon), `not-ready`,
+/// `unreachable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RuntimeTaints {
+    /// Cordoned.
+    pub unschedulable: bool,
+    /// NotReady (and not unreachable).
+    pub not_ready: bool,
+    /// Unreachable.
+    pub unreachable: bool,
+}
+
+impl RuntimeTaints {
+    /// The node's taints now.
+    pub fn of(n: &Node) -> RuntimeTaints {
+        RuntimeTaints {
+            unschedulable: n.unschedulable,
+            not_ready: n.condition == NodeCondition::NotReady && !n.unreachable,
+            unreachable: n.unreachable,
+        }
+    }
+}
+
+/// How `pod`'s filters see `node` with the run-time taints `state`.
+fn node_view(
+    nodes: &[Node],
+    workloads: &[Workload],
+    node: NodeId,
+    pod: &Pod,
+    state: RuntimeTaints,
+) -> NodeView {
+    let n = &nodes[node.index()];
+    let wl = &workloads[pod.workload.index()];
+    let v = wl.pool_verdict[n.spec.pool.index()];
+    let d = wl.dynamic;
+    let runtime = (state.unschedulable && !d.unschedulable)
+        || (state.not_ready && !d.not_ready)
+        || (state.unreachable && !d.unreachable);
+    NodeView {
+        // A DaemonSet pod's affinity names its node.
+        labels_match: v.labels_match && pod.pinned.is_none_or(|p| p == node),
+        untolerated_no_schedule: v.untolerated_no_schedule || runtime,
+        untolerated_no_execute: v.untolerated_no_execute,
+        unschedulable: state.unschedulable,
+        fits_allocatable: n.spec.max_pods > 0 && pod.requests.fits_in(&n.spec.allocatable),
+        fits_now: scheduler::fits_resources(pod, n, Default::default()),
+    }
 }
 
 /// Which self-rescheduling events are already in the queue, so each is
@@ -356,7 +430,7 @@ impl Cluster {
             self.note(KubeRecord::NodeReady(id));
         }
         self.create_daemon_pods(ctx, id);
-        self.cluster_event(ctx);
+        self.cluster_event(ctx, Change::NodeAdded(id));
         self.flush_job_dirty(ctx);
         id
     }
@@ -397,7 +471,9 @@ impl Cluster {
             KubeEvent::ScheduleOne => self.schedule_one(ctx),
             KubeEvent::FlushBackoff => {
                 self.armed.backoff = false;
-                let n = self.queue.flush_backoff(&mut self.pods, ctx.now());
+                let n = self
+                    .queue
+                    .flush_backoff(&mut self.pods, ctx.now(), &self.config.scheduler);
                 if n > 0 {
                     self.arm_schedule(ctx);
                 }
@@ -424,7 +500,7 @@ impl Cluster {
                 if matches!(self.pods[pid.index()].state, PodState::Terminating(_)) {
                     self.delete_pod(pid);
                     // AssignedPodDelete: the room may help pending pods.
-                    self.cluster_event(ctx);
+                    self.cluster_event(ctx, Change::AssignedPodDeleted);
                 }
             }
         }
@@ -466,6 +542,7 @@ impl Cluster {
             queue: QueueSlot::None,
             queue_gen: 0,
             unschedulable_since: now,
+            rejected_by: scheduler::Plugins::NONE,
             nominated: None,
             pinned,
             started_at: None,
@@ -476,6 +553,7 @@ impl Cluster {
             self.nodes[n.index()].daemon_pods.push(id);
         }
         self.change_pending(w, 1);
+        self.status.pods_created += 1;
         self.note(KubeRecord::PodCreated(id));
         self.queue.push_active(&mut self.pods[id.index()]);
         self.arm_schedule(ctx);
@@ -509,15 +587,35 @@ impl Cluster {
         }
     }
 
-    /// A node became Ready or a pod released room: unschedulable pods may
-    /// now fit.
-    pub(super) fn cluster_event<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+    /// A node joined or turned Ready, or a pod released room: the pods in
+    /// unschedulablePods that the event's QueueingHints accept move on
+    /// (`MoveAllToActiveOrBackoffQueue`).
+    pub(super) fn cluster_event<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        change: Change,
+    ) {
         if !self.queue.has_unschedulable() {
             return;
         }
-        let moved = self
-            .queue
-            .on_cluster_event(&mut self.pods, ctx.now(), &self.config.scheduler);
+        let (nodes, workloads) = (&self.nodes, &self.workloads);
+        let hints = self.config.scheduler.queueing_hints;
+        let moved =
+            self.queue
+                .on_cluster_event(&mut self.pods, ctx.now(), &self.config.scheduler, |pod| {
+                    let view = |node, state| node_view(nodes, workloads, node, pod, state);
+                    let event = match change {
+                        Change::NodeAdded(n) => {
+                            EventView::NodeAdd(view(n, RuntimeTaints::of(&nodes[n.index()])))
+                        }
+                        Change::TaintsRemoved { node, before } => EventView::NodeTaintUpdate {
+                            old: view(node, before),
+                            new: view(node, RuntimeTaints::of(&nodes[node.index()])),
+                        },
+                        Change::AssignedPodDeleted => EventView::AssignedPodDelete,
+                    };
+                    scheduler::worth_requeuing(pod.rejected_by, &event, hints)
+                });
         self.after_move(ctx, moved);
     }
 
@@ -531,6 +629,11 @@ impl Cluster {
         }
         if moved.to_backoff > 0 {
             self.arm_backoff(ctx);
+            // With pop-from-backoffQ, a pod in backoffQ wakes an idle
+            // scheduler (`activeQ.broadcast`).
+            if self.config.scheduler.pop_from_backoff {
+                self.arm_schedule(ctx);
+            }
         }
     }
 
@@ -541,7 +644,7 @@ impl Cluster {
         }
     }
 
-    fn arm_backoff<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+    pub(super) fn arm_backoff<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         if !self.armed.backoff && self.queue.has_backoff() {
             self.armed.backoff = true;
             let period = self.config.scheduler.backoff_flush_period;

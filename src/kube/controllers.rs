@@ -7,7 +7,7 @@ use rand::seq::SliceRandom;
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
+use super::cluster::{Change, KubeEvent};
 use super::{Cluster, PodState, WorkloadId, WorkloadKind};
 
 impl Cluster {
@@ -82,7 +82,7 @@ impl Cluster {
         }
         // Deleting assigned pods is a cluster event (AssignedPodDelete).
         if deleted_any {
-            self.cluster_event(ctx);
+            self.cluster_event(ctx, Change::AssignedPodDeleted);
         }
         self.arm_gc(ctx);
     }

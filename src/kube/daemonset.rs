@@ -12,7 +12,7 @@
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
+use super::cluster::{Change, KubeEvent, RuntimeTaints};
 use super::{Cluster, NodeCondition, NodeId, WorkloadId, WorkloadKind};
 
 impl Cluster {
@@ -65,6 +65,11 @@ impl Cluster {
     ) {
         self.status.progress_steps += 1;
         self.daemon_pods_for(ctx, node, true);
-        self.cluster_event(ctx);
+        // The node lifecycle controller removes `not-ready:NoSchedule`.
+        let before = RuntimeTaints {
+            not_ready: true,
+            ..RuntimeTaints::of(&self.nodes[node.index()])
+        };
+        self.cluster_event(ctx, Change::TaintsRemoved { node, before });
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
+use super::cluster::{Change, KubeEvent, RuntimeTaints};
 use super::{Cluster, NodeId, PodState, WorkloadKind};
 
 /// Interval between retries of evictions a PodDisruptionBudget refused.
@@ -24,7 +24,11 @@ impl Cluster {
     pub fn uncordon<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, node: NodeId) {
         if std::mem::take(&mut self.nodes[node.index()].unschedulable) {
             self.refresh_node(node);
-            self.cluster_event(ctx);
+            let before = RuntimeTaints {
+                unschedulable: true,
+                ..RuntimeTaints::of(&self.nodes[node.index()])
+            };
+            self.cluster_event(ctx, Change::TaintsRemoved { node, before });
         }
     }
 

@@ -21,7 +21,7 @@ use rand::Rng;
 use crate::cloud::Delay;
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
+use super::cluster::{Change, KubeEvent};
 use super::{Cluster, PodId, PodState, WorkloadId};
 
 /// When Jobs of a workload arrive.
@@ -310,6 +310,6 @@ impl Cluster {
             ctx.schedule_in(delay, KubeEvent::CreatePod(w, run as u32));
         }
         // The room it held is free: a cluster event.
-        self.cluster_event(ctx);
+        self.cluster_event(ctx, Change::AssignedPodDeleted);
     }
 }

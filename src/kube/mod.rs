@@ -25,6 +25,7 @@ mod pod;
 pub mod scheduler;
 mod scheduling;
 pub mod taint;
+pub mod version;
 mod webhook;
 mod workload;
 
@@ -36,4 +37,7 @@ pub use journal::KubeRecord;
 pub use node::{Node, NodeCondition, NodeId, NodeSpec, PoolId, PoolInfo};
 pub use pod::{Pod, PodClass, PodId, PodPhase, PodState, QueueSlot};
 pub use taint::{Taint, TaintEffect, Toleration};
-pub use workload::{Pdb, PreemptionPolicy, Workload, WorkloadId, WorkloadKind, WorkloadSpec};
+pub use version::{FeatureGate, KubeVersion};
+pub use workload::{
+    Pdb, PoolVerdict, PreemptionPolicy, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
+};

@@ -3,6 +3,7 @@
 use crate::engine::Millis;
 use crate::quantity::Resources;
 
+use super::scheduler::Plugins;
 use super::{NodeId, WorkloadId};
 
 /// Index of a pod within a run. Pods are never reused: a recreated pod is a
@@ -141,6 +142,9 @@ pub struct Pod {
     pub queue_gen: u32,
     /// When it entered unschedulablePods.
     pub unschedulable_since: Millis,
+    /// The filter plugins that rejected it in its last failed attempt
+    /// (`UnschedulablePlugins`): which events may requeue it.
+    pub rejected_by: Plugins,
     /// `status.nominatedNodeName`, set by preemption.
     pub nominated: Option<NodeId>,
     /// The node a DaemonSet pod is pinned to (its node affinity on

@@ -19,7 +19,8 @@ impl Cluster {
     pub(super) fn schedule_one<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         self.armed.schedule_one = false;
         let now = ctx.now();
-        if let Some(pid) = self.queue.pop_active(&mut self.pods) {
+        if let Some(pid) = self.queue.pop(&mut self.pods, &self.config.scheduler) {
+            self.status.scheduling_attempts += 1;
             let pod = &self.pods[pid.index()];
             let wl = &self.workloads[pod.workload.index()];
             match scheduler::select_node(
@@ -38,17 +39,35 @@ impl Cluster {
                     // PostFilter, then back to the queue: the preemptor waits
                     // for its victims to go (an AssignedPodDelete event).
                     self.note(KubeRecord::Unschedulable(pid));
+                    let rejected = self.rejectors(pid);
                     self.try_preempt(ctx, pid);
-                    self.queue
-                        .push_unschedulable(&mut self.pods[pid.index()], now);
+                    let moved = self.queue.push_unschedulable(
+                        &mut self.pods[pid.index()],
+                        now,
+                        rejected,
+                        &self.config.scheduler,
+                    );
+                    if moved.to_backoff > 0 {
+                        self.arm_backoff(ctx);
+                    }
                     self.arm_leftover(ctx);
                 }
             }
         }
-        if self.queue.has_active() {
+        if self.queue.has_poppable(&self.config.scheduler) {
             self.armed.schedule_one = true;
             ctx.schedule_in(self.config.scheduler.decision_time, KubeEvent::ScheduleOne);
         }
+    }
+
+    /// The plugins that rejected `pid`, which fits no node now.
+    fn rejectors(&self, pid: PodId) -> scheduler::Plugins {
+        let pod = &self.pods[pid.index()];
+        let wl = &self.workloads[pod.workload.index()];
+        let pinned = pod
+            .pinned
+            .map(|n| (n, self.nodes[n.index()].spec.pool.index()));
+        self.select.snapshot.rejectors(wl, pinned)
     }
 
     fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {
@@ -248,6 +267,7 @@ impl Cluster {
             queue: QueueSlot::None,
             queue_gen: 0,
             unschedulable_since: Millis::ZERO,
+            rejected_by: scheduler::Plugins::NONE,
             nominated: None,
             pinned: None,
             started_at: None,

@@ -126,6 +126,9 @@ pub struct Workload {
     /// come from their pool, so this is the static part of the NodeAffinity
     /// and TaintToleration filters, computed once.
     pub fits_pool: Vec<bool>,
+    /// Per pool: the parts of `fits_pool` apart, for knowing which plugin
+    /// rejects a node and for the QueueingHints.
+    pub pool_verdict: Vec<PoolVerdict>,
     /// Per pool: the raw NodeAffinity score (sum of matching preferred
     /// weights).
     pub pool_affinity: Vec<i64>,
@@ -170,6 +173,18 @@ impl Workload {
     }
 }
 
+/// How a workload's pods fare on a pool's nodes before any run-time state:
+/// the static parts of NodeAffinity and TaintToleration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolVerdict {
+    /// The nodeSelector and required node affinity match the pool's labels.
+    pub labels_match: bool,
+    /// The pool has a `NoSchedule` taint its pods do not tolerate.
+    pub untolerated_no_schedule: bool,
+    /// The pool has a `NoExecute` taint its pods do not tolerate.
+    pub untolerated_no_execute: bool,
+}
+
 /// A workload's run-time record, with its per-pool filter and score
 /// precomputations.
 pub(super) fn new_workload(
@@ -180,12 +195,24 @@ pub(super) fn new_workload(
     let mut fits_pool = Vec::with_capacity(pools.len());
     let mut pool_affinity = Vec::with_capacity(pools.len());
     let mut pool_prefer_taints = Vec::with_capacity(pools.len());
+    let mut pool_verdict = Vec::with_capacity(pools.len());
     for pool in pools {
-        let tolerates_hard = pool.taints.iter().all(|t| {
-            t.effect == TaintEffect::PreferNoSchedule
-                || tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
-        });
-        fits_pool.push(tolerates_hard && spec.affinity.allows(&spec.node_selector, &pool.labels));
+        let untolerated = |effect: TaintEffect| {
+            pool.taints.iter().any(|t| {
+                t.effect == effect && !tolerated(&spec.tolerations, &t.key, &t.value, t.effect)
+            })
+        };
+        let verdict = PoolVerdict {
+            labels_match: spec.affinity.allows(&spec.node_selector, &pool.labels),
+            untolerated_no_schedule: untolerated(TaintEffect::NoSchedule),
+            untolerated_no_execute: untolerated(TaintEffect::NoExecute),
+        };
+        pool_verdict.push(verdict);
+        fits_pool.push(
+            verdict.labels_match
+                && !verdict.untolerated_no_schedule
+                && !verdict.untolerated_no_execute,
+        );
         pool_affinity.push(spec.affinity.preferred_weight(&pool.labels));
         pool_prefer_taints.push(
             pool.taints
@@ -216,6 +243,7 @@ pub(super) fn new_workload(
         unmet_needs: 0,
         dependents: Vec::new(),
         fits_pool,
+        pool_verdict,
         pool_affinity,
         pool_prefer_taints,
         dynamic,

@@ -37,6 +37,10 @@ pub struct RunFigures {
     pub scale_downs: f64,
     /// Peak instances.
     pub max_nodes: f64,
+    /// Scheduling cycles.
+    pub scheduling_attempts: f64,
+    /// Pods created.
+    pub pods_created: f64,
     /// Index into [`STALL_CAUSES`] of a stuck run's cause.
     pub stall_cause: Option<usize>,
 }
@@ -71,6 +75,8 @@ pub struct FigureColumns {
     scale_ups: Option<usize>,
     scale_downs: Option<usize>,
     max_nodes: Option<usize>,
+    scheduling_attempts: Option<usize>,
+    pods_created: Option<usize>,
     stall: Option<usize>,
 }
 
@@ -98,6 +104,8 @@ impl FigureColumns {
             scale_ups: find("scale_ups").ok(),
             scale_downs: find("scale_downs").ok(),
             max_nodes: find("max_nodes").ok(),
+            scheduling_attempts: find("scheduling_attempts").ok(),
+            pods_created: find("pods_created").ok(),
             stall: find("stall_cause").ok(),
         })
     }
@@ -142,6 +150,14 @@ impl FigureColumns {
                 None => 0.0,
             },
             max_nodes: match self.max_nodes {
+                Some(i) => num(i)?,
+                None => 0.0,
+            },
+            scheduling_attempts: match self.scheduling_attempts {
+                Some(i) => num(i)?,
+                None => 0.0,
+            },
+            pods_created: match self.pods_created {
                 Some(i) => num(i)?,
                 None => 0.0,
             },

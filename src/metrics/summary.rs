@@ -42,6 +42,10 @@ pub struct RunRow {
     pub scale_downs: u64,
     /// The most instances the groups counted at once.
     pub max_nodes: u32,
+    /// Scheduling cycles (pods popped and tried).
+    pub scheduling_attempts: u64,
+    /// Pods created (replacements included).
+    pub pods_created: u64,
     /// Events handled.
     pub events: u64,
     /// Why a deadlocked run is stuck.
@@ -50,7 +54,7 @@ pub struct RunRow {
 
 impl RunRow {
     /// Column names of `runs.csv`.
-    pub const HEADER: [&'static str; 19] = [
+    pub const HEADER: [&'static str; 21] = [
         "policy",
         "seed",
         "status",
@@ -67,6 +71,8 @@ impl RunRow {
         "scale_ups",
         "scale_downs",
         "max_nodes",
+        "scheduling_attempts",
+        "pods_created",
         "events",
         "stall_cause",
         "error",
@@ -93,6 +99,8 @@ impl RunRow {
             scale_ups: 0,
             scale_downs: 0,
             max_nodes: 0,
+            scheduling_attempts: 0,
+            pods_created: 0,
             events: 0,
             stall_cause: None,
         }
@@ -130,6 +138,8 @@ impl RunRow {
             num(ok, self.scale_ups.to_string()),
             num(ok, self.scale_downs.to_string()),
             num(ok, self.max_nodes.to_string()),
+            num(ok, self.scheduling_attempts.to_string()),
+            num(ok, self.pods_created.to_string()),
             num(ok, self.events.to_string()),
             self.stall_cause.clone().unwrap_or_default(),
             match &self.status {
@@ -284,6 +294,17 @@ pub fn summarise(
     push_stats("scale_ups", ok.iter().map(|r| r.scale_ups).collect());
     push_stats("scale_downs", ok.iter().map(|r| r.scale_downs).collect());
     push_stats("max_nodes", ok.iter().map(|r| r.max_nodes).collect());
+    push_stats(
+        "scheduling_attempts",
+        ok.iter().map(|r| r.scheduling_attempts).collect(),
+    );
+    push_stats(
+        "attempts_per_pod",
+        ok.iter()
+            .filter(|r| r.pods_created > 0.0)
+            .map(|r| r.scheduling_attempts / r.pods_created)
+            .collect(),
+    );
     for (i, cause) in super::figures::STALL_CAUSES.iter().enumerate() {
         let count = ok.iter().filter(|r| r.stall_cause == Some(i)).count();
         columns.push((format!("stall_{cause}"), count as f64));

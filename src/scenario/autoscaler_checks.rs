@@ -15,6 +15,7 @@ pub(super) fn autoscaler(
     a: &AutoscalerFile,
     key: &str,
     policy: &PolicyFile,
+    default_expander: Expander,
 ) -> Result<AutoscalerConfig, ScenarioError> {
     let span = Some(policy.name.span());
     let err = |k: &str, m: String| src.error(span.clone(), format!("{key}.{k}"), m);
@@ -43,7 +44,8 @@ pub(super) fn autoscaler(
     let c = AutoscalerConfig {
         scan_interval: dur(&a.scan_interval, d.scan_interval),
         expander: match a.expander {
-            None | Some(ExpanderFile::Random) => Expander::Random,
+            None => default_expander,
+            Some(ExpanderFile::Random) => Expander::Random,
             Some(ExpanderFile::LeastWaste) => Expander::LeastWaste,
             Some(ExpanderFile::MostPods) => Expander::MostPods,
             Some(ExpanderFile::Priority) => Expander::Priority,

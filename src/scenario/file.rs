@@ -162,6 +162,11 @@ pub enum DelayFile {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KubernetesFile {
+    /// The Kubernetes minor version, `"1.31"` .. `"1.35"`: its defaults.
+    pub version: Option<Spanned<String>>,
+    /// Feature gates set against the version's defaults.
+    #[serde(default, skip_serializing_if = "FeatureGatesFile::is_empty")]
+    pub feature_gates: FeatureGatesFile,
     /// `node-monitor-period`.
     pub node_monitor_period: Option<DurationText>,
     /// `node-monitor-grace-period`.
@@ -198,6 +203,25 @@ pub struct KubernetesFile {
     /// Scheduler settings.
     #[serde(default)]
     pub scheduler: SchedulerFile,
+}
+
+/// `[kubernetes.feature_gates]`, as `--feature-gates` names them.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureGatesFile {
+    /// `SchedulerQueueingHints`.
+    #[serde(rename = "SchedulerQueueingHints")]
+    pub scheduler_queueing_hints: Option<Spanned<bool>>,
+    /// `SchedulerPopFromBackoffQ`.
+    #[serde(rename = "SchedulerPopFromBackoffQ")]
+    pub scheduler_pop_from_backoff_q: Option<Spanned<bool>>,
+}
+
+impl FeatureGatesFile {
+    /// Whether no gate is set.
+    pub fn is_empty(&self) -> bool {
+        self.scheduler_queueing_hints.is_none() && self.scheduler_pop_from_backoff_q.is_none()
+    }
 }
 
 /// Scheduler settings; every key optional.

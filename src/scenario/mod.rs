@@ -18,6 +18,7 @@ mod placement_file;
 mod resolve;
 pub mod units;
 mod validate;
+mod version_checks;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -80,6 +81,8 @@ pub struct Scenario {
     pub replacement_delay: Millis,
     /// Zones, reservations, launch failures and other cloud-wide settings.
     pub cloud: CloudConfig,
+    /// The Kubernetes version whose defaults apply (`kubernetes.version`).
+    pub kube_version: crate::kube::KubeVersion,
     /// Control-plane timings.
     pub kube: KubeConfig,
     /// Workloads, before any policy's placement rules.

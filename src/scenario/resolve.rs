@@ -70,7 +70,10 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
     let k = &s.kube;
     let kf = &mut f.kubernetes;
     kf.node_monitor_period = Some(duration(k.node_monitor_period));
-    kf.node_monitor_grace_period = Some(duration(k.node_monitor_grace_period));
+    // The version is written; the defaults that follow it (grace period,
+    // feature gates, the autoscaler's expander) stay as written, so a
+    // sweep of `kubernetes.version` means the same on the resolved file.
+    kf.version = Some(toml::Spanned::new(0..0, s.kube_version.to_string()));
     kf.pod_gc_period = Some(duration(k.pod_gc_period));
     kf.pod_gc_quarantine = Some(duration(k.pod_gc_quarantine));
     kf.controller_delay = Some(duration(k.controller_delay));

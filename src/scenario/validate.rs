@@ -214,7 +214,8 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
     let cloud =
         super::cloud_checks::cloud_config(src, &raw, &zones, &instance_types, replacement_delay)?;
 
-    let kube = kube_config(src, &raw)?;
+    let versions = super::version_checks::version_settings(src, &raw.kubernetes)?;
+    let kube = kube_config(src, &raw, versions)?;
 
     // Workloads.
     let mut names: BTreeMap<String, usize> = BTreeMap::new();
@@ -466,6 +467,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
                 a,
                 &format!("{pkey}.autoscaler"),
                 p,
+                versions.version.default_expander(),
             )?),
             None => None,
         };
@@ -494,6 +496,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
         instance_types,
         replacement_delay,
         cloud,
+        kube_version: versions.version,
         kube,
         workloads,
         own_priority,
@@ -506,7 +509,11 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
     Ok(scenario)
 }
 
-fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, ScenarioError> {
+fn kube_config(
+    src: &Source<'_>,
+    raw: &ScenarioFile,
+    versions: super::version_checks::VersionSettings,
+) -> Result<KubeConfig, ScenarioError> {
     let k = &raw.kubernetes;
     let d = KubeConfig::default();
     let s = &k.scheduler;
@@ -518,7 +525,10 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
     };
     let config = KubeConfig {
         node_monitor_period: pick(&k.node_monitor_period, d.node_monitor_period),
-        node_monitor_grace_period: pick(&k.node_monitor_grace_period, d.node_monitor_grace_period),
+        node_monitor_grace_period: pick(
+            &k.node_monitor_grace_period,
+            versions.version.node_monitor_grace_period(),
+        ),
         pod_gc_period: pick(&k.pod_gc_period, d.pod_gc_period),
         pod_gc_quarantine: pick(&k.pod_gc_quarantine, d.pod_gc_quarantine),
         controller_delay: pick(&k.controller_delay, d.controller_delay),
@@ -541,6 +551,8 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
             percentage_of_nodes_to_score: s
                 .percentage_of_nodes_to_score
                 .unwrap_or(sd.percentage_of_nodes_to_score),
+            queueing_hints: versions.queueing_hints,
+            pop_from_backoff: versions.pop_from_backoff,
             ..sd
         },
         ..d

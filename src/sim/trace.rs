@@ -10,6 +10,7 @@
 
 use crate::cloud::{CloudRecord, InstanceId};
 use crate::engine::Millis;
+use crate::kube::scheduler::Plugins;
 use crate::kube::{KubeRecord, PodId, Rejection, StallReport};
 use crate::metrics::RunRow;
 use crate::scenario::Scenario;
@@ -29,6 +30,9 @@ pub enum TraceRecord {
         pod: PodId,
         /// Why each node was rejected.
         rejection: Rejection,
+        /// The filter plugins recorded as rejecting it, which decide the
+        /// events that may requeue it.
+        rejected_by: Plugins,
     },
     /// The scenario's fault `index` struck, terminating `instances`.
     Fault {
@@ -100,6 +104,7 @@ impl World {
                 KubeRecord::Unschedulable(pod) => TraceRecord::Unschedulable {
                     pod,
                     rejection: self.cluster.rejection(pod),
+                    rejected_by: self.cluster.pods()[pod.index()].rejected_by,
                 },
                 r => TraceRecord::Kube(r),
             };

@@ -439,6 +439,8 @@ pub(super) fn finish(
         scale_ups: world.autoscaler.as_ref().map_or(0, |a| a.scale_ups),
         scale_downs: world.autoscaler.as_ref().map_or(0, |a| a.scale_downs),
         max_nodes: world.max_nodes,
+        scheduling_attempts: world.cluster.status().scheduling_attempts,
+        pods_created: world.cluster.status().pods_created,
         instances_launched: world.cloud.instances_launched(),
         instance_hours: hours,
         cost_usd: cost,

@@ -8,6 +8,7 @@
 //! highest score wins and ties are broken uniformly at random.
 
 mod filter;
+pub mod hints;
 pub(crate) mod preemption;
 mod queue;
 pub(crate) mod score;
@@ -15,6 +16,7 @@ mod select;
 mod snapshot;
 
 pub(crate) use filter::{fits_resources, fits_template, passes_static};
+pub use hints::{EventView, NodeView, Plugins, worth_requeuing};
 pub use queue::{Moved, SchedulingQueue};
 pub use score::{
     NodeScore, ShapePoint, balanced_allocation, least_allocated, most_allocated,
@@ -25,7 +27,8 @@ pub(crate) use select::{SelectState, select_node};
 
 use crate::engine::Millis;
 
-/// Scheduler settings; defaults are kube-scheduler's.
+/// Scheduler settings; defaults are kube-scheduler's, of the newest
+/// version modelled (`KubeVersion::NEWEST`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchedulerConfig {
     /// `podInitialBackoffSeconds` (1 s).
@@ -52,6 +55,12 @@ pub struct SchedulerConfig {
     pub min_candidate_nodes_percentage: u32,
     /// DefaultPreemption `minCandidateNodesAbsolute` (100).
     pub min_candidate_nodes_absolute: u32,
+    /// Feature gate `SchedulerQueueingHints` (on from 1.32): a rejected
+    /// pod is requeued only by events its rejecting plugins' hints accept.
+    pub queueing_hints: bool,
+    /// Feature gate `SchedulerPopFromBackoffQ` (on from 1.33): 1 s backoff
+    /// ordering windows, and backoffQ popped when activeQ is empty.
+    pub pop_from_backoff: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -77,6 +86,8 @@ impl Default for SchedulerConfig {
             percentage_of_nodes_to_score: 0,
             min_candidate_nodes_percentage: 10,
             min_candidate_nodes_absolute: 100,
+            queueing_hints: true,
+            pop_from_backoff: true,
         }
     }
 }

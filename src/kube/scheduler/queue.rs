@@ -1,5 +1,13 @@
 //! The scheduling queue: activeQ, backoffQ and unschedulablePods, with
-//! kube-scheduler's rules (`FIDELITY.md` §6).
+//! kube-scheduler's rules (`pkg/scheduler/backend/queue`; by version in
+//! `docs/fidelity.md`).
+//!
+//! Version-dependent parts, each a flag of [`SchedulerConfig`]: which
+//! events move a pod out of unschedulablePods (`queueing_hints`, decided
+//! by the caller through [`super::hints`]), and, with
+//! `pop_from_backoff` (1.33+, KEP-5142), backoff expiries truncated to
+//! 1 s ordering windows, ordered by priority within a window, and the head
+//! of backoffQ popped when activeQ is empty.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -8,12 +16,23 @@ use crate::engine::Millis;
 use crate::kube::{Pod, PodId, QueueSlot};
 
 use super::SchedulerConfig;
+use super::hints::Plugins;
+
+/// The start of the ordering window `t` is in.
+fn window(t: Millis) -> Millis {
+    Millis(t.0 - t.0 % ORDERING_WINDOW.0)
+}
 
 /// activeQ order: higher priority first, then older queue timestamp, then
 /// insertion order.
 type ActiveKey = (Reverse<i32>, Millis, u64, PodId, u32);
-/// backoffQ order: earliest expiry first.
-type BackoffKey = (Millis, u64, PodId, u32);
+/// backoffQ order: earliest expiry first; with `pop_from_backoff`, within
+/// one window higher priority, then older queue timestamp, first (without
+/// it the priority and timestamp are left 0, so insertion order decides).
+type BackoffKey = (Millis, Reverse<i32>, Millis, u64, PodId, u32);
+
+/// `backoffQOrderingWindowDuration`: 1 s.
+const ORDERING_WINDOW: Millis = Millis(1_000);
 
 /// The three queues of pending pods.
 ///
@@ -23,6 +42,9 @@ type BackoffKey = (Millis, u64, PodId, u32);
 pub struct SchedulingQueue {
     active: BinaryHeap<Reverse<ActiveKey>>,
     backoff: BinaryHeap<Reverse<BackoffKey>>,
+    /// `podErrorBackoffQ`: pods no plugin rejected (there was no node),
+    /// by expiry only; never popped before its backoff is over.
+    error_backoff: BinaryHeap<Reverse<BackoffKey>>,
     unschedulable: Vec<(PodId, u32)>,
     seq: u64,
 }
@@ -51,36 +73,87 @@ impl SchedulingQueue {
         )));
     }
 
-    fn push_backoff(&mut self, pod: &mut Pod, expiry: Millis) {
+    fn push_backoff(&mut self, pod: &mut Pod, config: &SchedulerConfig) {
+        let expiry = Self::backoff_expiry(pod, config);
         pod.queue_gen = pod.queue_gen.wrapping_add(1);
         pod.queue = QueueSlot::Backoff;
         self.seq += 1;
-        self.backoff
-            .push(Reverse((expiry, self.seq, pod.id, pod.queue_gen)));
+        let error = pod.rejected_by.is_empty();
+        let (priority, ts) = if config.pop_from_backoff && !error {
+            (pod.priority, pod.queue_ts)
+        } else {
+            (0, Millis::ZERO)
+        };
+        let key = Reverse((
+            expiry,
+            Reverse(priority),
+            ts,
+            self.seq,
+            pod.id,
+            pod.queue_gen,
+        ));
+        if error {
+            self.error_backoff.push(key);
+        } else {
+            self.backoff.push(key);
+        }
     }
 
-    /// Takes the next pod to try from activeQ.
-    pub fn pop_active(&mut self, pods: &mut [Pod]) -> Option<PodId> {
+    /// Takes the next pod to try: the head of activeQ; with
+    /// `pop_from_backoff`, if activeQ is empty, the head of backoffQ
+    /// whether or not its backoff is over (`activeQueue.unlockedPop`).
+    pub fn pop(&mut self, pods: &mut [Pod], config: &SchedulerConfig) -> Option<PodId> {
         while let Some(Reverse((_, _, _, id, generation))) = self.active.pop() {
-            let pod = &mut pods[id.index()];
-            if pod.queue == QueueSlot::Active && pod.queue_gen == generation {
-                pod.queue = QueueSlot::None;
-                pod.queue_gen = pod.queue_gen.wrapping_add(1);
+            if Self::take(&mut pods[id.index()], QueueSlot::Active, generation) {
                 return Some(id);
+            }
+        }
+        if config.pop_from_backoff {
+            while let Some(Reverse((_, _, _, _, id, generation))) = self.backoff.pop() {
+                if Self::take(&mut pods[id.index()], QueueSlot::Backoff, generation) {
+                    return Some(id);
+                }
             }
         }
         None
     }
 
-    /// Records a failed attempt: the timestamp is refreshed and the pod waits
-    /// in unschedulablePods for a cluster event.
-    pub fn push_unschedulable(&mut self, pod: &mut Pod, now: Millis) {
+    /// Takes `pod` out of `slot` if the entry (of `generation`) is live.
+    fn take(pod: &mut Pod, slot: QueueSlot, generation: u32) -> bool {
+        let live = pod.queue == slot && pod.queue_gen == generation;
+        if live {
+            pod.queue = QueueSlot::None;
+            pod.queue_gen = pod.queue_gen.wrapping_add(1);
+        }
+        live
+    }
+
+    /// Records a failed attempt by the plugins `rejected`: the timestamp
+    /// is refreshed and the pod waits in unschedulablePods for a cluster
+    /// event; a pod no plugin rejected (there was no node) goes to
+    /// backoffQ instead (`AddUnschedulableIfNotPresent`).
+    pub fn push_unschedulable(
+        &mut self,
+        pod: &mut Pod,
+        now: Millis,
+        rejected: Plugins,
+        config: &SchedulerConfig,
+    ) -> Moved {
         pod.attempts += 1;
         pod.queue_ts = now;
         pod.unschedulable_since = now;
+        pod.rejected_by = rejected;
+        if rejected.is_empty() {
+            self.push_backoff(pod, config);
+            return Moved {
+                to_active: 0,
+                to_backoff: 1,
+            };
+        }
         pod.queue_gen = pod.queue_gen.wrapping_add(1);
         pod.queue = QueueSlot::Unschedulable;
         self.unschedulable.push((pod.id, pod.queue_gen));
+        Moved::default()
     }
 
     /// Takes a pod out of whatever queue it is in (it was deleted or bound).
@@ -89,7 +162,8 @@ impl SchedulingQueue {
         pod.queue_gen = pod.queue_gen.wrapping_add(1);
     }
 
-    /// `min(initial * 2^(attempts-1), max)` after the queue timestamp.
+    /// `min(initial * 2^(attempts-1), max)` after the queue timestamp;
+    /// with `pop_from_backoff`, truncated to its 1 s ordering window.
     pub fn backoff_expiry(pod: &Pod, config: &SchedulerConfig) -> Millis {
         if pod.attempts == 0 {
             return pod.queue_ts;
@@ -102,21 +176,52 @@ impl SchedulingQueue {
                 .saturating_mul(1 << doublings)
                 .min(config.max_backoff.0),
         );
-        pod.queue_ts.saturating_add(backoff)
+        let expiry = pod.queue_ts.saturating_add(backoff);
+        if config.pop_from_backoff {
+            window(expiry)
+        } else {
+            expiry
+        }
     }
 
-    /// A cluster event that may make pods schedulable (a node became Ready,
-    /// an assigned pod was deleted): every unschedulable pod moves to
-    /// backoffQ, or to activeQ if its backoff has expired.
+    /// Whether a pod whose backoff ends at `expiry` is still backing off
+    /// at `now` (`isPodBackingoff`): until the expiry, or, with ordering
+    /// windows, while the expiry is not before the current window.
+    fn backing_off(pod: &Pod, expiry: Millis, now: Millis, config: &SchedulerConfig) -> bool {
+        if pod.attempts == 0 {
+            return false;
+        }
+        if config.pop_from_backoff {
+            expiry >= window(now)
+        } else {
+            expiry > now
+        }
+    }
+
+    /// A cluster event: every pod in unschedulablePods for which `worth`
+    /// says yes (its QueueingHints, [`super::hints::worth_requeuing`])
+    /// moves to backoffQ, or to activeQ if its backoff is over; the others
+    /// stay.
     pub fn on_cluster_event(
         &mut self,
         pods: &mut [Pod],
         now: Millis,
         config: &SchedulerConfig,
+        mut worth: impl FnMut(&Pod) -> bool,
     ) -> Moved {
-        let waiting = std::mem::take(&mut self.unschedulable);
-
-        self.move_unschedulable(pods, now, config, waiting)
+        let mut moving = Vec::new();
+        self.unschedulable.retain(|&(id, generation)| {
+            let p = &pods[id.index()];
+            if p.queue != QueueSlot::Unschedulable || p.queue_gen != generation {
+                return false;
+            }
+            let go = worth(p);
+            if go {
+                moving.push((id, generation));
+            }
+            !go
+        });
+        self.move_unschedulable(pods, now, config, moving)
     }
 
     /// The leftover flush: pods that have waited longer than
@@ -151,29 +256,46 @@ impl SchedulingQueue {
                 continue;
             }
             let expiry = Self::backoff_expiry(pod, config);
-            if expiry <= now {
+            if Self::backing_off(pod, expiry, now, config) {
+                self.push_backoff(pod, config);
+                moved.to_backoff += 1;
+            } else {
                 self.push_active(pod);
                 moved.to_active += 1;
-            } else {
-                self.push_backoff(pod, expiry);
-                moved.to_backoff += 1;
             }
         }
         moved
     }
 
-    /// Moves pods whose backoff has expired to activeQ; returns how many.
-    pub fn flush_backoff(&mut self, pods: &mut [Pod], now: Millis) -> usize {
+    /// Moves pods whose backoff has expired to activeQ, those of backoffQ
+    /// then those of the error backoffQ (`popAllBackoffCompleted`);
+    /// returns how many.
+    pub fn flush_backoff(
+        &mut self,
+        pods: &mut [Pod],
+        now: Millis,
+        config: &SchedulerConfig,
+    ) -> usize {
         let mut n = 0;
-        while let Some(&Reverse((expiry, _, id, generation))) = self.backoff.peek() {
-            if expiry > now {
-                break;
-            }
-            self.backoff.pop();
-            let pod = &mut pods[id.index()];
-            if pod.queue == QueueSlot::Backoff && pod.queue_gen == generation {
-                self.push_active(pod);
-                n += 1;
+        for error in [false, true] {
+            loop {
+                let heap = if error {
+                    &mut self.error_backoff
+                } else {
+                    &mut self.backoff
+                };
+                let Some(&Reverse((expiry, _, _, _, id, generation))) = heap.peek() else {
+                    break;
+                };
+                if Self::backing_off(&pods[id.index()], expiry, now, config) {
+                    break;
+                }
+                heap.pop();
+                let pod = &mut pods[id.index()];
+                if pod.queue == QueueSlot::Backoff && pod.queue_gen == generation {
+                    self.push_active(pod);
+                    n += 1;
+                }
             }
         }
         n
@@ -191,7 +313,9 @@ impl SchedulingQueue {
                 out.push(id);
             }
         }
-        for Reverse((_, _, id, generation)) in self.backoff.iter() {
+        for Reverse((_, _, _, _, id, generation)) in
+            self.backoff.iter().chain(self.error_backoff.iter())
+        {
             let p = &pods[id.index()];
             if p.queue == QueueSlot::Backoff && p.queue_gen == *generation && p.attempts > 0 {
                 out.push(*id);
@@ -204,9 +328,14 @@ impl SchedulingQueue {
         !self.active.is_empty()
     }
 
-    /// Whether backoffQ may hold a live entry.
+    /// Whether [`SchedulingQueue::pop`] may find a pod.
+    pub fn has_poppable(&self, config: &SchedulerConfig) -> bool {
+        self.has_active() || (config.pop_from_backoff && !self.backoff.is_empty())
+    }
+
+    /// Whether backoffQ or the error backoffQ may hold a live entry.
     pub fn has_backoff(&self) -> bool {
-        !self.backoff.is_empty()
+        !self.backoff.is_empty() || !self.error_backoff.is_empty()
     }
 
     /// Whether unschedulablePods may hold a live entry.

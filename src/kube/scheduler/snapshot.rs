@@ -13,9 +13,15 @@
 //! Every change to a node's requests, pods, condition, taints, cordon or
 //! nominations must be followed by [`Snapshot::refresh`]; the invariant
 //! tests compare every row with its node after every event.
+//!
+//! The snapshot also counts, per pool, the registered nodes in each
+//! combination of run-time states, so the plugins that rejected a pod that
+//! fits nowhere are known without visiting a node
+//! ([`Snapshot::rejectors`]).
 
 use crate::kube::{Node, NodeCondition, NodeId, Workload, WorkloadId};
 
+use super::hints::Plugins;
 use super::score::NodeScore;
 
 /// Run-time states that stop a node from taking a pod, as bits of
@@ -31,6 +37,14 @@ mod bit {
     pub const NOT_READY: u8 = 1 << 3;
     /// Its requests exceed its allocatable: nothing more fits.
     pub const OVERCOMMITTED: u8 = 1 << 4;
+    /// The states other than DELETED, shifted down by one: a pattern
+    /// index of [`super::Snapshot`]'s per-pool counts.
+    pub const PATTERNS: usize = 16;
+}
+
+/// The pattern index of a registered row's states.
+fn pattern(blocked: u8) -> usize {
+    usize::from(blocked >> 1) & (bit::PATTERNS - 1)
 }
 
 /// Resource scores remembered per node.
@@ -201,10 +215,15 @@ impl PodFilter {
     }
 }
 
+/// Registered nodes of one pool per pattern of run-time states.
+type PatternCounts = [u32; bit::PATTERNS];
+
 /// One [`NodeFit`] per node the cluster ever had.
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {
     rows: Vec<NodeFit>,
+    /// Per pool: registered nodes per pattern of run-time states.
+    patterns: Vec<PatternCounts>,
 }
 
 impl Snapshot {
@@ -214,7 +233,63 @@ impl Snapshot {
         if self.rows.len() <= i {
             self.rows.resize(i + 1, NodeFit::UNUSED);
         }
-        self.rows[i] = NodeFit::of(node);
+        let pool = node.spec.pool.index();
+        if self.patterns.len() <= pool {
+            self.patterns.resize(pool + 1, [0; bit::PATTERNS]);
+        }
+        let old = self.rows[i].blocked;
+        let new = NodeFit::of(node);
+        let counts = &mut self.patterns[pool];
+        if old & bit::DELETED == 0 {
+            counts[pattern(old)] -= 1;
+        }
+        if new.blocked & bit::DELETED == 0 {
+            counts[pattern(new.blocked)] += 1;
+        }
+        self.rows[i] = new;
+    }
+
+    /// The filter plugins that reject a pod of `wl` that fits no node
+    /// (`pinned`: a DaemonSet pod tried on its node only): per registered
+    /// node, the first plugin in the default profile's order that fails,
+    /// NodeUnschedulable, TaintToleration, NodeAffinity, then
+    /// NodeResourcesFit for the nodes the others let through. Reads the
+    /// per-pool counts, never the nodes.
+    pub fn rejectors(&self, wl: &Workload, pinned: Option<(NodeId, usize)>) -> Plugins {
+        let filter = PodFilter::of(WorkloadId(0), wl);
+        let mut out = Plugins::NONE;
+        let mut add = |pool: usize, blocked: u8| {
+            let v = wl.pool_verdict[pool];
+            let untolerated = blocked & !filter.tolerated;
+            out = out.with(if untolerated & bit::UNSCHEDULABLE != 0 {
+                Plugins::NODE_UNSCHEDULABLE
+            } else if v.untolerated_no_schedule
+                || v.untolerated_no_execute
+                || untolerated & (bit::UNREACHABLE | bit::NOT_READY) != 0
+            {
+                Plugins::TAINT_TOLERATION
+            } else if !v.labels_match {
+                Plugins::NODE_AFFINITY
+            } else {
+                Plugins::NODE_RESOURCES_FIT
+            });
+        };
+        if let Some((node, pool)) = pinned {
+            match self.rows.get(node.index()) {
+                Some(r) if r.blocked & bit::DELETED == 0 => add(pool, r.blocked),
+                _ => {}
+            }
+            return out;
+        }
+        for (pool, counts) in self.patterns.iter().enumerate() {
+            for (p, &n) in counts.iter().enumerate() {
+                if n > 0 {
+                    // `p` as a pattern index fits in the low bits.
+                    add(pool, (p as u8) << 1);
+                }
+            }
+        }
+        out
     }
 
     /// Every row, indexed by [`NodeId::index`].
@@ -227,6 +302,20 @@ impl Snapshot {
     pub fn mismatch(&self, nodes: &[Node]) -> Option<NodeId> {
         if self.rows.len() != nodes.len() {
             return Some(NodeId(self.rows.len().min(nodes.len()) as u32));
+        }
+        // The per-pool counts, recounted.
+        let mut counts = vec![[0u32; bit::PATTERNS]; self.patterns.len()];
+        for n in nodes {
+            let b = NodeFit::of(n).blocked;
+            if b & bit::DELETED == 0 {
+                match counts.get_mut(n.spec.pool.index()) {
+                    Some(c) => c[pattern(b)] += 1,
+                    None => return Some(n.id),
+                }
+            }
+        }
+        if counts != self.patterns {
+            return nodes.first().map(|n| n.id);
         }
         nodes.iter().zip(&self.rows).find_map(|(n, row)| {
             let want = NodeFit::of(n);

@@ -88,11 +88,18 @@ impl Names<'_> {
                     format_duration(self.scenario.detection_window)
                 ),
             ),
-            TraceRecord::Unschedulable { pod, rejection } => (
+            TraceRecord::Unschedulable {
+                pod,
+                rejection,
+                rejected_by,
+            } => (
                 K::Pods,
                 "unschedulable",
                 self.pod(pod),
-                rejection_text(&rejection),
+                match rejected_by.names().join(", ") {
+                    by if by.is_empty() => rejection_text(&rejection),
+                    by => format!("{} [{by}]", rejection_text(&rejection)),
+                },
             ),
             TraceRecord::Cloud(c) => match c {
                 CloudRecord::Launched(i) => (
