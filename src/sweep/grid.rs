@@ -219,7 +219,9 @@ pub struct Grid {
 impl Grid {
     /// Number of grid points (1 when nothing is swept).
     pub fn points(&self) -> usize {
-        self.axes.iter().map(|a| a.values.len()).product()
+        self.axes
+            .iter()
+            .fold(1usize, |n, a| n.saturating_mul(a.values.len()))
     }
 
     /// The value index on each axis of grid point `point`.

@@ -209,7 +209,7 @@ impl Plan {
 }
 
 /// An error about a `[sweep]` entry, naming the file and the entry's line.
-fn at_sweep_line(base: &Scenario, e: SweepError) -> SweepError {
+pub(super) fn at_sweep_line(base: &Scenario, e: SweepError) -> SweepError {
     let SweepError::BadSet { arg, message } = e else {
         return e;
     };
