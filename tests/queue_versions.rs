@@ -253,3 +253,31 @@ fn pinned_versions_give_identical_rows() {
         rows(with(&story, "version = \"1.32\""))
     );
 }
+
+/// A version poolsim does not model, a gate the version does not have, and
+/// a GA gate set against its locked value: exit 2, naming file, line, key.
+#[test]
+fn bad_versions_and_gates_are_refused() {
+    use crate::bad_input::{VALID, rejects};
+    let with = |kube: &str| format!("{VALID}\n[kubernetes]\n{kube}\n");
+    // VALID has 14 lines and a blank one follows: `[kubernetes]` is line
+    // 16, its first key 17.
+    rejects(
+        &with("version = \"1.30\""),
+        17,
+        "kubernetes.version",
+        "expected \"1.31\" to \"1.35\"",
+    );
+    rejects(
+        &with("version = \"1.32\"\nfeature_gates.SchedulerPopFromBackoffQ = true"),
+        18,
+        "kubernetes.feature_gates.SchedulerPopFromBackoffQ",
+        "no such feature gate (it exists from 1.33)",
+    );
+    rejects(
+        &with("feature_gates.SchedulerQueueingHints = false"),
+        17,
+        "kubernetes.feature_gates.SchedulerQueueingHints",
+        "GA in Kubernetes 1.35 and locked to true",
+    );
+}

@@ -71,6 +71,16 @@ pub fn describe(s: &crate::Scenario) -> String {
         s.first_seed,
         crate::scenario::units::format_duration(s.detection_window)
     );
+    let sc = &s.kube.scheduler;
+    let on = |b: bool| if b { "on" } else { "off" };
+    let _ = writeln!(
+        out,
+        "  kubernetes {}: QueueingHints {}, pop from backoffQ {}, node-monitor grace {}",
+        s.kube_version,
+        on(sc.queueing_hints),
+        on(sc.pop_from_backoff),
+        crate::scenario::units::format_duration(s.kube.node_monitor_grace_period)
+    );
     let _ = writeln!(out, "  workloads:");
     for w in &s.workloads {
         let _ = writeln!(
