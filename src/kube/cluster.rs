@@ -3,8 +3,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use crate::cloud::Delay;
 use crate::engine::{Context, Millis, RngStreams, Stream};
+use crate::quantity::Delay;
 
 use super::node_lifecycle::ZoneCounts;
 use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};

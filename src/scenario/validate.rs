@@ -4,10 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::cloud::{AsgSpec, Delay, InstanceType, builtin_instance_types};
+use crate::cloud::{AsgSpec, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
 use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
 use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadKind, WorkloadSpec};
+use crate::quantity::Delay;
 use crate::quantity::Resources;
 
 use super::file::{ClassFile, DelayFile, ScenarioFile, ScoringFile};
