@@ -14,7 +14,8 @@ use super::{
     QueueSlot, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
 };
 
-/// Timings of the control plane; defaults are Kubernetes' (`FIDELITY.md` §3).
+/// Timings of the control plane; defaults are Kubernetes' (`docs/fidelity.md`,
+/// "Node lifecycle" and "Controllers").
 #[derive(Debug, Clone, PartialEq)]
 pub struct KubeConfig {
     /// `node-monitor-period` (5 s).

@@ -193,8 +193,8 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
 
     let default_launch = match &raw.instances.launch_delay {
         Some(d) => delay(d).map_err(|m| src.error(none.clone(), "instances.launch_delay", m))?,
-        // UNCONFIRMED (FIDELITY.md §1): EC2 pending -> running is typically
-        // under a minute.
+        // UNCONFIRMED (docs/fidelity.md, "EC2 instances"): EC2 pending ->
+        // running is typically under a minute.
         None => Delay::LogNormal {
             median: Millis::from_secs(40),
             p95: Millis::from_secs(90),
