@@ -336,24 +336,35 @@ fn the_explanation_survives_only() {
 /// `zone-outage.toml`, single pool) the zone's instances go with the fault
 /// and, once the zone is back, AZ rebalancing terminates instances in the
 /// fullest zones after their replacements are up.
+/// In `spot-interruptions.toml` the notices run out: `spot interruption`.
 #[test]
 fn every_termination_says_why() {
-    let s = Scenario::load(&shipped("zone-outage.toml")).expect("shipped scenario");
-    let opts = TraceOptions {
-        only: vec![ObjectKind::Instances],
-        ..TraceOptions::default()
+    let reasons_in = |file: &str| -> Vec<String> {
+        let s = Scenario::load(&shipped(file)).expect("shipped scenario");
+        let opts = TraceOptions {
+            only: vec![ObjectKind::Instances],
+            ..TraceOptions::default()
+        };
+        let text = traced(&s, "single-pool", 1, &opts);
+        event_lines(&text)
+            .into_iter()
+            .filter(|l| l.split_whitespace().nth(1) == Some("terminated"))
+            .map(|l| {
+                // time, event, object, then the detail: "<reason>, was node/N".
+                let detail: Vec<&str> = l.split_whitespace().skip(3).collect();
+                detail.join(" ").split(',').next().unwrap().to_string()
+            })
+            .collect()
     };
-    let text = traced(&s, "single-pool", 1, &opts);
-    let reasons: Vec<String> = event_lines(&text)
-        .into_iter()
-        .filter(|l| l.split_whitespace().nth(1) == Some("terminated"))
-        .map(|l| {
-            // time, event, object, then the detail: "<reason>, was node/N".
-            let detail: Vec<&str> = l.split_whitespace().skip(3).collect();
-            detail.join(" ").split(',').next().unwrap().to_string()
-        })
-        .collect();
-    assert!(!reasons.is_empty());
+    let spot = reasons_in("spot-interruptions.toml");
+    assert!(
+        !spot.is_empty() && spot.iter().any(|r| r == "spot interruption"),
+        "{spot:?}"
+    );
+    let mut reasons = reasons_in("zone-outage.toml");
+    let zone_outage = reasons.len();
+    reasons.extend(spot);
+    assert!(zone_outage > 0);
     let known = [
         "fault",
         "spot interruption",
@@ -365,8 +376,8 @@ fn every_termination_says_why() {
     for r in &reasons {
         assert!(known.contains(&r.as_str()), "unknown reason `{r}`");
     }
-    assert!(reasons.iter().any(|r| r == "fault"));
-    assert!(reasons.iter().any(|r| r == "az rebalance"));
+    assert!(reasons[..zone_outage].iter().any(|r| r == "fault"));
+    assert!(reasons[..zone_outage].iter().any(|r| r == "az rebalance"));
 }
 
 /// A run of a sweep traced with the same `--set` and its grid point gives
