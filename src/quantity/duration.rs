@@ -3,7 +3,14 @@
 
 use crate::engine::Millis;
 
-/// Parses `"250ms"`, `"90s"`, `"15m"`, `"2h"`, `"1d"` or a sum like `"1h30m"`.
+use super::scaled;
+
+/// The longest duration a file may write (about 100 years): far beyond
+/// any horizon, and small enough that sums of times never overflow.
+pub const MAX_DURATION: Millis = Millis(100 * 365 * 86_400_000);
+
+/// Parses `"250ms"`, `"90s"`, `"15m"`, `"2h"`, `"1d"` or a sum like
+/// `"1h30m"`, exactly and at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Millis, String> {
     let s = text.trim();
     if s.starts_with('-') {
@@ -14,6 +21,12 @@ pub fn parse_duration(text: &str) -> Result<Millis, String> {
     if s.is_empty() {
         return Err("empty duration: expected e.g. \"90s\"".into());
     }
+    let too_long = || {
+        format!(
+            "duration `{text}` is longer than the longest poolsim accepts ({}d)",
+            MAX_DURATION.0 / 86_400_000
+        )
+    };
     let mut total: u64 = 0;
     let mut rest = s;
     while !rest.is_empty() {
@@ -27,19 +40,17 @@ pub fn parse_duration(text: &str) -> Result<Millis, String> {
                 "invalid duration `{text}`: expected e.g. \"90s\", \"15m\", \"1h30m\""
             ));
         }
-        let number: f64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("invalid number in duration `{text}`"))?;
+        let number = &rest[..digits];
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ms" => 1.0,
-            "s" => 1_000.0,
-            "m" => 60_000.0,
-            "h" => 3_600_000.0,
-            "d" => 86_400_000.0,
+        let scale: u64 = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
             other => {
                 return Err(format!(
                     "unknown unit `{other}` in duration `{text}`: expected ms, s, m, h or d"
@@ -47,7 +58,14 @@ pub fn parse_duration(text: &str) -> Result<Millis, String> {
             }
         };
         rest = &rest[unit_len..];
-        total += (number * scale).round() as u64;
+        if number.bytes().filter(|&b| b == b'.').count() > 1 {
+            return Err(format!("invalid number in duration `{text}`"));
+        }
+        let ms = scaled(number, scale).ok_or_else(too_long)?;
+        total = total.checked_add(ms).ok_or_else(too_long)?;
+    }
+    if total > MAX_DURATION.0 {
+        return Err(too_long());
     }
     Ok(Millis(total))
 }
@@ -88,5 +106,22 @@ mod tests {
         for d in [0, 250, 90_000, 5_400_000, 3_723_000] {
             assert_eq!(parse_duration(&format_duration(Millis(d))), Ok(Millis(d)));
         }
+    }
+
+    /// Issue 13, item 9: durations that wrapped or saturated are refused.
+    #[test]
+    fn durations_that_would_wrap_are_refused() {
+        // Was accepted as 7199999 ms.
+        assert!(
+            parse_duration("18446744073709551615ms2h")
+                .unwrap_err()
+                .contains("longer than the longest")
+        );
+        // Was 2^64-1 ms.
+        assert!(parse_duration("99999999999999999999d").is_err());
+        assert_eq!(parse_duration("36500d"), Ok(MAX_DURATION));
+        assert!(parse_duration("36501d").is_err());
+        assert!(parse_duration("1.2.3s").is_err());
+        assert_eq!(parse_duration(".5s"), Ok(Millis(500)));
     }
 }

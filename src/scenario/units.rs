@@ -1,5 +1,6 @@
 //! Quantities as scenario files write them (`"90s"`, `"500m"`, `"2Gi"`): serde
-//! types that parse and print through [`crate::quantity`]'s text forms.
+//! types that parse and print through [`crate::quantity`]'s text forms,
+//! exactly and within its limits (`MAX_DURATION`, `MAX_CPU`, `MAX_MEMORY`).
 
 use std::fmt;
 
