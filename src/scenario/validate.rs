@@ -665,7 +665,7 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
             "kubernetes.scheduler.max_backoff",
             format!(
                 "must be at least initial_backoff ({}), as kube-scheduler requires of podMaxBackoffSeconds",
-                super::units::format_duration(initial)
+                crate::quantity::format_duration(initial)
             ),
         ));
     }
