@@ -63,3 +63,7 @@ mod autoscaler;
 /// The scheduling queue by Kubernetes version: QueueingHints, pop from
 /// backoffQ, and versions pinned equal giving identical rows.
 mod queue_versions;
+
+/// The module order of ARCHITECTURE.md, checked against every `crate::`
+/// path in `src/`.
+mod layering;

@@ -3,8 +3,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use crate::cloud::Delay;
 use crate::engine::{Context, Millis, RngStreams, Stream};
+use crate::quantity::Delay;
 
 use super::node_lifecycle::ZoneCounts;
 use super::scheduler::{
@@ -16,8 +16,9 @@ use super::{
     QueueSlot, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
 };
 
-/// Timings of the control plane; defaults are those of the newest
-/// Kubernetes version modelled.
+/// Timings of the control plane; defaults are Kubernetes' of the newest
+/// version modelled (`docs/fidelity.md`, "Node lifecycle", "Controllers"
+/// and "Scheduler queue").
 #[derive(Debug, Clone, PartialEq)]
 pub struct KubeConfig {
     /// `node-monitor-period` (5 s).

@@ -1,7 +1,7 @@
 //! Kubernetes minor versions and the defaults of theirs that poolsim
 //! models: the scheduler's feature gates, the node-monitor grace period and
 //! the cluster autoscaler's default expander (sources in
-//! `docs/fidelity.md`, "The scheduling queue by version").
+//! `docs/fidelity.md`, "Scheduler queue").
 
 use std::fmt;
 
