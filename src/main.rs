@@ -258,7 +258,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plot { dir, policy, seed } => {
             let choice = report::RunChoice { policy, seed };
             let written = report::plot_dir_with(&dir, &choice).map_err(|e| match e {
-                report::PlotError::Read { .. } => Failure::BadInput(e.to_string()),
+                report::PlotError::Read { .. } | report::PlotError::Empty { .. } => {
+                    Failure::BadInput(e.to_string())
+                }
                 report::PlotError::Write { .. } => Failure::Runtime(e.to_string()),
             })?;
             for path in written {

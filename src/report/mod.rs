@@ -2,11 +2,15 @@
 //! description `validate` prints, SVG figures drawn from result CSVs, and
 //! one run's trace (`trace.rs`).
 
+pub mod axis;
+pub mod figure;
 pub mod plots;
 pub mod svg;
+pub mod timeline;
 pub mod trace;
 
-pub use plots::{PlotError, RunChoice, plot_dir, plot_dir_with};
+pub use plots::{PlotError, plot_dir, plot_dir_with};
+pub use timeline::RunChoice;
 pub use trace::{ObjectKind, TraceError, TraceFormat, TraceOptions, trace};
 
 use crate::metrics::SummaryRow;
