@@ -27,7 +27,10 @@ fn panels(svg: &str) -> Vec<Panel> {
                     let circles = s.children().filter(|c| c.has_tag_name("circle")).count();
                     let is_path = s.children().any(|c| c.has_tag_name("path"));
                     // Lines and points mark every point; steps draw a path.
-                    assert!(circles == n || (circles == 0 && is_path), "{circles} vs {n}");
+                    assert!(
+                        circles == n || (circles == 0 && is_path),
+                        "{circles} vs {n}"
+                    );
                     (s.attribute("data-name").unwrap().to_string(), n)
                 })
                 .collect(),
@@ -130,7 +133,10 @@ fn a_duration_sweep_plots_on_a_numeric_axis_in_seconds() {
     let dir = tmp.path().join("o");
     let file = shipped("seed-deadlock.toml");
     let set = "instances.launch_delay.median=30s..90s:30s";
-    run(&[file.to_str().unwrap(), "--seeds", "3", "--set", set], &dir);
+    run(
+        &[file.to_str().unwrap(), "--seeds", "3", "--set", set],
+        &dir,
+    );
     plot(&dir, &[]);
     let svg = read(&dir, "deadlock-rate-vs-instances.launch_delay.median.svg");
     assert_eq!(
@@ -165,7 +171,10 @@ fn a_duration_sweep_plots_on_a_numeric_axis_in_seconds() {
         panels(&cost)[0].series,
         [("single-pool".into(), 3), ("split-pool".into(), 3)]
     );
-    assert!(cost.contains(">30s<") || cost.contains("30s;"), "points labelled");
+    assert!(
+        cost.contains(">30s<") || cost.contains("30s;"),
+        "points labelled"
+    );
 }
 
 /// A quantity sweep keeps `500m` (once dropped) and places it at 0.5 cores.
@@ -175,7 +184,10 @@ fn a_cpu_sweep_plots_every_quantity_in_cores() {
     let dir = tmp.path().join("o");
     let file = shipped("seed-deadlock.toml");
     let set = "workloads.worker.cpu=500m,1,2";
-    run(&[file.to_str().unwrap(), "--seeds", "2", "--set", set], &dir);
+    run(
+        &[file.to_str().unwrap(), "--seeds", "2", "--set", set],
+        &dir,
+    );
     plot(&dir, &[]);
     let svg = read(&dir, "deadlock-rate-vs-workloads.worker.cpu.svg");
     assert_eq!(
@@ -194,7 +206,10 @@ fn names_are_categories_and_an_empty_figure_is_an_error() {
     let dir = tmp.path().join("o");
     let file = shipped("seed-deadlock.toml");
     let set = "workloads.worker.class=user,system";
-    run(&[file.to_str().unwrap(), "--seeds", "2", "--set", set], &dir);
+    run(
+        &[file.to_str().unwrap(), "--seeds", "2", "--set", set],
+        &dir,
+    );
     plot(&dir, &[]);
     let svg = read(&dir, "deadlock-rate-vs-workloads.worker.class.svg");
     assert_eq!(panels(&svg)[0].series[0].1, 2);
@@ -204,7 +219,10 @@ fn names_are_categories_and_an_empty_figure_is_an_error() {
     let summary = read(&dir, "summary.csv");
     let mut lines = summary.lines();
     let header = lines.next().unwrap();
-    let col = header.split(',').position(|h| h == "deadlock_rate").unwrap();
+    let col = header
+        .split(',')
+        .position(|h| h == "deadlock_rate")
+        .unwrap();
     let mut out = format!("{header}\n");
     for l in lines {
         let mut f: Vec<&str> = l.split(',').collect();
@@ -217,8 +235,14 @@ fn names_are_categories_and_an_empty_figure_is_an_error() {
     let p = poolsim(&["plot", dir.to_str().unwrap()]);
     assert_eq!(p.status.code(), Some(2));
     let err = String::from_utf8_lossy(&p.stderr);
-    assert!(err.contains("deadlock-rate-vs-workloads.worker.class.svg: nothing to draw"), "{err}");
-    assert!(!dir.join("deadlock-rate-vs-workloads.worker.class.svg").exists());
+    assert!(
+        err.contains("deadlock-rate-vs-workloads.worker.class.svg: nothing to draw"),
+        "{err}"
+    );
+    assert!(
+        !dir.join("deadlock-rate-vs-workloads.worker.class.svg")
+            .exists()
+    );
 }
 
 /// scenarios/autoscaler.toml sweeps two keys: each deadlock-rate figure has
@@ -321,7 +345,8 @@ fn plot_of_a_sweep_with_timeseries() {
     );
     // The fault is marked in each of the three panels.
     assert_eq!(
-        ts.matches(r#"class="marker" data-name="terminate_all""#).count(),
+        ts.matches(r#"class="marker" data-name="terminate_all""#)
+            .count(),
         3
     );
 }

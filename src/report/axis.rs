@@ -114,7 +114,11 @@ impl ParamAxis {
             AxisKind::Duration { per_unit } => parse_seconds(value).map(|s| s / per_unit),
             AxisKind::Cpu => cpu_cores(value),
             AxisKind::Memory { per_unit } => memory_bytes(value).map(|b| b / per_unit),
-            AxisKind::Category => self.values.iter().position(|v| v == value).map(|i| i as f64),
+            AxisKind::Category => self
+                .values
+                .iter()
+                .position(|v| v == value)
+                .map(|i| i as f64),
         }
     }
 
@@ -151,7 +155,10 @@ mod tests {
 
     #[test]
     fn durations_go_on_a_numeric_axis_in_their_unit() {
-        let a = axis("instances.launch_delay.median", &["30s", "1m", "1m30s", "1m"]);
+        let a = axis(
+            "instances.launch_delay.median",
+            &["30s", "1m", "1m30s", "1m"],
+        );
         assert_eq!(a.kind, AxisKind::Duration { per_unit: 1.0 });
         assert_eq!(a.values, ["30s", "1m", "1m30s"]);
         assert_eq!(a.position("1m30s"), Some(90.0));
@@ -181,7 +188,10 @@ mod tests {
         let n = axis("workloads.worker.replicas", &["0", "50", "400"]);
         assert_eq!(n.kind, AxisKind::Number);
         assert_eq!(n.position("400"), Some(400.0));
-        let c = axis("policies.x.expander", &["random", "least-waste", "priority"]);
+        let c = axis(
+            "policies.x.expander",
+            &["random", "least-waste", "priority"],
+        );
         assert_eq!(c.kind, AxisKind::Category);
         assert_eq!(c.position("priority"), Some(2.0));
         assert_eq!(c.categories(), ["random", "least-waste", "priority"]);

@@ -126,7 +126,11 @@ impl Figure {
     pub fn render(&self) -> String {
         let cols = self.columns();
         let rows = self.panels.len().div_ceil(cols).max(1);
-        let width = if cols == 1 { 720.0 } else { cols as f64 * 330.0 };
+        let width = if cols == 1 {
+            720.0
+        } else {
+            cols as f64 * 330.0
+        };
         let panel_w = (width - 2.0 * MARGIN) / cols as f64;
         let panel_h = match self.panel_height {
             h if h > 0.0 => h,
@@ -239,7 +243,12 @@ mod tests {
         };
         let svg = Figure::single("t", panel).render();
         let doc = roxmltree::Document::parse(&svg).unwrap();
-        let width: f64 = doc.root_element().attribute("width").unwrap().parse().unwrap();
+        let width: f64 = doc
+            .root_element()
+            .attribute("width")
+            .unwrap()
+            .parse()
+            .unwrap();
         let entries: Vec<_> = doc
             .descendants()
             .filter(|n| n.attribute("class") == Some("legend-entry"))

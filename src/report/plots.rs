@@ -173,7 +173,12 @@ pub fn point_label(keys: &[String], values: &[String]) -> String {
 /// other swept values (small multiples: a line never joins two grid points
 /// that differ in another key); or, with no sweep, a point per policy with
 /// its interval.
-pub fn deadlock_rate(summary: &Table, axes: &[ParamAxis], x: Option<usize>, scenario: &str) -> Figure {
+pub fn deadlock_rate(
+    summary: &Table,
+    axes: &[ParamAxis],
+    x: Option<usize>,
+    scenario: &str,
+) -> Figure {
     let (rate, lo, hi) = (
         summary.col("deadlock_rate"),
         summary.col("deadlock_rate_lo"),
@@ -324,7 +329,9 @@ pub fn recovery_cdf(runs: &Table, keys: &[String], scenario: &str) -> Figure {
             }
             chart.series.push(s);
         }
-        chart.notes.push(format!("never recovered: {}", never.join(", ")));
+        chart
+            .notes
+            .push(format!("never recovered: {}", never.join(", ")));
         if points.len() > 1 {
             note_identical(&mut chart);
         }

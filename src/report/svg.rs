@@ -220,7 +220,9 @@ fn finite_range(v: &[f64]) -> Option<(f64, f64)> {
 impl Chart {
     /// Whether the panel has anything to draw.
     pub fn has_data(&self) -> bool {
-        self.series.iter().any(|s| s.finite_points().next().is_some())
+        self.series
+            .iter()
+            .any(|s| s.finite_points().next().is_some())
     }
 
     /// The horizontal extent of the data, markers included.
@@ -396,7 +398,11 @@ impl Chart {
             .iter()
             .filter(|l| l.x.is_finite() && l.y.is_finite())
             .collect();
-        order.sort_by(|a, b| sy(a.y).total_cmp(&sy(b.y)).then(sx(a.x).total_cmp(&sx(b.x))));
+        order.sort_by(|a, b| {
+            sy(a.y)
+                .total_cmp(&sy(b.y))
+                .then(sx(a.x).total_cmp(&sx(b.x)))
+        });
         for l in order {
             let width = text_width(&l.text, 10.0);
             let (px, py) = (sx(l.x), sy(l.y));
@@ -513,14 +519,7 @@ fn series_into(o: &mut String, s: &Series, sx: &dyn Fn(f64) -> f64, sy: &dyn Fn(
                     let _ = write!(d, "M{:.1},{:.1} ", sx(x), sy(y));
                 }
                 Some(py) if s.style == Style::Step => {
-                    let _ = write!(
-                        d,
-                        "L{:.1},{:.1} L{:.1},{:.1} ",
-                        sx(x),
-                        sy(py),
-                        sx(x),
-                        sy(y)
-                    );
+                    let _ = write!(d, "L{:.1},{:.1} L{:.1},{:.1} ", sx(x), sy(py), sx(x), sy(y));
                 }
                 Some(_) => {
                     let _ = write!(d, "L{:.1},{:.1} ", sx(x), sy(y));
@@ -574,7 +573,11 @@ mod tests {
 
     #[test]
     fn wrapping_keeps_every_word_and_fits_the_width() {
-        let lines = wrap("never recovered: single-pool 34%, split-pool 0%", 120.0, 10.0);
+        let lines = wrap(
+            "never recovered: single-pool 34%, split-pool 0%",
+            120.0,
+            10.0,
+        );
         // 6 px a character: at most 20 characters a line.
         assert!(lines.iter().all(|l| l.chars().count() <= 20), "{lines:?}");
         assert_eq!(

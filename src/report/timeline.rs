@@ -59,7 +59,8 @@ fn field<'a>(f: &'a toml::Value, key: &str, over: &'a [(String, String)]) -> Opt
 }
 
 fn seconds(v: Option<&str>) -> Option<f64> {
-    v.and_then(|t| parse_duration(t).ok()).map(|d| d.as_secs_f64())
+    v.and_then(|t| parse_duration(t).ok())
+        .map(|d| d.as_secs_f64())
 }
 
 /// The marks of the faults in the scenario saved with the results, with the
@@ -118,6 +119,10 @@ pub fn fault_marks(dir: &Path, grid: &[(String, String)]) -> Vec<FaultMark> {
     out
 }
 
+/// A series of the timeline: its `timeseries.csv` column, its legend, and
+/// whether it is dashed.
+type Column = (String, String, bool);
+
 /// One run over time in three panels: ready nodes per pool; pending system
 /// pods; pending user pods and stalled pods. Every panel carries the fault
 /// marks on the same time axis.
@@ -156,7 +161,7 @@ pub fn timeseries(
         .filter(|h| rows.iter().any(|r| !ts.text(r, ts.col(h)).is_empty()))
         .cloned()
         .collect();
-    let panels: [(&str, &str, Vec<(String, String, bool)>); 3] = [
+    let panels: [(&str, &str, Vec<Column>); 3] = [
         (
             "ready nodes per pool",
             "nodes",
@@ -198,9 +203,9 @@ pub fn timeseries(
     if marks.is_empty() {
         figure.notes.push("No fault in the scenario.".into());
     } else {
-        figure
-            .notes
-            .push("Dashed red lines: each fault and its end (random processes: start and stop).".into());
+        figure.notes.push(
+            "Dashed red lines: each fault and its end (random processes: start and stop).".into(),
+        );
     }
     let mut colour = 0;
     for (title, unit, columns) in panels {
@@ -232,13 +237,12 @@ pub fn timeseries(
         figure.panels.push(chart);
     }
     // One time axis for all panels.
-    let extent = figure
-        .panels
-        .iter()
-        .filter_map(Chart::x_extent)
-        .fold(None, |acc: Option<(f64, f64)>, (lo, hi)| {
+    let extent = figure.panels.iter().filter_map(Chart::x_extent).fold(
+        None,
+        |acc: Option<(f64, f64)>, (lo, hi)| {
             Some(acc.map_or((lo, hi), |(a, b)| (a.min(lo), b.max(hi))))
-        });
+        },
+    );
     if let Some((lo, hi)) = extent {
         let lo = lo.min(0.0);
         for p in &mut figure.panels {
