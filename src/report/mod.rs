@@ -1,9 +1,11 @@
 //! What people look at: the console table of a sweep's summary, the
-//! description `validate` prints, SVG figures drawn from result CSVs, and
+//! description `validate` prints (with every workload's effective placement
+//! per policy, `placement.rs`), SVG figures drawn from result CSVs, and
 //! one run's trace (`trace.rs`).
 
 pub mod axis;
 pub mod figure;
+mod placement;
 pub mod plots;
 pub mod svg;
 pub mod timeline;
@@ -215,6 +217,7 @@ pub fn describe(s: &crate::Scenario) -> String {
                 labels.join(",")
             );
         }
+        placement::effective_placement(&mut out, s, p);
     }
     for f in &s.faults {
         let _ = writeln!(out, "  fault {}", f.describe(&s.cloud.zones));
