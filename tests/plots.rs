@@ -350,3 +350,54 @@ fn plot_of_a_sweep_with_timeseries() {
         3
     );
 }
+
+/// `poolsim report` on a sweep: one HTML file, no script or external
+/// resource, every figure inline, every summary number beside its CSV
+/// value, the grid-point view and the worst run's explanation.
+#[test]
+fn report_writes_one_self_contained_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("o");
+    let file = shipped("seed-deadlock.toml");
+    run(
+        &[
+            file.to_str().unwrap(),
+            "--seeds",
+            "6",
+            "--set",
+            "workloads.worker.replicas=100,300",
+        ],
+        &dir,
+    );
+    let p = poolsim(&["report", dir.to_str().unwrap()]);
+    assert!(p.status.success(), "{}", String::from_utf8_lossy(&p.stderr));
+    let html = read(&dir, "report.html");
+    for banned in ["<script", "src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(banned), "{banned}");
+    }
+    for f in [
+        "deadlock-rate-vs-workloads.worker.replicas.svg",
+        "recovery-cdf.svg",
+        "cost-vs-unavailability.svg",
+    ] {
+        assert!(
+            html.contains(&format!("<figure data-file=\"{f}\"><svg")),
+            "{f}"
+        );
+    }
+    // Each of the 4 summary rows has its deadlock rate as written.
+    let summary = read(&dir, "summary.csv");
+    let header: Vec<&str> = summary.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "deadlock_rate").unwrap();
+    for (i, line) in summary.lines().skip(1).enumerate() {
+        let v = line.split(',').nth(col).unwrap();
+        let tag = format!(r#"data-row="{i}" data-col="deadlock_rate" data-value="{v}""#);
+        assert!(html.contains(&tag), "{tag}");
+    }
+    assert!(html.contains("id=\"grid\""));
+    assert!(html.contains("<td class=\"name\">300</td>"));
+    // The worst run is explained as trace explains it.
+    assert!(html.contains("the worst run"));
+    assert!(html.contains("<pre class=\"trace\">"));
+    assert!(html.contains("--set workloads.worker.replicas="));
+}

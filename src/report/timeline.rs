@@ -17,6 +17,8 @@ pub struct RunChoice {
     pub policy: Option<String>,
     /// Seed.
     pub seed: Option<u64>,
+    /// Grid values (swept key, value) the run must have; empty for any.
+    pub grid: Vec<(String, String)>,
 }
 
 /// Which run to draw over time: the given one, else the first deadlocked
@@ -31,6 +33,10 @@ pub fn chosen_run<'a>(runs: &'a Table, choice: &RunChoice) -> Option<&'a Vec<Str
             && choice
                 .seed
                 .is_none_or(|s| runs.text(r, sc) == s.to_string())
+            && choice
+                .grid
+                .iter()
+                .all(|(k, v)| runs.text(r, runs.col(k)) == v)
     };
     if choice.policy.is_some() || choice.seed.is_some() {
         return runs.rows.iter().find(matches);
