@@ -53,9 +53,7 @@ nav a{margin-right:1em}";
 /// below 100, none above.
 pub fn fmt_num(v: f64) -> String {
     let a = v.abs();
-    if v == v.trunc() && a < 1e15 {
-        format!("{v:.0}")
-    } else if a >= 100.0 {
+    if a >= 100.0 || (v == v.trunc() && a < 1e15) {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")

@@ -104,7 +104,8 @@ pub fn policy_differences(doc: Option<&toml::Table>) -> String {
         );
         let mut kv = Vec::new();
         flatten("", p, &mut kv);
-        kv.retain(|(k, _)| k != "name" && k != "description");
+        // A named table's `name` is already its key.
+        kv.retain(|(k, _)| k != "name" && k != "description" && !k.ends_with(".name"));
         flat.push((name.to_string(), kv));
     }
     o.push_str("</ul>\n");
