@@ -3,7 +3,7 @@
 //! their unit; anything else (names, booleans, mixed values) as categories
 //! in grid order.
 
-use crate::scenario::units::{parse_cpu, parse_duration, parse_memory};
+use crate::quantity::{parse_cpu, parse_duration, parse_memory};
 
 /// How a swept key's values are placed on an axis.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::figure::Figure;
 use super::plots::{Table, point_label};
 use super::svg::{Chart, Marker, Series, Style};
-use crate::scenario::units::parse_duration;
+use crate::quantity::parse_duration;
 
 /// The run `poolsim plot` draws over time.
 #[derive(Debug, Clone, Default)]
