@@ -127,7 +127,7 @@ fn check_shards(shards: &[(Meta, &PathBuf)], out: &Path) -> Result<String, Sweep
         return Err(bad(format!("--out {} is one of the shards", d.display())));
     }
     let (plan, resolved) = shard_plan(shards[0].1, first)?;
-    for (m, d) in &shards {
+    for (m, d) in shards {
         let range = Shard {
             index: m.shard,
             count: m.shards,
