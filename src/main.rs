@@ -17,6 +17,10 @@ use poolsim::{Scenario, ScenarioError, SweepError, SweepOptions, report, run_swe
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Let a scenario's Job `trace` paths leave the scenario's directory
+    /// (refused by default).
+    #[arg(long, global = true)]
+    allow_paths_outside: bool,
 }
 
 #[derive(Subcommand)]
@@ -60,6 +64,10 @@ enum Command {
         /// No progress on stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Events one run may handle; a run that needs more ends as a
+        /// `failed` row saying so (default 50000000).
+        #[arg(long, value_name = "N")]
+        max_events_per_run: Option<u64>,
     },
     /// Join the result directories of the shards of one sweep.
     Merge {
@@ -86,6 +94,19 @@ enum Command {
         /// The seed (as in runs.csv).
         #[arg(long)]
         seed: u64,
+        /// Set a scenario value, as `run --set` does: KEY=VALUE, or
+        /// KEY=V1,V2,... with --point choosing among the grid's points.
+        /// Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// The grid point to run when the scenario's [sweep] and --set make
+        /// several (0-based, in runs.csv order).
+        #[arg(long, value_name = "I")]
+        point: Option<usize>,
+        /// A results directory: refuse a policy, seed or grid point its
+        /// runs.csv does not hold.
+        #[arg(long, value_name = "DIR")]
+        results: Option<PathBuf>,
         /// Only lines about these objects: pods, nodes, instances,
         /// services, faults, cluster (comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "KINDS")]
@@ -155,7 +176,7 @@ fn main() -> ExitCode {
     // A full or closed stderr cannot be reported anywhere: the exit code
     // still says what happened.
     let say = |msg: &str| {
-        let _ = writeln!(std::io::stderr(), "error: {msg}");
+        let _ = writeln!(std::io::stderr(), "error: {}", escape_lines(msg));
     };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -184,7 +205,17 @@ fn print(text: &str) -> Result<(), Failure> {
         })
 }
 
+/// A message with every non-printable character but line breaks escaped,
+/// whatever it quotes.
+fn escape_lines(msg: &str) -> String {
+    msg.split('\n')
+        .map(|l| poolsim::input::escape(l).to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
+    let outside = cli.allow_paths_outside;
     match cli.command {
         Command::Run {
             scenario,
@@ -198,8 +229,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             resume,
             timeseries,
             quiet,
+            max_events_per_run,
         } => {
-            let scenario = Scenario::load(&scenario)?;
+            let scenario = Scenario::load_with(&scenario, outside)?;
             let shard = shard
                 .map(|s| Shard::parse(&s, |var| std::env::var(var).ok()))
                 .transpose()?;
@@ -224,10 +256,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 } else {
                     ProgressMode::Auto
                 },
+                max_events_per_run,
             };
             let output = run_sweep(&scenario, &opts)?;
             for note in &output.notes {
-                let _ = writeln!(std::io::stderr(), "poolsim: resume: {note}");
+                let _ = writeln!(std::io::stderr(), "poolsim: resume: {}", escape_lines(note));
             }
             if output.resumed > 0 {
                 print(&format!(
@@ -235,22 +268,30 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     output.resumed, output.runs
                 ))?;
             }
-            print(&report::summary_table(&output.summary))?;
-            print(&format!(
+            print(&escape_lines(&report::summary_table(&output.summary)))?;
+            print(&escape_lines(&format!(
                 "wrote {}/runs.csv, summary.csv\n",
                 output.dir.display()
-            ))
+            )))
         }
         Command::Trace {
             scenario,
             policy,
             seed,
+            set,
+            point,
+            results,
             only,
             from,
             to,
             format,
         } => {
-            let scenario = Scenario::load(&scenario)?;
+            let base = Scenario::load_with(&scenario, outside)?;
+            let at = poolsim::sweep::grid_point(&base, &set, point)?;
+            if let Some(dir) = &results {
+                poolsim::sweep::check_results_hold(dir, &at, &policy, seed)?;
+            }
+            let scenario = at.scenario;
             let time = |flag: &str, v: Option<String>| {
                 v.map(|t| {
                     parse_duration(&t).map_err(|m| Failure::BadInput(format!("{flag} `{t}`: {m}")))
@@ -294,15 +335,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Merge { dirs, out } => {
             let summary = merge(&dirs, &out)?;
-            print(&report::summary_table(&summary))?;
-            print(&format!("wrote {}/runs.csv, summary.csv\n", out.display()))
+            print(&escape_lines(&report::summary_table(&summary)))?;
+            print(&escape_lines(&format!(
+                "wrote {}/runs.csv, summary.csv\n",
+                out.display()
+            )))
         }
         Command::Validate { scenario } => {
-            let scenario = Scenario::load(&scenario)?;
+            let scenario = Scenario::load_with(&scenario, outside)?;
             // Expanding the plan validates every grid point of `[sweep]`.
             let plan = Plan::new(&scenario, &SweepOptions::default())?;
-            print(&report::describe(&scenario))?;
-            print(&report::describe_grid(&plan))
+            print(&escape_lines(&report::describe(&scenario)))?;
+            print(&escape_lines(&report::describe_grid(&plan)))
         }
     }
 }

@@ -121,6 +121,11 @@ pub enum KubeEvent {
     DrainRetry(NodeId),
 }
 
+/// The most pods one run may create, of every kind and counting every
+/// recreation: a pod is never forgotten (its id is its index), so this
+/// bounds the memory of a run's pods.
+pub const MAX_PODS_CREATED: usize = 10_000_000;
+
 /// Counters that summarise the cluster at an instant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClusterStatus {
@@ -134,6 +139,10 @@ pub struct ClusterStatus {
     pub progressing_user: u32,
     /// Their cpu requests, in millicores: the rate of useful user work.
     pub progressing_user_mcpu: u64,
+    /// The cpu requests, in millicores, of the user pods the controllers
+    /// want: every replica of each user Deployment and the active pods of
+    /// each unfinished Job (the demand user work is measured against).
+    pub wanted_user_mcpu: u64,
     /// Running pods (any class) stalled on an unavailable service.
     pub stalled: u32,
     /// System services below their minimum of Running pods.
@@ -235,7 +244,18 @@ impl Cluster {
                 ws[need.index()].dependents.push(WorkloadId(i as u16));
             }
         }
-        let mut status = ClusterStatus::default();
+        let mut status = ClusterStatus {
+            wanted_user_mcpu: ws
+                .iter()
+                .filter(|w| {
+                    w.spec.class == PodClass::User
+                        && w.spec.kind == WorkloadKind::Deployment
+                        && !w.spec.placeholder
+                })
+                .map(|w| u64::from(w.spec.replicas) * w.spec.requests.cpu.0)
+                .sum(),
+            ..ClusterStatus::default()
+        };
         // Nothing runs yet, so every service starts below its minimum.
         for i in 0..ws.len() {
             if ws[i].is_unavailable() {
@@ -280,6 +300,12 @@ impl Cluster {
     /// All nodes ever created.
     pub fn nodes(&self) -> &[Node] {
         &self.nodes
+    }
+
+    /// Whether the run has created as many pods as it may
+    /// ([`MAX_PODS_CREATED`]); the cluster then creates no more.
+    pub fn pod_limit_reached(&self) -> bool {
+        self.pods.len() >= MAX_PODS_CREATED
     }
 
     /// All pods ever created.
@@ -452,6 +478,10 @@ impl Cluster {
                 Some(node)
             }
         };
+        if self.pods.len() >= MAX_PODS_CREATED {
+            // The run is over: `World::exhausted` reports it.
+            return;
+        }
         let id = PodId(self.pods.len() as u32);
         self.pods.push(Pod {
             id,

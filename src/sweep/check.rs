@@ -11,7 +11,8 @@ use std::path::Path;
 use crate::metrics::STALL_CAUSES;
 
 use super::SweepError;
-use super::plan::Plan;
+use super::plan::{Plan, RunKey};
+use crate::scenario::Scenario;
 
 /// The kind of value a `runs.csv` column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,10 +71,9 @@ fn decimal(cell: &str) -> Result<f64, String> {
     }
 }
 
-/// Checks one cell of run `i`'s row.
-fn cell_ok(plan: &Plan, i: usize, kind: Kind, cell: &str) -> Result<(), String> {
-    let k = plan.run(i);
-    let scenario = &plan.scenarios[k.point];
+/// Checks one cell of the row of run `k`, whose grid point's scenario is
+/// `scenario`.
+fn cell_ok(scenario: &Scenario, k: RunKey, kind: Kind, cell: &str) -> Result<(), String> {
     let policy = &scenario.policies[k.policy];
     match kind {
         Kind::Policy if cell != policy.name => {
@@ -131,29 +131,79 @@ fn cell_ok(plan: &Plan, i: usize, kind: Kind, cell: &str) -> Result<(), String> 
     }
 }
 
-/// Checks that `cells` (one `runs.csv` record) is run `i` of the plan, with
-/// every field of the type and range poolsim writes; `Err` says what is
-/// wrong.
-pub(crate) fn check_row<'a>(
-    plan: &Plan,
-    i: usize,
-    cells: impl ExactSizeIterator<Item = &'a [u8]>,
+/// Checks rows against a plan, keeping the scenario of the last grid point
+/// (rows come in run order, so a point's scenario is built once).
+pub(crate) struct RowChecker<'a> {
+    plan: &'a Plan,
+    header: Vec<String>,
+    point: Option<(usize, Scenario)>,
+}
+
+impl<'a> RowChecker<'a> {
+    /// A checker of rows of `plan`.
+    pub fn new(plan: &'a Plan) -> Self {
+        RowChecker {
+            plan,
+            header: super::runs_header(plan),
+            point: None,
+        }
+    }
+
+    /// The scenario of grid point `point`.
+    fn scenario(&mut self, point: usize) -> Result<&Scenario, String> {
+        if self.plan.grid.axes.is_empty() {
+            return Ok(&self.plan.base);
+        }
+        if self.point.as_ref().is_none_or(|(p, _)| *p != point) {
+            let s = self.plan.scenario(point).map_err(|e| e.to_string())?;
+            self.point = Some((point, s.into_owned()));
+        }
+        Ok(&self.point.as_ref().ok_or("no scenario")?.1)
+    }
+
+    /// Checks that `cells` (one `runs.csv` record) is run `i` of the plan,
+    /// with every field of the type and range poolsim writes; `Err` says
+    /// what is wrong.
+    pub fn check<'c>(
+        &mut self,
+        i: usize,
+        cells: impl ExactSizeIterator<Item = &'c [u8]>,
+    ) -> Result<(), String> {
+        let plan = self.plan;
+        if i >= plan.len() {
+            return Err(format!("the plan has only {} runs", plan.len()));
+        }
+        if cells.len() != self.header.len() {
+            return Err(format!(
+                "{} fields, expected {}",
+                cells.len(),
+                self.header.len()
+            ));
+        }
+        let k = plan.run(i);
+        let labels = plan.grid.labels(k.point);
+        let header = std::mem::take(&mut self.header);
+        let checked = self
+            .scenario(k.point)
+            .and_then(|scenario| check_cells(scenario, k, &header, &labels, cells));
+        self.header = header;
+        checked
+    }
+}
+
+/// Checks the cells of run `k`'s row, named by `header`.
+fn check_cells<'c>(
+    scenario: &Scenario,
+    k: RunKey,
+    header: &[String],
+    labels: &[String],
+    cells: impl Iterator<Item = &'c [u8]>,
 ) -> Result<(), String> {
-    if i >= plan.len() {
-        return Err(format!("the plan has only {} runs", plan.len()));
-    }
-    let header = super::runs_header(plan);
-    if cells.len() != header.len() {
-        return Err(format!("{} fields, expected {}", cells.len(), header.len()));
-    }
-    let k = plan.run(i);
-    let labels = plan.grid.labels(k.point);
     let axes = labels.len();
     let mut ok = None;
     for (j, (name, raw)) in header.iter().zip(cells).enumerate() {
         let cell = std::str::from_utf8(raw).map_err(|_| format!("`{name}` is not UTF-8"))?;
-        let in_grid = j >= 2 && j < 2 + axes;
-        if in_grid {
+        if j >= 2 && j < 2 + axes {
             if cell != labels[j - 2] {
                 return Err(format!("`{name}` = `{cell}`, expected `{}`", labels[j - 2]));
             }
@@ -180,13 +230,13 @@ pub(crate) fn check_row<'a>(
             }
             continue;
         }
-        cell_ok(plan, i, kind, cell).map_err(|m| format!("`{name}`: {m}"))?;
+        cell_ok(scenario, k, kind, cell).map_err(|m| format!("`{name}`: {m}"))?;
     }
     Ok(())
 }
 
 /// Checks that `path` is a `runs.csv` holding exactly the runs `range` of
-/// the plan, in order, each row whole (see [`check_row`]).
+/// the plan, in order, each row whole (see [`RowChecker::check`]).
 pub(crate) fn check_runs_file(
     plan: &Plan,
     range: std::ops::Range<usize>,
@@ -207,6 +257,7 @@ pub(crate) fn check_runs_file(
     }
     let mut rec = csv::ByteRecord::new();
     let mut run = range.start;
+    let mut checker = RowChecker::new(plan);
     loop {
         match rdr.read_byte_record(&mut rec) {
             Ok(false) => break,
@@ -221,7 +272,8 @@ pub(crate) fn check_runs_file(
                 range.end
             )));
         }
-        check_row(plan, run, rec.iter())
+        checker
+            .check(run, rec.iter())
             .map_err(|m| bad(format!("row {} (run {run}): {m}", run - range.start + 2)))?;
         run += 1;
     }
@@ -240,7 +292,7 @@ pub(crate) fn check_runs_file(
 /// Whether a time-series record belongs to run `i`.
 fn same_run(plan: &Plan, i: usize, rec: &csv::ByteRecord) -> bool {
     let k = plan.run(i);
-    let name = &plan.scenarios[k.point].policies[k.policy].name;
+    let name = plan.policy_name(k.policy);
     rec.get(0) == Some(name.as_bytes())
         && rec.get(1) == Some(k.seed.to_string().as_bytes())
         && plan
@@ -341,7 +393,10 @@ at = "10m"
         let scenario = crate::Scenario::parse(TINY, "tiny.toml").unwrap();
         let plan = Plan::new(&scenario, &super::super::SweepOptions::default()).unwrap();
         let pools = plan.pool_names();
-        let line = super::super::execute::render(&plan, 1, &pools, None).run;
+        let mut cache = super::super::execute::PointCache::default();
+        let line = super::super::execute::render(&plan, 1, &pools, None, &mut cache)
+            .unwrap()
+            .run;
         let header = super::super::runs_header(&plan);
         let cells: Vec<String> = String::from_utf8(line)
             .unwrap()
@@ -350,7 +405,7 @@ at = "10m"
             .map(str::to_string)
             .collect();
         let check = |cells: &[String], run: usize| {
-            check_row(&plan, run, cells.iter().map(|c| c.as_bytes()))
+            RowChecker::new(&plan).check(run, cells.iter().map(|c| c.as_bytes()))
         };
         assert_eq!(check(&cells, 1), Ok(()));
         assert!(check(&cells, 0).is_err(), "run 0 is policy `one`");

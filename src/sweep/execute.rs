@@ -15,11 +15,16 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, mpsc};
 use std::time::Duration;
 
+use crate::engine::{RunLimits, Stop};
 use crate::metrics::{RunRow, TimeSeries};
-use crate::sim::run_sampled;
+use crate::sim::{run_limited, stopped_row};
 
-use super::plan::Plan;
-use super::progress::stop_requested;
+use std::borrow::Cow;
+
+use crate::scenario::Scenario;
+
+use super::plan::{Plan, RunKey};
+use super::progress::{stop_flag, stop_requested};
 use super::{SweepError, csv_line};
 
 /// The environment variable of the test hook that makes every run of one
@@ -69,8 +74,11 @@ pub(crate) fn execute(
         Some((seed.parse().ok()?, Duration::from_millis(ms.parse().ok()?)))
     });
     let pools = plan.pool_names();
-    let work = |i: usize| {
-        let r = render(plan, i, &pools, panic_seed);
+    // A run cut short by Ctrl-C is not written (`None`): --resume runs it
+    // again. Each worker keeps the last grid point's scenario: its runs
+    // mostly follow each other within one point.
+    let work = |i: usize, point: &mut PointCache| {
+        let r = render(plan, i, &pools, panic_seed, point)?;
         if let Some(d) = slow {
             std::thread::sleep(d);
         }
@@ -79,7 +87,7 @@ pub(crate) fn execute(
         {
             std::thread::sleep(d);
         }
-        r
+        Some(r)
     };
     execute_with(todo, threads, work, sink).map(|(written, _)| written)
 }
@@ -90,12 +98,13 @@ struct Written {
     moved: Condvar,
 }
 
-/// [`execute`] over any `work`: also returns the most finished runs that
-/// waited at once in the reorder buffer and the channel.
-pub(crate) fn execute_with<T: Send>(
+/// [`execute`] over any `work`, which gets each worker's own state `S`
+/// and returns `None` to stop that worker; also returns the most finished
+/// runs that waited at once in the reorder buffer and the channel.
+pub(crate) fn execute_with<T: Send, S: Default>(
     todo: Range<usize>,
     threads: Option<usize>,
-    work: impl Fn(usize) -> T + Sync,
+    work: impl Fn(usize, &mut S) -> Option<T> + Sync,
     mut sink: impl FnMut(T) -> Result<(), SweepError>,
 ) -> Result<(usize, usize), SweepError> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -124,6 +133,7 @@ pub(crate) fn execute_with<T: Send>(
             let end = todo.end;
             s.spawn(move |_| {
                 let stopped = || stop_requested() || abort.load(Ordering::Relaxed);
+                let mut state = S::default();
                 loop {
                     if stopped() {
                         break;
@@ -132,7 +142,9 @@ pub(crate) fn execute_with<T: Send>(
                     if i >= end || !wait_for_room(written, i, window, &stopped) {
                         break;
                     }
-                    let r = work(i);
+                    let Some(r) = work(i, &mut state) else {
+                        break;
+                    };
                     peak.fetch_max(held.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
                     if tx.send((i, r)).is_err() {
                         break;
@@ -185,26 +197,86 @@ fn wait_for_room(written: &Written, i: usize, window: usize, stopped: &impl Fn()
     true
 }
 
-/// Runs run `i` of the plan, catching a panic as a failed row.
-pub(crate) fn render(plan: &Plan, i: usize, pools: &[String], panic_seed: Option<u64>) -> Rendered {
+/// Runs run `i` of the plan within the plan's limits, catching a panic as
+/// a failed row; a run past its limits is a failed row saying which. `None`
+/// when Ctrl-C cancelled it.
+pub(crate) fn render(
+    plan: &Plan,
+    i: usize,
+    pools: &[String],
+    panic_seed: Option<u64>,
+    cache: &mut PointCache,
+) -> Option<Rendered> {
     let k = plan.run(i);
-    let scenario = &plan.scenarios[k.point];
-    let labels = plan.grid.labels(k.point);
+    let scenario = match cache.get(plan, k.point) {
+        Ok(s) => s,
+        // Plan::new validated every point, so this is not expected.
+        Err(e) => {
+            let row = RunRow::failed(plan.policy_name(k.policy), k.seed, e.to_string());
+            return Some(finish_render(plan, k, &plan.base, row, None, pools));
+        }
+    };
+    let limits = RunLimits {
+        max_events: plan.max_events,
+        cancel: Some(stop_flag()),
+        ..RunLimits::default()
+    };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if panic_seed == Some(k.seed) {
             panic!("forced panic for seed {} ({TEST_PANIC_SEED})", k.seed);
         }
-        run_sampled(scenario, k.policy, k.seed, plan.timeseries)
+        match run_limited(scenario, k.policy, k.seed, plan.timeseries, &limits) {
+            Ok(done) => Some(done),
+            Err(Stop::Cancelled { .. }) => None,
+            Err(stop) => Some((stopped_row(scenario, k.policy, k.seed, &stop), None)),
+        }
     }));
-    let policy = &scenario.policies[k.policy];
-    let (row, series) = outcome.unwrap_or_else(|panic| {
+    let (row, series) = outcome.transpose()?.unwrap_or_else(|panic| {
         let msg = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "run panicked".into());
-        (RunRow::failed(&policy.name, k.seed, msg), None)
+        (
+            RunRow::failed(plan.policy_name(k.policy), k.seed, msg),
+            None,
+        )
     });
+    Some(finish_render(plan, k, scenario, row, series, pools))
+}
+
+/// The scenario of the grid point last used by one worker.
+#[derive(Default)]
+pub(crate) struct PointCache {
+    point: Option<(usize, Scenario)>,
+}
+
+impl PointCache {
+    /// The scenario of grid point `point`, built only when it changes.
+    fn get<'a>(&'a mut self, plan: &'a Plan, point: usize) -> Result<&'a Scenario, SweepError> {
+        let hit = matches!(&self.point, Some((p, _)) if *p == point);
+        if !hit {
+            match plan.scenario(point)? {
+                Cow::Borrowed(s) => return Ok(s),
+                Cow::Owned(s) => self.point = Some((point, s)),
+            }
+        }
+        Ok(&self.point.as_ref().expect("filled above").1)
+    }
+}
+
+/// A run's row (and series) as CSV bytes, the grid point's values after
+/// policy and seed.
+fn finish_render(
+    plan: &Plan,
+    k: RunKey,
+    scenario: &Scenario,
+    row: RunRow,
+    series: Option<TimeSeries>,
+    pools: &[String],
+) -> Rendered {
+    let labels = plan.grid.labels(k.point);
+    let policy = &scenario.policies[k.policy];
     let mut record = row.record();
     let tail = record.split_off(2);
     record.extend(labels.iter().cloned());
@@ -262,7 +334,7 @@ mod tests {
         let threads = 3;
         let window = WINDOW_PER_THREAD * threads;
         let started = AtomicUsize::new(0);
-        let work = |i: usize| {
+        let work = |i: usize, _: &mut ()| {
             started.fetch_add(1, Ordering::SeqCst);
             if i == 0 {
                 let t = std::time::Instant::now();
@@ -274,7 +346,7 @@ mod tests {
                 // Give the others the time to overrun a missing bound.
                 std::thread::sleep(Duration::from_millis(200));
             }
-            i
+            Some(i)
         };
         let mut out = Vec::new();
         let (done, peak) = execute_with(0..400, Some(threads), work, |i| {

@@ -165,6 +165,7 @@ fn shard_plan(dir: &Path, meta: &Meta) -> Result<(Plan, String), SweepError> {
     let opts = SweepOptions {
         baseline: Some(meta.baseline.clone()),
         timeseries: meta.timeseries.then_some(Millis(meta.timeseries_step_ms)),
+        max_events_per_run: Some(meta.max_events_per_run),
         ..SweepOptions::default()
     };
     let plan = Plan::new(&scenario, &opts)

@@ -13,6 +13,7 @@ mod merge;
 mod output;
 mod partial;
 pub mod plan;
+mod point;
 mod progress;
 mod resume;
 mod summarise;
@@ -23,7 +24,8 @@ pub use execute::{TEST_PANIC_SEED, TEST_SLOW_MS, TEST_SLOW_SEED};
 pub use lock::LOCK_FILE;
 pub use merge::merge;
 pub use output::{META_FILE, Meta, write_atomically, write_csv};
-pub use plan::{Plan, RunKey, Shard};
+pub use plan::{MAX_POINTS, MAX_RUNS, Plan, RunKey, Shard};
+pub use point::{GridPoint, check_results_hold, grid_point};
 pub use progress::{ProgressMode, ignore_file_size_signal, install_interrupt_handler};
 pub use summarise::summarise_file;
 
@@ -64,6 +66,9 @@ pub struct SweepOptions {
     pub timeseries: Option<Millis>,
     /// Progress on stderr.
     pub progress: ProgressMode,
+    /// Events each run may handle before it ends as a failed row (default
+    /// [`crate::engine::RunLimits::DEFAULT_MAX_EVENTS`]).
+    pub max_events_per_run: Option<u64>,
 }
 
 /// A problem running a sweep.

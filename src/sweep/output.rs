@@ -79,6 +79,9 @@ pub struct Meta {
     pub timeseries: bool,
     /// Its sampling step in milliseconds (0 without time series).
     pub timeseries_step_ms: u64,
+    /// Events each run may handle (`--max-events-per-run`): it decides
+    /// which runs fail, so it is part of the plan.
+    pub max_events_per_run: u64,
 }
 
 impl Meta {
@@ -90,6 +93,7 @@ impl Meta {
         let version = env!("CARGO_PKG_VERSION");
         let header = super::csv_line(&super::runs_header(plan));
         let step = plan.timeseries.map_or(0, |t| t.0);
+        let budget = plan.max_events;
         Meta {
             poolsim_version: version.to_string(),
             plan: fingerprint(&[
@@ -98,6 +102,7 @@ impl Meta {
                 &header,
                 plan.baseline.as_bytes(),
                 step.to_string().as_bytes(),
+                budget.to_string().as_bytes(),
             ]),
             runs: plan.len() as u64,
             shard: shard.index,
@@ -105,6 +110,7 @@ impl Meta {
             baseline: plan.baseline.clone(),
             timeseries: plan.timeseries.is_some(),
             timeseries_step_ms: step,
+            max_events_per_run: budget,
         }
     }
 

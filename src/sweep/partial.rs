@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::SweepError;
-use super::check::check_row;
+use super::check::RowChecker;
 use super::execute::Rendered;
 use super::output::{Fnv, write_error};
 use super::plan::Plan;
@@ -275,6 +275,7 @@ fn reusable(dir: &Path, layout: &Layout) -> Kept {
             None => return nothing(Some(format!("{SERIES_PARTIAL} has other columns"))),
         },
     };
+    let mut checker = RowChecker::new(layout.plan);
     let mut kept = Kept {
         runs_len: layout.runs_header.len() as u64,
         series_len: layout.series_header.map_or(0, |h| h.len() as u64),
@@ -288,7 +289,7 @@ fn reusable(dir: &Path, layout: &Layout) -> Kept {
             _ => break,
         }
         let run = layout.range.start + kept.reused.runs;
-        match reread(layout, run, &line, &mut runs, series.as_mut()) {
+        match reread(layout, &mut checker, run, &line, &mut runs, series.as_mut()) {
             Ok((run_bytes, series_bytes)) => {
                 kept.reused.runs += 1;
                 kept.runs_len += run_bytes;
@@ -309,6 +310,7 @@ fn reusable(dir: &Path, layout: &Layout) -> Kept {
 /// and the plan; returns their byte lengths.
 fn reread(
     layout: &Layout,
+    checker: &mut RowChecker,
     run: usize,
     line: &str,
     runs: &mut impl Read,
@@ -344,7 +346,7 @@ fn reread(
     if !whole {
         return Err(bad("its row is not one CSV record"));
     }
-    check_row(layout.plan, run, rec.iter()).map_err(Stop::Bad)?;
+    checker.check(run, rec.iter()).map_err(Stop::Bad)?;
     if let Some(series) = series {
         let mut h = Fnv::default();
         for part in [
