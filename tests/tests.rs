@@ -64,3 +64,7 @@ mod validation;
 
 /// The cluster autoscaler: expanders, backoff, scale-down timing.
 mod autoscaler;
+
+/// The module order of ARCHITECTURE.md, checked against every `crate::`
+/// path in `src/`.
+mod layering;
