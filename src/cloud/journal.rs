@@ -15,8 +15,11 @@ pub enum CloudRecord {
     Running(InstanceId),
     /// Its OS and kubelet are up: its node can join.
     Booted(InstanceId),
-    /// The instance was terminated.
+    /// The instance's termination began (it is `shutting-down`).
     Terminated(InstanceId),
+    /// It left `shutting-down`: it is `terminated` and no longer exists
+    /// for the cloud node lifecycle controller.
+    Gone(InstanceId),
     /// A launch failed in every zone and type the group allows.
     LaunchFailed(AsgId),
 }

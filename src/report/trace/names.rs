@@ -111,6 +111,12 @@ impl Names<'_> {
                         .node_of(i)
                         .map_or(String::new(), |n| format!("was {}", node(n))),
                 ),
+                CloudRecord::Gone(i) => (
+                    K::Instances,
+                    "gone",
+                    instance(i),
+                    "left shutting-down: EC2 reports it terminated".to_string(),
+                ),
                 CloudRecord::LaunchFailed(g) => (
                     K::Instances,
                     "launch-failed",
