@@ -19,7 +19,8 @@
 //! their Node, which stays Unknown and tainted while its pods are evicted
 //! as their tolerations run out. `terminated_instance_visible_for`
 //! (default 0 s) adds a lag after `terminated`, e.g. for an eventually
-//! consistent `DescribeInstances`; see `docs/fidelity.md`.
+//! consistent `DescribeInstances`; see `docs/fidelity.md`, "Node
+//! lifecycle".
 
 use crate::engine::{Context, Millis};
 
