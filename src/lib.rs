@@ -44,6 +44,7 @@
 
 pub mod cloud;
 pub mod engine;
+pub mod input;
 pub mod kube;
 pub mod metrics;
 pub mod quantity;

@@ -3,8 +3,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use crate::cloud::Delay;
 use crate::engine::{Context, Millis, RngStreams, Stream};
+use crate::quantity::Delay;
 
 use super::node_lifecycle::ZoneCounts;
 use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};
@@ -14,7 +14,8 @@ use super::{
     QueueSlot, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
 };
 
-/// Timings of the control plane; defaults are Kubernetes' (`FIDELITY.md` §3).
+/// Timings of the control plane; defaults are Kubernetes' (`docs/fidelity.md`,
+/// "Node lifecycle" and "Controllers").
 #[derive(Debug, Clone, PartialEq)]
 pub struct KubeConfig {
     /// `node-monitor-period` (5 s).
@@ -120,6 +121,11 @@ pub enum KubeEvent {
     /// Retry the evictions a PodDisruptionBudget refused on a draining node.
     DrainRetry(NodeId),
 }
+
+/// The most pods one run may create, of every kind and counting every
+/// recreation: a pod is never forgotten (its id is its index), so this
+/// bounds the memory of a run's pods.
+pub const MAX_PODS_CREATED: usize = 10_000_000;
 
 /// Counters that summarise the cluster at an instant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -297,6 +303,12 @@ impl Cluster {
         &self.nodes
     }
 
+    /// Whether the run has created as many pods as it may
+    /// ([`MAX_PODS_CREATED`]); the cluster then creates no more.
+    pub fn pod_limit_reached(&self) -> bool {
+        self.pods.len() >= MAX_PODS_CREATED
+    }
+
     /// All pods ever created.
     pub fn pods(&self) -> &[Pod] {
         &self.pods
@@ -467,6 +479,10 @@ impl Cluster {
                 Some(node)
             }
         };
+        if self.pods.len() >= MAX_PODS_CREATED {
+            // The run is over: `World::exhausted` reports it.
+            return;
+        }
         let id = PodId(self.pods.len() as u32);
         self.pods.push(Pod {
             id,

@@ -4,10 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::cloud::{AsgSpec, Delay, InstanceType, builtin_instance_types};
+use crate::cloud::{AsgSpec, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
+use crate::kube::job::Arrivals;
 use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
 use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadKind, WorkloadSpec};
+use crate::quantity::Delay;
 use crate::quantity::Resources;
 
 use super::file::{ClassFile, DelayFile, ScenarioFile, ScoringFile};
@@ -21,6 +23,8 @@ pub(super) const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-eas
 pub(super) struct Source<'a> {
     text: &'a str,
     pub(super) file: &'a str,
+    /// Where relative paths in the file are resolved.
+    pub(super) paths: &'a super::Paths,
 }
 
 impl Source<'_> {
@@ -32,17 +36,31 @@ impl Source<'_> {
             + 1
     }
 
+    /// An error about `key`, on the line of the key's value when it can
+    /// be found (see [`super::locate`]), else on the line of `span`.
     pub(super) fn error(
         &self,
         span: Option<Range<usize>>,
         key: impl Into<String>,
         message: impl Into<String>,
     ) -> ScenarioError {
+        let key = key.into();
+        let line = super::locate::line_of_key(self.text, span.map(|s| s.start), &key);
+        ScenarioError::Invalid {
+            file: self.file.to_string(),
+            line,
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// An error exactly at `span` (serde's own spans are exact).
+    fn error_at(&self, span: Option<Range<usize>>, key: String, message: String) -> ScenarioError {
         ScenarioError::Invalid {
             file: self.file.to_string(),
             line: span.map(|s| self.line_of(s.start)),
-            key: key.into(),
-            message: message.into(),
+            key,
+            message,
         }
     }
 
@@ -96,8 +114,12 @@ fn missing_field(message: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
-pub(super) fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    let src = Source { text, file };
+pub(super) fn parse(
+    text: &str,
+    file: &str,
+    paths: &super::Paths,
+) -> Result<Scenario, ScenarioError> {
+    let src = Source { text, file, paths };
     let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
         let span = e.span();
         let mut key = span
@@ -106,7 +128,7 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         if let Some(field) = missing_field(e.message()) {
             key = format!("{key}.{field}");
         }
-        src.error(span, key, e.message().trim().to_string())
+        src.error_at(span, key, e.message().trim().to_string())
     })?;
     build(&src, raw)
 }
@@ -142,10 +164,72 @@ pub(super) fn delay(d: &DelayFile) -> Result<Delay, String> {
     })
 }
 
+/// Names end up in file paths (the scenario's name is the default results
+/// directory), CSV cells and terminal lines: the scenario's name must be a
+/// plain directory name, and no name may hold a control or other
+/// non-printable character.
+fn check_names(src: &Source<'_>, raw: &ScenarioFile) -> Result<(), ScenarioError> {
+    let printable = |s: &str| s.chars().all(crate::input::is_printable);
+    let n = &raw.name;
+    if n.is_empty() || n == "." || n == ".." || n.contains(['/', '\\']) || !printable(n) {
+        return Err(src.error(
+            None,
+            "name",
+            "must be a plain name (it names the results directory): not empty, no `/` or `\\`, not `.` or `..`, no control characters",
+        ));
+    }
+    let mut named: Vec<(String, &str, Option<Range<usize>>)> = Vec::new();
+    for w in &raw.workloads {
+        named.push((
+            "workloads.name".into(),
+            w.name.get_ref(),
+            Some(w.name.span()),
+        ));
+    }
+    for p in &raw.policies {
+        named.push((
+            "policies.name".into(),
+            p.name.get_ref(),
+            Some(p.name.span()),
+        ));
+        for pool in &p.pools {
+            named.push((
+                format!("policies.{}.pools.name", p.name.get_ref()),
+                pool.name.get_ref(),
+                Some(pool.name.span()),
+            ));
+        }
+    }
+    for t in &raw.instance_types {
+        named.push(("instance_types.name".into(), &t.name, None));
+    }
+    for (key, name, span) in named {
+        if name.is_empty() || !printable(name) {
+            return Err(src.error(
+                span,
+                key,
+                "a name must be non-empty, with no control or other non-printable character",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError> {
     let none = None;
+    check_names(src, &raw)?;
     if raw.horizon.0 == Millis::ZERO {
         return Err(src.error(none.clone(), "horizon", "must be longer than 0s"));
+    }
+    if raw.horizon.0 > MAX_HORIZON {
+        return Err(src.error(
+            none.clone(),
+            "horizon",
+            format!(
+                "{} is longer than the longest horizon poolsim runs, 365 days",
+                crate::quantity::format_duration(raw.horizon.0)
+            ),
+        ));
     }
     let seeds = raw.seeds.unwrap_or(100);
     if seeds == 0 {
@@ -155,11 +239,12 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
     // Instance types: built-in, then the file's, which override by name.
     let mut instance_types = builtin_instance_types();
     for t in &raw.instance_types {
-        if !(t.price_per_hour.is_finite() && t.price_per_hour >= 0.0) {
+        if !(t.price_per_hour.is_finite() && (0.0..=MAX_PRICE_PER_HOUR).contains(&t.price_per_hour))
+        {
             return Err(src.error(
                 none.clone(),
                 format!("instance_types.{}.price_per_hour", t.name),
-                "must be a non-negative number",
+                format!("must be a number of dollars within [0, {MAX_PRICE_PER_HOUR}]"),
             ));
         }
         if t.max_pods == 0 || t.cpu.0.0 == 0 || t.memory.0.0 == 0 {
@@ -192,8 +277,8 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
 
     let default_launch = match &raw.instances.launch_delay {
         Some(d) => delay(d).map_err(|m| src.error(none.clone(), "instances.launch_delay", m))?,
-        // UNCONFIRMED (FIDELITY.md §1): EC2 pending -> running is typically
-        // under a minute.
+        // UNCONFIRMED (docs/fidelity.md, "EC2 instances"): EC2 pending ->
+        // running is typically under a minute.
         None => Delay::LogNormal {
             median: Millis::from_secs(40),
             p95: Millis::from_secs(90),
@@ -500,6 +585,8 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
         policies,
         faults,
         file: raw,
+        paths: src.paths.clone(),
+        sweep_lines: super::locate::sweep_lines(src.text),
     };
     check_size(src, &scenario)?;
     check_placeable(src, &scenario)?;
@@ -559,13 +646,46 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
             return Err(src.error(None, key, "must be longer than 0s"));
         }
     }
+    // KubeSchedulerConfiguration: podInitialBackoffSeconds is a whole
+    // number of seconds > 0, and podMaxBackoffSeconds must be >= it.
+    let (initial, max) = (
+        config.scheduler.initial_backoff,
+        config.scheduler.max_backoff,
+    );
+    if initial < Millis::from_secs(1) {
+        return Err(src.error(
+            None,
+            "kubernetes.scheduler.initial_backoff",
+            "must be at least 1s (kube-scheduler's podInitialBackoffSeconds is a whole number of seconds > 0)",
+        ));
+    }
+    if max < initial {
+        return Err(src.error(
+            None,
+            "kubernetes.scheduler.max_backoff",
+            format!(
+                "must be at least initial_backoff ({}), as kube-scheduler requires of podMaxBackoffSeconds",
+                crate::quantity::format_duration(initial)
+            ),
+        ));
+    }
     Ok(config)
 }
+
+/// The longest horizon: a year.
+const MAX_HORIZON: Millis = Millis(365 * 86_400_000);
+
+/// The highest price of an instance type, in dollars per hour: far above
+/// any EC2 price, and low enough that every cost stays finite.
+const MAX_PRICE_PER_HOUR: f64 = 1_000_000.0;
 
 /// Upper bounds that keep a typo (`replicas = 4000000000`) from exhausting
 /// memory instead of producing an error.
 const MAX_PODS: u64 = 5_000_000;
 const MAX_NODES: u64 = 200_000;
+/// Job pods one workload may be expected to create over the horizon (the
+/// run itself stops at [`crate::kube::MAX_PODS_CREATED`] pods of all kinds).
+const MAX_JOB_PODS: u64 = 5_000_000;
 
 fn check_size(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
     let pods: u64 = s.workloads.iter().map(|w| u64::from(w.replicas)).sum();
@@ -583,6 +703,42 @@ fn check_size(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
                 None,
                 format!("policies.{}.pools", p.name),
                 format!("{nodes} nodes at max size; poolsim supports at most {MAX_NODES}"),
+            ));
+        }
+    }
+    for (i, w) in s.workloads.iter().enumerate() {
+        let Some(job) = &w.job else { continue };
+        let span = s.file.workloads.get(i).map(|f| f.name.span());
+        let key = format!("workloads.{}", w.name);
+        for (what, n) in [
+            ("parallelism", job.parallelism),
+            ("completions", job.completions),
+        ] {
+            if u64::from(n) > MAX_PODS {
+                return Err(src.error(
+                    span.clone(),
+                    format!("{key}.{what}"),
+                    format!("{n} is more than the {MAX_PODS} pods poolsim supports"),
+                ));
+            }
+        }
+        // Expected Jobs over the horizon, each creating `completions` pods
+        // at least: refuse a rate no run could hold.
+        let arrivals = match &job.arrivals {
+            Arrivals::At(t) => t.len() as f64,
+            Arrivals::Poisson { mean_interval } => {
+                s.horizon.0 as f64 / mean_interval.0.max(1) as f64
+            }
+        };
+        let pods = arrivals * f64::from(job.completions);
+        if pods > MAX_JOB_PODS as f64 {
+            return Err(src.error(
+                span,
+                format!("{key}.arrivals"),
+                format!(
+                    "about {pods:.0} Job pods over the horizon ({arrivals:.0} Jobs x {} completions); a run may create at most {MAX_JOB_PODS}",
+                    job.completions
+                ),
             ));
         }
     }
