@@ -54,7 +54,10 @@ fn main() -> ExitCode {
         if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
             continue;
         }
-        let counts = (instructions(&exe, name, "base"), instructions(&exe, name, "full"));
+        let counts = (
+            instructions(&exe, name, "base"),
+            instructions(&exe, name, "full"),
+        );
         match counts {
             (Ok(base), Ok(full)) => println!(
                 "{name:<40} {:>15} instructions",
@@ -84,7 +87,10 @@ fn instructions(exe: &Path, name: &str, mode: &str) -> Result<u64, String> {
     // Callgrind ends with "==PID== Collected : N".
     stderr
         .lines()
-        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_string()))
+        .find_map(|l| {
+            l.split_once("Collected :")
+                .map(|(_, n)| n.trim().to_string())
+        })
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| format!("no \"Collected :\" total in valgrind's output:\n{stderr}"))
 }
