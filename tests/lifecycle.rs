@@ -21,6 +21,7 @@ horizon = "2h"
 impaired_detection = "10m"
 shutting_down = "90s"
 [kubernetes]
+node_monitor_grace_period = "40s"
 pod_startup = { dist = "fixed", value = "5s" }
 controller_delay = "1s"
 [[workloads]]

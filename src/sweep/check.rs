@@ -44,8 +44,15 @@ fn kind(column: &str) -> Option<(Kind, bool)> {
         "system_unavailable_s" => (Kind::Seconds, true),
         "user_work_done_frac" => (Kind::Decimal, false),
         "pending_pod_s" | "instance_hours" | "cost_usd" => (Kind::Decimal, true),
-        "system_outages" | "preemptions" | "instances_launched" | "scale_ups" | "scale_downs"
-        | "max_nodes" | "events" => (Kind::Count, true),
+        "system_outages"
+        | "preemptions"
+        | "instances_launched"
+        | "scale_ups"
+        | "scale_downs"
+        | "max_nodes"
+        | "scheduling_attempts"
+        | "pods_created"
+        | "events" => (Kind::Count, true),
         "cost_by_pool" => (Kind::CostByPool, true),
         "stall_cause" => (Kind::StallCause, false),
         "error" => (Kind::Error, false),
