@@ -47,3 +47,8 @@ mod validation;
 
 /// The cluster autoscaler: expanders, backoff, scale-down timing.
 mod autoscaler;
+
+/// `poolsim advise`: a known threshold found with fewer runs than the grid,
+/// the story's recommendation on fresh seeds, the sequential rule's error
+/// over many seeds, determinism, resume and bad input.
+mod advise;

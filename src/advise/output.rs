@@ -68,7 +68,10 @@ fn figures(o: &Outcome, c: usize, alpha: f64) -> Figures {
     rec.sort_by(f64::total_cmp);
     let (rlo, rhi) = quantile_bounds(&rec, 0.95, alpha / 2.0);
     let costs: Vec<f64> = runs.iter().map(|r| cost_of(r) / 1e6).collect();
-    let cost = crate::metrics::stats::mean_ci(&costs);
+    let (_, cost_lo, cost_hi) = crate::metrics::stats::mean_ci(&costs);
+    // The mean from whole micro-dollars, so that equal bills give equal
+    // means whatever the number of runs.
+    let cost = (mean_cost(runs) / 1e6, cost_lo, cost_hi);
     let cost_diff = o.recommended.map(|b| {
         let (m, l, h) = paired(runs, &o.evaluations[b].runs, cost_of);
         (m / 1e6, l / 1e6, h / 1e6)
@@ -314,7 +317,6 @@ pub fn chart(a: &Advice, scenario: &str) -> Chart {
     };
     let mut others = Series::new("candidates", Style::Points, 5);
     let mut front = Series::new("Pareto front", Style::Points, 1);
-    let mut line = Series::new("front", Style::Line, 1);
     let mut rec = Series::new("recommended", Style::Points, 2);
     let mut xs = Vec::new();
     for c in &a.candidates {
@@ -333,12 +335,8 @@ pub fn chart(a: &Advice, scenario: &str) -> Chart {
         };
         target.points.push((x, y));
         target.error_bars.push((x, f.rate.1, f.rate.2));
-        if a.front.contains(&c.index) {
-            line.points.push((x, y));
-        }
     }
-    line.points.sort_by(|p, q| p.0.total_cmp(&q.0).then(q.1.total_cmp(&p.1)));
-    chart.series.extend([others, line, front, rec]);
+    chart.series.extend([others, front, rec]);
     if let Some(r) = a
         .requirements
         .iter()
