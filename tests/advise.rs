@@ -87,13 +87,20 @@ fn finds_the_known_threshold_with_fewer_runs_than_the_grid() {
     assert_eq!(status[0], Status::Fail);
     assert_eq!(status[1], Status::Fail);
     assert_eq!(status[2], Status::Pass);
-    assert!(status[3..].iter().all(|s| *s == Status::Dominated(2)), "{status:?}");
+    assert!(
+        status[3..].iter().all(|s| *s == Status::Dominated(2)),
+        "{status:?}"
+    );
     assert_eq!(a.outcome.recommended, Some(2));
     assert_eq!(a.outcome.evaluations[2].runs.len(), 256);
     // 8 + 8 + 256 runs, where the full grid needs 256 on each of 8 sizes.
     assert_eq!(a.outcome.runs, 272);
     assert!(a.outcome.runs < 8 * 256);
-    assert!(a.outcome.violations.is_empty(), "{:?}", a.outcome.violations);
+    assert!(
+        a.outcome.violations.is_empty(),
+        "{:?}",
+        a.outcome.violations
+    );
     // The recommended scenario is runnable and sets the size found.
     let rec = Scenario::load(&tmp.path().join("recommended.toml")).unwrap();
     assert_eq!(rec.policies.len(), 1);
@@ -113,7 +120,12 @@ fn same_bytes_with_any_thread_count_and_on_resume() {
     advise(&base, &o1).unwrap();
     let first = advise(&base, &o2).unwrap();
     assert_eq!(first.reused, 0);
-    for f in ["advise.csv", "advise-runs.csv", "recommended.toml", "advise.svg"] {
+    for f in [
+        "advise.csv",
+        "advise-runs.csv",
+        "recommended.toml",
+        "advise.svg",
+    ] {
         let a = std::fs::read(one.path().join(f)).unwrap();
         let b = std::fs::read(two.path().join(f)).unwrap();
         assert!(a == b, "{f} differs between 1 and 2 threads");
@@ -124,12 +136,18 @@ fn same_bytes_with_any_thread_count_and_on_resume() {
     again.resume = true;
     let second = advise(&base, &again).unwrap();
     assert_eq!(second.reused, first.outcome.runs);
-    assert_eq!(std::fs::read(two.path().join("advise.csv")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(two.path().join("advise.csv")).unwrap(),
+        before
+    );
     // A different space in the same directory is refused under --resume.
     let mut other = again.clone();
     other.space.search = vec!["policies.split.pools.system.desired=1..5".into()];
     let e = advise(&base, &other).unwrap_err();
-    assert!(e.to_string().contains("another scenario or search space"), "{e}");
+    assert!(
+        e.to_string().contains("another scenario or search space"),
+        "{e}"
+    );
     assert!(e.is_bad_input());
 }
 
@@ -185,7 +203,9 @@ fn pool_size_monotonicity_holds_on_the_story() {
     let mut costs: Vec<Vec<f64>> = Vec::new();
     for c in &a.candidates {
         let s = &c.scenario;
-        let runs: Vec<_> = (1..=40).map(|seed| poolsim::run_one(s, c.policy, seed)).collect();
+        let runs: Vec<_> = (1..=40)
+            .map(|seed| poolsim::run_one(s, c.policy, seed))
+            .collect();
         deadlocks.push(runs.iter().filter(|r| r.outcome.deadlocked).count());
         costs.push(runs.iter().map(|r| r.cost_usd).collect());
     }
@@ -231,7 +251,13 @@ fn sequential_rule_never_passes_a_rate_above_the_limit() {
     // Property over 400 seeds of the advisor per case: a candidate whose
     // true deadlock rate is above the limit (by at least half of it) is
     // never passed.
-    for (limit, factor) in [(0.01f64, 1.5f64), (0.01, 3.0), (0.05, 1.5), (0.2, 2.0), (0.01, 50.0)] {
+    for (limit, factor) in [
+        (0.01f64, 1.5f64),
+        (0.01, 3.0),
+        (0.05, 1.5),
+        (0.2, 2.0),
+        (0.01, 50.0),
+    ] {
         for seed in 0..400 {
             let p = (limit * factor).min(1.0);
             let s = bernoulli_search(p, limit, seed);
@@ -272,7 +298,10 @@ fn bad_input_exits_2_with_a_clear_error() {
             "unknown metric `deadlok_rate`",
         ),
         (&["--require", "deadlock_rate<=lots"], "is not a number"),
-        (&["--require", "deadlock_rate>0.01"], "expected METRIC<=LIMIT"),
+        (
+            &["--require", "deadlock_rate>0.01"],
+            "expected METRIC<=LIMIT",
+        ),
         (
             &[
                 "--require",

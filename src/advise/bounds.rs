@@ -89,7 +89,11 @@ pub fn wilson_bounds(k: u64, n: u64, z: f64) -> (f64, f64) {
     } else {
         (centre - half).max(0.0)
     };
-    let hi = if k == n { 1.0 } else { (centre + half).min(1.0) };
+    let hi = if k == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
     (lo, hi)
 }
 

@@ -101,8 +101,7 @@ impl<'a> Runner<'a> {
         for k in keys {
             text.push_str(&record(*k, &known[k]));
         }
-        file.write_all(text.as_bytes())
-            .map_err(write_err(&path))?;
+        file.write_all(text.as_bytes()).map_err(write_err(&path))?;
         Ok(Runner {
             candidates,
             first_seed,

@@ -95,7 +95,11 @@ pub fn pareto_front(o: &Outcome) -> Vec<usize> {
         let rate = runs.iter().map(deadlock_of).sum::<f64>() / runs.len() as f64;
         let mut rec: Vec<f64> = runs
             .iter()
-            .map(|r| r.system_recovery.filter(|_| r.ok).map_or(f64::INFINITY, |m| m.as_secs_f64()))
+            .map(|r| {
+                r.system_recovery
+                    .filter(|_| r.ok)
+                    .map_or(f64::INFINITY, |m| m.as_secs_f64())
+            })
             .collect();
         rec.sort_by(f64::total_cmp);
         [

@@ -105,7 +105,14 @@ impl Requirement {
         let name = name.trim();
         let limit = limit.trim();
         let metric = Metric::parse(name).ok_or_else(|| {
-            let near = nearest(name, ["deadlock_rate", "system_recovery_p95", "system_unavailable_p95"]);
+            let near = nearest(
+                name,
+                [
+                    "deadlock_rate",
+                    "system_recovery_p95",
+                    "system_unavailable_p95",
+                ],
+            );
             bad(format!(
                 "unknown metric `{name}` (known: {}, with NN a percentile such as 95; nearest: {})",
                 METRICS.join(", "),
@@ -179,7 +186,11 @@ pub fn judge(req: &Requirement, runs: &[RunFacts], alpha: f64) -> Judgement {
             let k = runs.iter().filter(|r| !r.ok || r.deadlocked).count() as u64;
             let (lo, hi) = wilson_bounds(k, n, z_upper(alpha));
             Judgement {
-                estimate: if n == 0 { f64::NAN } else { k as f64 / n as f64 },
+                estimate: if n == 0 {
+                    f64::NAN
+                } else {
+                    k as f64 / n as f64
+                },
                 low: Some(lo),
                 high: Some(hi),
                 pass: n > 0 && hi <= req.limit,
@@ -219,7 +230,10 @@ mod tests {
         let r = Requirement::parse("deadlock_rate<=0.01").unwrap();
         assert_eq!(r.metric, Metric::DeadlockRate);
         assert_eq!(r.limit, 0.01);
-        assert_eq!(Requirement::parse("deadlock_rate <= 1%").unwrap().limit, 0.01);
+        assert_eq!(
+            Requirement::parse("deadlock_rate <= 1%").unwrap().limit,
+            0.01
+        );
         let r = Requirement::parse("system_recovery_p95<=5m").unwrap();
         assert_eq!(r.metric, Metric::RecoveryPercentile(95.0));
         assert_eq!(r.limit, 300.0);
@@ -235,7 +249,9 @@ mod tests {
         ] {
             assert!(Requirement::parse(bad).is_err(), "{bad}");
         }
-        let e = Requirement::parse("deadlok_rate<=0.01").unwrap_err().to_string();
+        let e = Requirement::parse("deadlok_rate<=0.01")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown metric `deadlok_rate`"), "{e}");
         assert!(e.contains("nearest: deadlock_rate"), "{e}");
     }

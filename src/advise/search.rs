@@ -193,43 +193,8 @@ pub fn search(
     let mut spent = 0;
     let mut rounds = 0;
     loop {
-        let open: Vec<usize> = (0..count).filter(|&c| ev[c].status == Status::Open).collect();
-        if open.is_empty() {
-            break;
-        }
-        let mut ranked = open.clone();
-        ranked.sort_by(|&a, &b| {
-            mean_cost(&ev[a].runs)
-                .total_cmp(&mean_cost(&ev[b].runs))
-                .then(a.cmp(&b))
-        });
-        let mut active: Vec<usize> = ranked
-            .iter()
-            .enumerate()
-            .filter(|&(pos, &c)| {
-                let after_open_predecessor = open.iter().any(|&b| prec(b, c));
-                let behind_no_dearer = ranked[..pos].iter().any(|&b| {
-                    !ev[b].runs.is_empty()
-                        && !ev[c].runs.is_empty()
-                        && no_cheaper(&ev[c].runs, &ev[b].runs)
-                });
-                !after_open_predecessor && !behind_no_dearer
-            })
-            .map(|(_, &c)| c)
-            .collect();
-        if active.is_empty() {
-            active.push(ranked[0]);
-        }
-        active.sort_unstable();
-        let mut jobs: Vec<(usize, usize)> = Vec::new();
-        for &c in &active {
-            let have = ev[c].runs.len();
-            let want = if have == 0 { rules.first_batch } else { have };
-            let want = want
-                .min(rules.max_seeds.saturating_sub(have))
-                .min(rules.budget.saturating_sub(spent + jobs.len()));
-            jobs.extend((have..have + want).map(|s| (c, s)));
-        }
+        let active = choose_active(&ev, &prec);
+        let jobs = plan_jobs(&ev, &active, rules, spent);
         if jobs.is_empty() {
             break;
         }
@@ -242,54 +207,14 @@ pub fn search(
         let mut judged: Vec<usize> = jobs.iter().map(|&(c, _)| c).collect();
         judged.dedup();
         for &c in &judged {
-            let e = &mut ev[c];
-            e.looks += 1;
-            let level = look_level(rules.alpha, e.looks);
-            e.judgements = requirements
-                .iter()
-                .map(|r| judge(r, &e.runs, level))
-                .collect();
-            if e.judgements.iter().any(|j| j.fail) {
-                e.status = Status::Fail;
-            } else if e.judgements.iter().all(|j| j.pass) {
-                e.status = Status::Pass;
-            } else if e.runs.len() >= rules.max_seeds {
-                e.status = Status::Undecided;
-            }
+            judge_look(&mut ev[c], requirements, rules);
         }
         for &c in &judged {
-            match ev[c].status {
-                Status::Pass => {
-                    for d in 0..count {
-                        if ev[d].status == Status::Open && prec(c, d) {
-                            ev[d].status = Status::Dominated(c);
-                        }
-                    }
-                }
-                Status::Fail => {
-                    for b in 0..count {
-                        if ev[b].status == Status::Open && prec(b, c) {
-                            ev[b].status = Status::FailImplied(c);
-                        }
-                    }
-                }
-                _ => {}
-            }
+            propagate(&mut ev, c, &prec);
         }
         let best = cheapest_pass(&ev);
         if let Some(b) = best {
-            let cost_b = mean_cost(&ev[b].runs);
-            for c in 0..count {
-                let e = &ev[c];
-                let after = (mean_cost(&e.runs), c) > (cost_b, b);
-                if e.status == Status::Open
-                    && !e.runs.is_empty()
-                    && after
-                    && no_cheaper(&e.runs, &ev[b].runs)
-                {
-                    ev[c].status = Status::NotCheaper(b);
-                }
-            }
+            retire_dearer(&mut ev, b);
         }
         on_round(&RoundReport {
             round: rounds,
@@ -315,6 +240,116 @@ pub fn search(
     })
 }
 
+/// The open candidates that get seeds this round, by number: those not
+/// waiting behind an open candidate with fewer nodes nor behind an open
+/// candidate ranked before them by cost and no dearer. The first open
+/// candidate by cost never waits.
+fn choose_active(ev: &[Evaluation], prec: &impl Fn(usize, usize) -> bool) -> Vec<usize> {
+    let open: Vec<usize> = (0..ev.len())
+        .filter(|&c| ev[c].status == Status::Open)
+        .collect();
+    let mut ranked = open.clone();
+    ranked.sort_by(|&a, &b| {
+        mean_cost(&ev[a].runs)
+            .total_cmp(&mean_cost(&ev[b].runs))
+            .then(a.cmp(&b))
+    });
+    let mut active: Vec<usize> = ranked
+        .iter()
+        .enumerate()
+        .filter(|&(pos, &c)| {
+            let after_open_predecessor = open.iter().any(|&b| prec(b, c));
+            let behind_no_dearer = ranked[..pos].iter().any(|&b| {
+                !ev[b].runs.is_empty()
+                    && !ev[c].runs.is_empty()
+                    && no_cheaper(&ev[c].runs, &ev[b].runs)
+            });
+            !after_open_predecessor && !behind_no_dearer
+        })
+        .map(|(_, &c)| c)
+        .collect();
+    if active.is_empty()
+        && let Some(&first) = ranked.first()
+    {
+        active.push(first);
+    }
+    active.sort_unstable();
+    active
+}
+
+/// The next batch of each active candidate (as many seeds as it has run,
+/// `first_batch` at first), within `max_seeds` and the budget, candidates
+/// in number order.
+fn plan_jobs(
+    ev: &[Evaluation],
+    active: &[usize],
+    rules: &Rules,
+    spent: usize,
+) -> Vec<(usize, usize)> {
+    let mut jobs: Vec<(usize, usize)> = Vec::new();
+    for &c in active {
+        let have = ev[c].runs.len();
+        let want = if have == 0 { rules.first_batch } else { have };
+        let want = want
+            .min(rules.max_seeds.saturating_sub(have))
+            .min(rules.budget.saturating_sub(spent + jobs.len()));
+        jobs.extend((have..have + want).map(|s| (c, s)));
+    }
+    jobs
+}
+
+/// One more look at a candidate: every requirement judged at the look's
+/// level; any failure fails it, all passes pass it, and an open candidate
+/// out of seeds is undecided.
+fn judge_look(e: &mut Evaluation, requirements: &[Requirement], rules: &Rules) {
+    e.looks += 1;
+    let level = look_level(rules.alpha, e.looks);
+    e.judgements = requirements
+        .iter()
+        .map(|r| judge(r, &e.runs, level))
+        .collect();
+    if e.judgements.iter().any(|j| j.fail) {
+        e.status = Status::Fail;
+    } else if e.judgements.iter().all(|j| j.pass) {
+        e.status = Status::Pass;
+    } else if e.runs.len() >= rules.max_seeds {
+        e.status = Status::Undecided;
+    }
+}
+
+/// A pass prunes the open candidates with more nodes; a failure fails the
+/// open candidates with fewer.
+fn propagate(ev: &mut [Evaluation], c: usize, prec: &impl Fn(usize, usize) -> bool) {
+    let status = ev[c].status;
+    for (d, e) in ev.iter_mut().enumerate() {
+        if e.status != Status::Open {
+            continue;
+        }
+        match status {
+            Status::Pass if prec(c, d) => e.status = Status::Dominated(c),
+            Status::Fail if prec(d, c) => e.status = Status::FailImplied(c),
+            _ => {}
+        }
+    }
+}
+
+/// Stops the open candidates ranked after the cheapest pass `b` that are,
+/// by the paired difference of their costs, no cheaper than it.
+fn retire_dearer(ev: &mut [Evaluation], b: usize) {
+    let cost_b = mean_cost(&ev[b].runs);
+    let best_runs = ev[b].runs.clone();
+    for (c, e) in ev.iter_mut().enumerate() {
+        let after = (mean_cost(&e.runs), c) > (cost_b, b);
+        if e.status == Status::Open
+            && !e.runs.is_empty()
+            && after
+            && no_cheaper(&e.runs, &best_runs)
+        {
+            e.status = Status::NotCheaper(b);
+        }
+    }
+}
+
 /// The passing candidate with the lowest mean cost, ties to the lower
 /// number.
 fn cheapest_pass(ev: &[Evaluation]) -> Option<usize> {
@@ -331,7 +366,10 @@ fn cheapest_pass(ev: &[Evaluation]) -> Option<usize> {
 /// `b` precedes `c` (fewer nodes) and both ran at least two shared seeds,
 /// `c` must not deadlock significantly more often nor cost significantly
 /// less, by the paired differences over the shared seeds.
-pub fn check_monotonicity(ev: &[Evaluation], precedes: impl Fn(usize, usize) -> bool) -> Vec<String> {
+pub fn check_monotonicity(
+    ev: &[Evaluation],
+    precedes: impl Fn(usize, usize) -> bool,
+) -> Vec<String> {
     let mut out = Vec::new();
     let ran: Vec<usize> = (0..ev.len()).filter(|&c| ev[c].runs.len() >= 2).collect();
     for &b in &ran {

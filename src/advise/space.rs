@@ -75,6 +75,15 @@ impl Candidate {
     pub fn label(&self) -> String {
         let mut s = self.policy_name.clone();
         for set in &self.settings {
+            // A pool's `min` that moves with its size says nothing more.
+            if let Some(pool) = set.key.strip_suffix(".min")
+                && self
+                    .settings
+                    .iter()
+                    .any(|d| d.key == format!("{pool}.desired") && d.value == set.value)
+            {
+                continue;
+            }
             s.push(' ');
             s.push_str(&short_key(&set.key, &self.policy_name));
             s.push('=');
@@ -118,7 +127,10 @@ pub fn short_key(key: &str, policy: &str) -> String {
         .and_then(|k| k.strip_prefix(policy))
         .and_then(|k| k.strip_prefix('.'));
     match rest {
-        Some(r) => match r.strip_prefix("pools.").and_then(|p| p.strip_suffix(".desired")) {
+        Some(r) => match r
+            .strip_prefix("pools.")
+            .and_then(|p| p.strip_suffix(".desired"))
+        {
             Some(pool) => pool.to_string(),
             None => r.to_string(),
         },
@@ -370,7 +382,10 @@ mod tests {
     #[test]
     fn keys_and_policies() {
         let names = vec!["a".to_string(), "a.b".to_string()];
-        assert_eq!(policy_of_key("policies.a.b.pools.x.desired", &names), Some(1));
+        assert_eq!(
+            policy_of_key("policies.a.b.pools.x.desired", &names),
+            Some(1)
+        );
         assert_eq!(policy_of_key("policies.a.pools.x.desired", &names), Some(0));
         assert_eq!(policy_of_key("policies.1.pools.x.desired", &names), Some(1));
         assert_eq!(policy_of_key("workloads.w.replicas", &names), None);
@@ -378,7 +393,10 @@ mod tests {
             short_key("policies.split-pool.pools.system.desired", "split-pool"),
             "system"
         );
-        assert_eq!(short_key("workloads.w.replicas", "p"), "workloads.w.replicas");
+        assert_eq!(
+            short_key("workloads.w.replicas", "p"),
+            "workloads.w.replicas"
+        );
         assert!(is_pool_size("policies.p.pools.system.desired"));
         assert!(!is_pool_size("policies.p.pools.system.max"));
     }

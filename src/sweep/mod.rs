@@ -19,8 +19,8 @@ pub use execute::{TEST_PANIC_SEED, TEST_SLOW_MS};
 pub use merge::merge;
 pub use output::{META_FILE, Meta, write_atomically, write_csv};
 pub use plan::{Plan, RunKey, Shard};
-pub use progress::{ProgressMode, install_interrupt_handler, stop_requested};
 pub(crate) use progress::Progress;
+pub use progress::{ProgressMode, install_interrupt_handler, stop_requested};
 pub use summarise::summarise_file;
 
 use crate::engine::Millis;
