@@ -86,6 +86,19 @@ enum Command {
         /// The seed (as in runs.csv).
         #[arg(long)]
         seed: u64,
+        /// Set a scenario value, as `run --set` does: KEY=VALUE, or
+        /// KEY=V1,V2,... with --point choosing among the grid's points.
+        /// Repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// The grid point to run when the scenario's [sweep] and --set make
+        /// several (0-based, in runs.csv order).
+        #[arg(long, value_name = "I")]
+        point: Option<usize>,
+        /// A results directory: refuse a policy, seed or grid point its
+        /// runs.csv does not hold.
+        #[arg(long, value_name = "DIR")]
+        results: Option<PathBuf>,
         /// Only lines about these objects: pods, nodes, instances,
         /// services, faults, cluster (comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "KINDS")]
@@ -338,12 +351,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
             scenario,
             policy,
             seed,
+            set,
+            point,
+            results,
             only,
             from,
             to,
             format,
         } => {
-            let scenario = Scenario::load(&scenario)?;
+            let base = Scenario::load(&scenario)?;
+            let at = poolsim::sweep::grid_point(&base, &set, point)?;
+            if let Some(dir) = &results {
+                poolsim::sweep::check_results_hold(dir, &at, &policy, seed)?;
+            }
+            let scenario = at.scenario;
             let time = |flag: &str, v: Option<String>| {
                 v.map(|t| {
                     parse_duration(&t).map_err(|m| Failure::BadInput(format!("{flag} `{t}`: {m}")))

@@ -124,3 +124,44 @@ fn seed_headroom_scenario_never_deadlocks() {
         assert_eq!(column(&summary, p, "recovered"), 100.0, "{p}");
     }
 }
+
+/// The case, end to end: in `zone-outage.toml` (us-east-1a down
+/// from 30m to 1h30m) some single-pool runs lose no system service when the
+/// zone fails, but do once it is back and AZ rebalancing terminates
+/// instances elsewhere, and stay down to the horizon. Such a run is
+/// deadlocked and never recovered (it used to report a recovery of 0 s),
+/// and its unavailability starts at that late outage. Every deadlocked run
+/// of the first 12 seeds has no recovery time.
+#[test]
+fn a_late_outage_is_never_recovered() {
+    use poolsim::engine::Millis;
+    use poolsim::kube::KubeRecord;
+    use poolsim::sim::{TraceRecord, run_traced};
+    let s = poolsim::Scenario::load(&shipped("zone-outage.toml")).expect("shipped scenario");
+    let p = policy(&s, "single-pool");
+    let (fault, back) = (Millis::from_mins(30), Millis::from_mins(90));
+    let mut late = 0;
+    for seed in 1..=12 {
+        let t = run_traced(&s, p, seed);
+        let o = &t.row.outcome;
+        if o.deadlocked {
+            assert_eq!(o.system_recovery, None, "seed {seed}");
+        }
+        let downs: Vec<Millis> = t
+            .entries
+            .iter()
+            .filter(|e| matches!(e.record, TraceRecord::Kube(KubeRecord::ServiceDown(_))))
+            .map(|e| e.t)
+            .filter(|&d| d >= fault)
+            .collect();
+        if o.deadlocked && downs.first().is_some_and(|&d| d > fault) {
+            late += 1;
+            assert!(downs[0] >= back, "seed {seed}: first down at {}", downs[0]);
+            assert!(o.system_outages >= 1, "seed {seed}");
+            if o.system_outages == 1 {
+                assert_eq!(o.system_unavailable, s.horizon.saturating_sub(downs[0]));
+            }
+        }
+    }
+    assert!(late > 0, "no seed of 1-12 has a late outage to the horizon");
+}

@@ -127,7 +127,7 @@ fn grid_points_times_policies_times_seeds() {
     assert_eq!(
         lines.next().unwrap(),
         "policy,seed,workloads.app.replicas,policies.single-pool.pools.all.desired,faults.0.at,status,\
-         deadlocked,system_recovery_s,system_unavailable_s,user_work_done_frac,pending_pod_s,preemptions,\
+         deadlocked,system_recovery_s,system_unavailable_s,system_outages,user_work_done_frac,pending_pod_s,preemptions,\
          instances_launched,instance_hours,cost_usd,cost_by_pool,scale_ups,scale_downs,max_nodes,events,stall_cause,error"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
@@ -138,11 +138,11 @@ fn grid_points_times_policies_times_seeds() {
     assert_eq!(rows[2][..5], ["single-pool", "2", "4", "2", "5m"]);
     assert_eq!(rows[6][..5], ["single-pool", "1", "4", "2", "10m"]);
     assert_eq!(rows[47][..5], ["split-pool", "3", "6", "3", "10m"]);
-    // A grid point's value reaches the model (column 12, instances_launched):
+    // A grid point's value reaches the model (column 13, instances_launched):
     // 3 desired nodes launch 3
     // replacements after terminate_all, 2 launch 2.
-    assert_eq!(rows[0][12], "2");
-    assert_eq!(rows[47 - 1][12], "3");
+    assert_eq!(rows[0][13], "2");
+    assert_eq!(rows[47 - 1][13], "3");
     let summary = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(summary.lines().count(), 1 + 8 * 2);
     assert!(summary.starts_with(

@@ -24,6 +24,10 @@ mod parser_fuzz;
 /// pods on at most one node, counters that match a recount, determinism.
 mod invariants;
 
+/// Placement rules of a policy against a workload's own selector, and
+/// `validate`'s effective placement.
+mod placement;
+
 /// `poolsim plot`: figures exist, parse as SVG, and hold the expected series.
 mod plots;
 

@@ -113,6 +113,11 @@ fn a_recovering_run_says_so() {
         "{text}"
     );
     assert!(!text.contains("pending system pods"));
+    // The row's recovery: one outage, from the fault, and recovered.
+    assert!(
+        text.contains("\nrecovered: longest outage ") && text.contains(" (1 outage(s), "),
+        "{text}"
+    );
 }
 
 #[test]
@@ -243,5 +248,260 @@ fn bad_trace_input_exits_2() {
         ]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// Every pod of a Job gets its own name: two arrivals (0 s and 100 s) of a
+/// Job of 4 completions, 2 at a time, create `batch-0-0` .. `batch-0-3` and
+/// `batch-1-0` .. `batch-1-3`, each once, in that order within a Job.
+#[test]
+fn job_pods_have_unique_names() {
+    let s = crate::support::scenario(
+        r#"
+name = "jobs"
+horizon = "10m"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+[[workloads]]
+name = "batch"
+class = "user"
+kind = "job"
+completions = 4
+parallelism = 2
+work = { dist = "fixed", value = "60s" }
+arrivals = { at = ["0s", "100s"] }
+cpu = "200m"
+memory = "256Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.xlarge", desired = 1 }]
+"#,
+    );
+    let opts = TraceOptions {
+        only: vec![ObjectKind::Pods],
+        ..TraceOptions::default()
+    };
+    let text = traced(&s, "single-pool", 1, &opts);
+    let created: Vec<&str> = event_lines(&text)
+        .into_iter()
+        .filter(|l| l.split_whitespace().nth(1) == Some("created"))
+        .map(|l| l.split_whitespace().nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        created,
+        [
+            "pod/batch-0-0",
+            "pod/batch-0-1",
+            "pod/batch-0-2",
+            "pod/batch-0-3",
+            "pod/batch-1-0",
+            "pod/batch-1-1",
+            "pod/batch-1-2",
+            "pod/batch-1-3",
+        ]
+    );
+}
+
+/// `--only faults,instances` keeps the explanation whole, with the run's
+/// recovery: a deadlocked run never recovered.
+#[test]
+fn the_explanation_survives_only() {
+    let s = seed_deadlock();
+    let opts = TraceOptions {
+        only: vec![ObjectKind::Faults, ObjectKind::Instances],
+        ..TraceOptions::default()
+    };
+    let text = traced(&s, "single-pool", DEADLOCK_SEED, &opts);
+    let events = event_lines(&text);
+    assert!(events.iter().all(|l| {
+        let object = l.split_whitespace().nth(2).unwrap();
+        object == "all" || object.starts_with("instance/") || object.starts_with("pool/")
+    }));
+    let explanation = &text[text.find("\n\n").expect("a blank line") + 2..];
+    assert!(
+        explanation.starts_with("== at the horizon 2:00:00.000: deadlocked"),
+        "{explanation}"
+    );
+    let second = explanation.lines().nth(1).unwrap();
+    assert!(
+        second.starts_with("never recovered: the run ends in an outage (1 outage(s), "),
+        "{second}"
+    );
+    for part in ["system services down", "pending system pods", "Ready nodes"] {
+        assert!(explanation.contains(part), "{part} missing:\n{explanation}");
+    }
+}
+
+/// Every `terminated` line says why. In a zone outage (seed 1 of
+/// `zone-outage.toml`, single pool) the zone's instances go with the fault
+/// and, once the zone is back, AZ rebalancing terminates instances in the
+/// fullest zones after their replacements are up.
+/// In `spot-interruptions.toml` the notices run out: `spot interruption`.
+#[test]
+fn every_termination_says_why() {
+    let reasons_in = |file: &str| -> Vec<String> {
+        let s = Scenario::load(&shipped(file)).expect("shipped scenario");
+        let opts = TraceOptions {
+            only: vec![ObjectKind::Instances],
+            ..TraceOptions::default()
+        };
+        let text = traced(&s, "single-pool", 1, &opts);
+        event_lines(&text)
+            .into_iter()
+            .filter(|l| l.split_whitespace().nth(1) == Some("terminated"))
+            .map(|l| {
+                // time, event, object, then the detail: "<reason>, was node/N".
+                let detail: Vec<&str> = l.split_whitespace().skip(3).collect();
+                detail.join(" ").split(',').next().unwrap().to_string()
+            })
+            .collect()
+    };
+    let spot = reasons_in("spot-interruptions.toml");
+    assert!(
+        !spot.is_empty() && spot.iter().any(|r| r == "spot interruption"),
+        "{spot:?}"
+    );
+    let mut reasons = reasons_in("zone-outage.toml");
+    let zone_outage = reasons.len();
+    reasons.extend(spot);
+    assert!(zone_outage > 0);
+    let known = [
+        "fault",
+        "spot interruption",
+        "health check",
+        "az rebalance",
+        "scale-in",
+        "instance refresh",
+    ];
+    for r in &reasons {
+        assert!(known.contains(&r.as_str()), "unknown reason `{r}`");
+    }
+    assert!(reasons[..zone_outage].iter().any(|r| r == "fault"));
+    assert!(reasons[..zone_outage].iter().any(|r| r == "az rebalance"));
+}
+
+/// A run of a sweep traced with the same `--set` and its grid point gives
+/// that run's `runs.csv` row; the file's base values (what a trace without
+/// `--set` runs) give another. `--results` refuses what the results do not
+/// hold, and a grid of several points needs `--point`.
+#[test]
+fn trace_with_set_reproduces_a_grid_points_row() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = shipped("seed-deadlock.toml");
+    let file = file.to_str().unwrap();
+    let out = tmp.path().join("out");
+    let out = out.to_str().unwrap();
+    let set = "workloads.worker.replicas=100,200";
+    let run = poolsim(&[
+        "run", file, "--seeds", "2", "--set", set, "--out", out, "-q",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+
+    let base = seed_deadlock();
+    let at = poolsim::sweep::grid_point(&base, &[set.to_string()], Some(1)).expect("point 1");
+    assert_eq!(
+        at.values,
+        [("workloads.worker.replicas".to_string(), "200".to_string())]
+    );
+    let runs = std::fs::read_to_string(tmp.path().join("out/runs.csv")).unwrap();
+    let row: Vec<&str> = runs
+        .lines()
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|c| c[0] == "single-pool" && c[1] == "2" && c[2] == "200")
+        .expect("the row of single-pool, seed 2, 200 workers");
+    let traced_row = trace(
+        &at.scenario,
+        "single-pool",
+        2,
+        &TraceOptions::default(),
+        &mut std::io::sink(),
+    )
+    .expect("trace");
+    let mut expected = traced_row.record();
+    expected.insert(2, "200".to_string());
+    assert_eq!(row, expected);
+    let base_row = trace(
+        &base,
+        "single-pool",
+        2,
+        &TraceOptions::default(),
+        &mut std::io::sink(),
+    )
+    .expect("trace");
+    assert_ne!(base_row.record(), traced_row.record());
+
+    let with = |extra: &[&str]| {
+        let mut args = vec!["trace", file, "--policy", "single-pool", "--only", "faults"];
+        args.extend_from_slice(extra);
+        poolsim(&args)
+    };
+    let ok = with(&[
+        "--seed",
+        "2",
+        "--set",
+        set,
+        "--point",
+        "1",
+        "--results",
+        out,
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let pinned = with(&[
+        "--seed",
+        "2",
+        "--set",
+        "workloads.worker.replicas=200",
+        "--results",
+        out,
+    ]);
+    assert_eq!(pinned.stdout, ok.stdout);
+    for (args, says) in [
+        (vec!["--seed", "2", "--set", set], "--point"),
+        (
+            vec!["--seed", "2", "--set", set, "--point", "2"],
+            "2 point(s)",
+        ),
+        (
+            vec![
+                "--seed",
+                "3",
+                "--set",
+                set,
+                "--point",
+                "1",
+                "--results",
+                out,
+            ],
+            "holds no run of policy `single-pool` with seed 3 at workloads.worker.replicas=200",
+        ),
+        (
+            vec![
+                "--seed",
+                "2",
+                "--set",
+                "workloads.worker.replicas=300",
+                "--results",
+                out,
+            ],
+            "holds no run",
+        ),
+        (
+            vec!["--seed", "2", "--results", out],
+            "its runs sweep [workloads.worker.replicas] but this trace's grid sweeps []",
+        ),
+    ] {
+        let o = with(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
     }
 }

@@ -6,6 +6,39 @@
 
 use super::{AsgId, Cloud, InstanceId};
 
+/// Why an instance was terminated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TerminationReason {
+    /// A fault of the scenario terminated it (at its strike, or spread
+    /// over the fault's `over`), or a zone outage took it.
+    Fault,
+    /// Its Spot interruption notice ran out.
+    Spot,
+    /// Its group's health check found it impaired.
+    Health,
+    /// AZ rebalancing: its zone held too many once the new instance was up.
+    AzRebalance,
+    /// Scale-in: a lower desired capacity, or the cluster autoscaler
+    /// removing its node.
+    ScaleIn,
+    /// An instance refresh replaced it.
+    Refresh,
+}
+
+impl TerminationReason {
+    /// How the trace says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TerminationReason::Fault => "fault",
+            TerminationReason::Spot => "spot interruption",
+            TerminationReason::Health => "health check",
+            TerminationReason::AzRebalance => "az rebalance",
+            TerminationReason::ScaleIn => "scale-in",
+            TerminationReason::Refresh => "instance refresh",
+        }
+    }
+}
+
 /// One thing that happened to an instance or a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloudRecord {
@@ -15,8 +48,8 @@ pub enum CloudRecord {
     Running(InstanceId),
     /// Its OS and kubelet are up: its node can join.
     Booted(InstanceId),
-    /// The instance was terminated.
-    Terminated(InstanceId),
+    /// The instance was terminated, for this reason.
+    Terminated(InstanceId, TerminationReason),
     /// A launch failed in every zone and type the group allows.
     LaunchFailed(AsgId),
 }

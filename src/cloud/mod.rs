@@ -31,7 +31,7 @@ pub use delay::Delay;
 pub use fault::{Fault, FaultKind, Target, Victims};
 pub use instance::{Instance, InstanceId, InstanceState, Warm};
 pub use instance_type::{InstanceType, Reservation, builtin_instance_types};
-pub use journal::CloudRecord;
+pub use journal::{CloudRecord, TerminationReason};
 pub use launch::{IceWindow, LaunchFailures};
 
 use rand::SeedableRng;
@@ -313,14 +313,20 @@ impl Cloud {
             CloudEvent::InstanceBooted(id) => self.booted(ctx, id),
             CloudEvent::Reconcile(asg) => self.reconcile(ctx, asg),
             CloudEvent::Terminate(id) => {
-                self.terminate_instance(ctx, id, self.config.replacement_delay)
+                // A spread-out fault's victim, or the end of a Spot notice.
+                let why = if self.instances[id.index()].interrupted_at.is_some() {
+                    TerminationReason::Spot
+                } else {
+                    TerminationReason::Fault
+                };
+                self.terminate_instance(ctx, id, self.config.replacement_delay, why)
             }
             CloudEvent::Impair(id) => self.impair(ctx, id),
             CloudEvent::HealthCheck(id) => {
                 // The ASG terminates what it found unhealthy and launches the
                 // replacement itself, at once ("terminate first, then
                 // launch": user guide, ec2-auto-scaling-health-checks).
-                self.terminate_instance(ctx, id, Millis::ZERO)
+                self.terminate_instance(ctx, id, Millis::ZERO, TerminationReason::Health)
             }
             CloudEvent::ZoneBack(z) => self.zone_back(ctx, usize::from(z)),
             CloudEvent::RefreshStep(asg) => self.refresh_step(ctx, asg),
@@ -330,15 +336,22 @@ impl Cloud {
     /// Terminates one instance from outside its ASG; the ASG notices after
     /// the replacement delay and replaces it.
     pub fn terminate<E: From<CloudEvent>>(&mut self, ctx: &mut Context<'_, E>, id: InstanceId) {
-        self.terminate_instance(ctx, id, self.config.replacement_delay);
+        self.terminate_instance(
+            ctx,
+            id,
+            self.config.replacement_delay,
+            TerminationReason::Fault,
+        );
     }
 
-    /// Terminates an instance; its group reconciles `reconcile_in` later.
+    /// Terminates an instance for reason `why`; its group reconciles
+    /// `reconcile_in` later.
     fn terminate_instance<E: From<CloudEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         id: InstanceId,
         reconcile_in: Millis,
+        why: TerminationReason,
     ) {
         let now = ctx.now();
         let inst = &mut self.instances[id.index()];
@@ -370,7 +383,7 @@ impl Cloud {
             g.rebalancing = g.rebalancing.saturating_sub(1);
         }
         self.notices.push(CloudNotice::Lost(id));
-        self.note(CloudRecord::Terminated(id));
+        self.note(CloudRecord::Terminated(id, why));
         self.request_reconcile(ctx, asg, reconcile_in);
     }
 

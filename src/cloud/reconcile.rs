@@ -3,7 +3,7 @@
 
 use crate::engine::{Context, Millis};
 
-use super::{AsgId, Cloud, CloudEvent, CloudNotice, InstanceId, InstanceState};
+use super::{AsgId, Cloud, CloudEvent, CloudNotice, InstanceId, InstanceState, TerminationReason};
 
 impl Cloud {
     /// Launches what the group lacks of its desired count; if a launch fails
@@ -68,7 +68,7 @@ impl Cloud {
                 i.id == id || i.rebalance || i.zone == self.instances[id.index()].zone
             });
             if let Some(v) = victim {
-                self.terminate_instance(ctx, v, Millis::ZERO);
+                self.terminate_instance(ctx, v, Millis::ZERO, TerminationReason::AzRebalance);
             }
         }
         if let Some(r) = self.asgs[asg.index()].refresh {
@@ -178,7 +178,9 @@ impl Cloud {
             let victim = self.asgs[asg.index()].termination_victim(&self.instances, now, |_| false);
             match victim {
                 // The group chose this itself: nothing to replace.
-                Some(v) => self.terminate_instance(ctx, v, Millis::ZERO),
+                Some(v) => {
+                    self.terminate_instance(ctx, v, Millis::ZERO, TerminationReason::ScaleIn)
+                }
                 None => break,
             }
         }
@@ -202,7 +204,7 @@ impl Cloud {
         }
         let g = &mut self.asgs[inst.asg.index()];
         g.spec.desired = g.spec.desired.saturating_sub(1).max(g.spec.min);
-        self.terminate_instance(ctx, id, Millis::ZERO);
+        self.terminate_instance(ctx, id, Millis::ZERO, TerminationReason::ScaleIn);
     }
 
     /// The allocatable capacity and pod slots of a node of the group's

@@ -75,7 +75,7 @@ impl Cloud {
         }
         for v in victims {
             // The group replaces what it terminates itself at once.
-            self.terminate_instance(ctx, v, Millis::ZERO);
+            self.terminate_instance(ctx, v, Millis::ZERO, super::TerminationReason::Refresh);
         }
     }
 }

@@ -134,6 +134,10 @@ pub struct ClusterStatus {
     pub progressing_user: u32,
     /// Their cpu requests, in millicores: the rate of useful user work.
     pub progressing_user_mcpu: u64,
+    /// The cpu requests, in millicores, of the user pods the controllers
+    /// want: every replica of each user Deployment and the active pods of
+    /// each unfinished Job (the demand user work is measured against).
+    pub wanted_user_mcpu: u64,
     /// Running pods (any class) stalled on an unavailable service.
     pub stalled: u32,
     /// System services below their minimum of Running pods.
@@ -235,7 +239,18 @@ impl Cluster {
                 ws[need.index()].dependents.push(WorkloadId(i as u16));
             }
         }
-        let mut status = ClusterStatus::default();
+        let mut status = ClusterStatus {
+            wanted_user_mcpu: ws
+                .iter()
+                .filter(|w| {
+                    w.spec.class == PodClass::User
+                        && w.spec.kind == WorkloadKind::Deployment
+                        && !w.spec.placeholder
+                })
+                .map(|w| u64::from(w.spec.replicas) * w.spec.requests.cpu.0)
+                .sum(),
+            ..ClusterStatus::default()
+        };
         // Nothing runs yet, so every service starts below its minimum.
         for i in 0..ws.len() {
             if ws[i].is_unavailable() {

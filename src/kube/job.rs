@@ -151,10 +151,22 @@ impl Cluster {
             active: start,
             ..JobRun::default()
         });
+        self.change_wanted_job_pods(w, i64::from(start));
         for _ in 0..start {
             self.try_create_pod(ctx, w, index);
         }
         self.schedule_next_arrival(ctx, w);
+    }
+
+    /// `delta` more (or fewer) active pods of Job workload `w`: the user
+    /// work the Job controller wants running.
+    fn change_wanted_job_pods(&mut self, w: WorkloadId, delta: i64) {
+        let spec = &self.workloads[w.index()].spec;
+        if spec.class != super::PodClass::User {
+            return;
+        }
+        let mcpu = delta * spec.requests.cpu.0 as i64;
+        self.status.wanted_user_mcpu = self.status.wanted_user_mcpu.wrapping_add_signed(mcpu);
     }
 
     /// A Job pod's containers started: draw its work and queue its
@@ -306,6 +318,7 @@ impl Cluster {
             }
         }
         r.active += create;
+        self.change_wanted_job_pods(w, i64::from(create) - 1);
         for _ in 0..create {
             ctx.schedule_in(delay, KubeEvent::CreatePod(w, run as u32));
         }

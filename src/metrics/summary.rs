@@ -50,13 +50,14 @@ pub struct RunRow {
 
 impl RunRow {
     /// Column names of `runs.csv`.
-    pub const HEADER: [&'static str; 19] = [
+    pub const HEADER: [&'static str; 20] = [
         "policy",
         "seed",
         "status",
         "deadlocked",
         "system_recovery_s",
         "system_unavailable_s",
+        "system_outages",
         "user_work_done_frac",
         "pending_pod_s",
         "preemptions",
@@ -81,6 +82,7 @@ impl RunRow {
             outcome: RunOutcome {
                 deadlocked: false,
                 system_recovery: None,
+                system_outages: 0,
                 system_unavailable: Millis::ZERO,
                 user_work_done_frac: None,
                 pending_pod_s: 0.0,
@@ -113,6 +115,7 @@ impl RunRow {
             num(ok, o.deadlocked.to_string()),
             o.system_recovery.map_or(String::new(), secs),
             num(ok, secs(o.system_unavailable)),
+            num(ok, o.system_outages.to_string()),
             o.user_work_done_frac
                 .map_or(String::new(), |f| format!("{f:.6}")),
             num(ok, format!("{:.3}", o.pending_pod_s)),
@@ -239,7 +242,13 @@ pub fn summarise(
     let ok: Vec<&RunFigures> = rows.iter().filter(|r| r.ok).collect();
     let n = ok.len() as u64;
     let deadlocks = ok.iter().filter(|r| r.deadlocked).count() as u64;
-    let recovery: Vec<f64> = ok.iter().filter_map(|r| r.system_recovery_s).collect();
+    // A deadlocked run ends in an outage, so it has no recovery time; the
+    // filter keeps that true for rows written by older versions too.
+    let recovery: Vec<f64> = ok
+        .iter()
+        .filter(|r| !r.deadlocked)
+        .filter_map(|r| r.system_recovery_s)
+        .collect();
     let (lo, hi) = wilson(deadlocks, n);
     let mut columns = vec![
         (

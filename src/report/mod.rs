@@ -1,7 +1,9 @@
 //! What people look at: the console table of a sweep's summary, the
-//! description `validate` prints, SVG figures drawn from result CSVs, and
+//! description `validate` prints (with every workload's effective placement
+//! per policy, `placement.rs`), SVG figures drawn from result CSVs, and
 //! one run's trace (`trace.rs`).
 
+mod placement;
 pub mod plots;
 pub mod svg;
 pub mod trace;
@@ -211,6 +213,7 @@ pub fn describe(s: &crate::Scenario) -> String {
                 labels.join(",")
             );
         }
+        placement::effective_placement(&mut out, s, p);
     }
     for f in &s.faults {
         let _ = writeln!(out, "  fault {}", f.describe(&s.cloud.zones));

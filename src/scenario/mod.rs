@@ -161,10 +161,14 @@ impl Scenario {
         self.policies.iter().find(|p| p.name == name)
     }
 
-    /// The workloads as they run under `policy`: each Deployment pod's nodeSelector,
-    /// tolerations and node affinity are its own plus its class's placement
-    /// rules (unless the rules name it in `except`); its priority is its own
-    /// PriorityClass, else its class's, else the global default. The
+    /// The workloads as they run under `policy`: the nodeSelector,
+    /// tolerations and node affinity of each Deployment and Job are its own
+    /// plus its class's placement rules (unless the rules name it in
+    /// `except`), where a label key the workload's own nodeSelector sets
+    /// keeps the workload's value (the rule fills in, never overrides, as a
+    /// mutating admission policy that adds a nodeSelector only where it is
+    /// absent); its priority is its own PriorityClass, else its class's,
+    /// else the global default. DaemonSets are left as they are. The
     /// policy's overprovisioning placeholders come last.
     pub fn workloads_under(&self, policy: &Policy) -> Vec<WorkloadSpec> {
         let mut out: Vec<WorkloadSpec> = self
@@ -183,7 +187,9 @@ impl Scenario {
                 }
                 if let Some(sel) = policy.placement.get(&w.class) {
                     for (k, v) in sel {
-                        w.node_selector.insert(k.clone(), v.clone());
+                        w.node_selector
+                            .entry(k.clone())
+                            .or_insert_with(|| v.clone());
                     }
                 }
                 if let Some(r) = rules {

@@ -80,7 +80,7 @@ impl World {
             let instances = j
                 .cloud
                 .iter()
-                .filter(|r| matches!(r, CloudRecord::Terminated(_)))
+                .filter(|r| matches!(r, CloudRecord::Terminated(..)))
                 .count() as u32;
             j.entries.push(TraceEntry {
                 t: now,

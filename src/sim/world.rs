@@ -363,6 +363,7 @@ fn gauges(s: ClusterStatus) -> Gauges {
         pending_user: s.pending_user,
         progressing_user: s.progressing_user,
         progressing_user_mcpu: s.progressing_user_mcpu,
+        wanted_user_mcpu: s.wanted_user_mcpu,
         stalled: s.stalled,
         system_services_down: s.system_services_down,
         progress_steps: s.progress_steps,

@@ -10,6 +10,7 @@ pub mod grid;
 mod merge;
 mod output;
 pub mod plan;
+mod point;
 mod progress;
 mod summarise;
 
@@ -19,6 +20,7 @@ pub use execute::{TEST_PANIC_SEED, TEST_SLOW_MS};
 pub use merge::merge;
 pub use output::{META_FILE, Meta, write_atomically, write_csv};
 pub use plan::{Plan, RunKey, Shard};
+pub use point::{GridPoint, check_results_hold, grid_point};
 pub(crate) use progress::Progress;
 pub use progress::{ProgressMode, install_interrupt_handler, stop_requested};
 pub use summarise::summarise_file;

@@ -1,5 +1,6 @@
-//! The explanation that closes a trace: at the horizon, which system
-//! services are down, which system pods are pending since when and why,
+//! The explanation that closes a trace: at the horizon, the run's verdict
+//! and recovery as its `runs.csv` row has them, which system services are
+//! down, which system pods are pending since when and why,
 //! and which user pods hold the nodes those pods could use.
 
 use crate::kube::PodClass;
@@ -42,6 +43,26 @@ impl Names<'_> {
             "summary",
             String::new(),
             format!("== at the horizon {t}: {verdict}"),
+        );
+        let o = &row.outcome;
+        let recovery = match o.system_recovery {
+            Some(r) if o.system_outages == 0 => {
+                debug_assert_eq!(r, crate::engine::Millis::ZERO);
+                "no system service went below its minimum after the first fault".to_string()
+            }
+            Some(r) => format!("recovered: longest outage {:.3}s", r.as_secs_f64()),
+            None if o.system_outages == 0 => "no fault struck".to_string(),
+            None => "never recovered: the run ends in an outage".to_string(),
+        };
+        push(
+            0,
+            "summary",
+            String::new(),
+            format!(
+                "{recovery} ({} outage(s), {:.3}s unavailable in all)",
+                o.system_outages,
+                o.system_unavailable.as_secs_f64()
+            ),
         );
         if report.services_down.is_empty() {
             return out;

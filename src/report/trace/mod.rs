@@ -2,7 +2,8 @@
 //! and, at the end, an explanation of what holds the cluster stuck.
 //!
 //! The run and its typed records come from `sim::run_traced`; this module
-//! only names objects (`pod/<workload>-<slot>`, `node/<id>`,
+//! only names objects (`pod/<workload>-<slot>`, a Job's
+//! `pod/<workload>-<arrival>-<n>`, `node/<id>`,
 //! `instance/i-<id>`, `service/<workload>`), filters and formats. Unlike
 //! the plots it reads the model, because a trace is about one run's
 //! objects, not about result files.
@@ -178,7 +179,7 @@ pub fn write_trace(
     opts: &TraceOptions,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let names = Names { scenario, traced };
+    let names = Names::new(scenario, traced);
     for e in &traced.entries {
         if opts.from.is_some_and(|f| e.t < f) || opts.to.is_some_and(|t| e.t > t) {
             continue;

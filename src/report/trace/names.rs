@@ -1,6 +1,7 @@
-//! Naming a trace's records: ids become `pod/<workload>-<slot>`,
-//! `node/<id>`, `instance/i-<id>`, `service/<workload>`, and each record a
-//! line of event, object and detail.
+//! Naming a trace's records: ids become `pod/<workload>-<slot>` (a Job's
+//! pods `pod/<workload>-<arrival>-<n>`, unique), `node/<id>`,
+//! `instance/i-<id>`, `service/<workload>`, and each record a line of event,
+//! object and detail.
 
 use crate::cloud::{CloudRecord, InstanceId};
 use crate::engine::Millis;
@@ -16,6 +17,36 @@ use super::{Line, ObjectKind};
 pub(super) struct Names<'a> {
     pub(super) scenario: &'a Scenario,
     pub(super) traced: &'a Traced,
+    /// Per pod of a Job: its number among the pods created for its Job (its
+    /// workload's arrival), in creation order; 0 for other pods.
+    job_pod_number: Vec<u32>,
+}
+
+impl<'a> Names<'a> {
+    /// Names for the objects of `traced`.
+    pub(super) fn new(scenario: &'a Scenario, traced: &'a Traced) -> Self {
+        let cluster = &traced.world.cluster;
+        let mut next = std::collections::HashMap::new();
+        let job_pod_number = cluster
+            .pods()
+            .iter()
+            .map(|p| {
+                if cluster.workloads()[p.workload.index()].spec.job.is_none() {
+                    return 0;
+                }
+                // Pod ids grow with creation, so the table's order is
+                // creation order.
+                let n = next.entry((p.workload, p.slot)).or_insert(0u32);
+                *n += 1;
+                *n - 1
+            })
+            .collect();
+        Names {
+            scenario,
+            traced,
+            job_pod_number,
+        }
+    }
 }
 
 impl Names<'_> {
@@ -23,9 +54,23 @@ impl Names<'_> {
         &self.traced.world.cluster.workloads()[w.index()].spec.name
     }
 
+    /// `pod/<workload>-<slot>`; for a Job's pod `pod/<workload>-<arrival>-<n>`,
+    /// the Job being `<workload>-<arrival>` and `n` the pod's number within
+    /// it (Kubernetes gives each a random suffix; a number reads better and
+    /// is as unique).
     pub(super) fn pod(&self, p: PodId) -> String {
         let pod = &self.traced.world.cluster.pods()[p.index()];
-        format!("pod/{}-{}", self.workload(pod.workload), pod.slot)
+        let name = self.workload(pod.workload);
+        if self.traced.world.cluster.workloads()[pod.workload.index()]
+            .spec
+            .job
+            .is_some()
+        {
+            let n = self.job_pod_number.get(p.index()).copied().unwrap_or(0);
+            format!("pod/{name}-{}-{n}", pod.slot)
+        } else {
+            format!("pod/{name}-{}", pod.slot)
+        }
     }
 
     pub(super) fn service(&self, w: WorkloadId) -> String {
@@ -103,13 +148,14 @@ impl Names<'_> {
                 ),
                 CloudRecord::Running(i) => (K::Instances, "running", instance(i), String::new()),
                 CloudRecord::Booted(i) => (K::Instances, "booted", instance(i), String::new()),
-                CloudRecord::Terminated(i) => (
+                CloudRecord::Terminated(i, why) => (
                     K::Instances,
                     "terminated",
                     instance(i),
-                    self.traced
-                        .node_of(i)
-                        .map_or(String::new(), |n| format!("was {}", node(n))),
+                    match self.traced.node_of(i) {
+                        Some(n) => format!("{}, was {}", why.as_str(), node(n)),
+                        None => why.as_str().to_string(),
+                    },
                 ),
                 CloudRecord::LaunchFailed(g) => (
                     K::Instances,
