@@ -17,6 +17,10 @@ use poolsim::{Scenario, ScenarioError, SweepError, SweepOptions, advise, report,
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Let a scenario's Job `trace` paths leave the scenario's directory
+    /// (refused by default).
+    #[arg(long, global = true)]
+    allow_paths_outside: bool,
 }
 
 #[derive(Subcommand)]
@@ -60,6 +64,10 @@ enum Command {
         /// No progress on stderr.
         #[arg(long, short)]
         quiet: bool,
+        /// Events one run may handle; a run that needs more ends as a
+        /// `failed` row saying so (default 50000000).
+        #[arg(long, value_name = "N")]
+        max_events_per_run: Option<u64>,
     },
     /// Join the result directories of the shards of one sweep.
     Merge {
@@ -229,18 +237,28 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BadInput(msg)) => {
-            eprintln!("error: {msg}");
+            eprintln!("error: {}", escape_lines(&msg));
             ExitCode::from(2)
         }
         Err(Failure::Runtime(msg)) => {
-            eprintln!("error: {msg}");
+            eprintln!("error: {}", escape_lines(&msg));
             ExitCode::from(1)
         }
         Err(Failure::Quiet) => ExitCode::SUCCESS,
     }
 }
 
+/// A message with every non-printable character but line breaks escaped,
+/// whatever it quotes.
+fn escape_lines(msg: &str) -> String {
+    msg.split('\n')
+        .map(|l| poolsim::input::escape(l).to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn run(cli: Cli) -> Result<(), Failure> {
+    let outside = cli.allow_paths_outside;
     match cli.command {
         Command::Run {
             scenario,
@@ -254,8 +272,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             resume,
             timeseries,
             quiet,
+            max_events_per_run,
         } => {
-            let scenario = Scenario::load(&scenario)?;
+            let scenario = Scenario::load_with(&scenario, outside)?;
             let shard = shard
                 .map(|s| Shard::parse(&s, |var| std::env::var(var).ok()))
                 .transpose()?;
@@ -280,6 +299,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 } else {
                     ProgressMode::Auto
                 },
+                max_events_per_run,
             };
             let output = run_sweep(&scenario, &opts)?;
             if output.resumed > 0 {
@@ -288,7 +308,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     output.resumed, output.runs
                 );
             }
-            print!("{}", report::summary_table(&output.summary));
+            print!("{}", escape_lines(&report::summary_table(&output.summary)));
             println!("wrote {}/runs.csv, summary.csv", output.dir.display());
             Ok(())
         }
@@ -359,7 +379,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             to,
             format,
         } => {
-            let base = Scenario::load(&scenario)?;
+            let base = Scenario::load_with(&scenario, outside)?;
             let at = poolsim::sweep::grid_point(&base, &set, point)?;
             if let Some(dir) = &results {
                 poolsim::sweep::check_results_hold(dir, &at, &policy, seed)?;
@@ -408,16 +428,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Merge { dirs, out } => {
             let summary = merge(&dirs, &out)?;
-            print!("{}", report::summary_table(&summary));
+            print!("{}", escape_lines(&report::summary_table(&summary)));
             println!("wrote {}/runs.csv, summary.csv", out.display());
             Ok(())
         }
         Command::Validate { scenario } => {
-            let scenario = Scenario::load(&scenario)?;
+            let scenario = Scenario::load_with(&scenario, outside)?;
             // Expanding the plan validates every grid point of `[sweep]`.
             let plan = Plan::new(&scenario, &SweepOptions::default())?;
-            print!("{}", report::describe(&scenario));
-            print!("{}", report::describe_grid(&plan));
+            print!("{}", escape_lines(&report::describe(&scenario)));
+            print!("{}", escape_lines(&report::describe_grid(&plan)));
             Ok(())
         }
     }

@@ -2,7 +2,7 @@ use std::path::Path;
 
 use crate::support::poolsim;
 
-const VALID: &str = r#"name = "tiny"
+pub(crate) const VALID: &str = r#"name = "tiny"
 horizon = "30m"
 
 [[workloads]]
@@ -21,7 +21,7 @@ pools = [{ name = "all", instance_type = "m5.large", desired = 2 }]
 /// Writes `text`, runs `poolsim run` on it, and checks the exit code, that
 /// the message names the file, the line and the key, and that nothing was
 /// written.
-fn rejects(text: &str, line: usize, key: &str, words: &str) {
+pub(crate) fn rejects(text: &str, line: usize, key: &str, words: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("bad.toml");
     std::fs::write(&file, text).unwrap();
@@ -100,7 +100,7 @@ fn node_selector_no_pool_satisfies() {
     );
     rejects(
         &text,
-        5,
+        8,
         "workloads.dns.node_selector",
         "no pool's labels satisfy nodeSelector {gpu=yes}",
     );
@@ -155,7 +155,7 @@ fn launch_failure_probability_outside_0_1() {
 fn fault_fraction_outside_0_1() {
     let text =
         format!("{VALID}[[faults]]\nkind = \"terminate_fraction\"\nfraction = 2.0\nat = \"1m\"\n");
-    rejects(&text, 16, "faults[0].fraction", "2 is not a probability");
+    rejects(&text, 17, "faults[0].fraction", "2 is not a probability");
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn fault_key_that_does_not_apply_to_its_kind() {
     let text = format!("{VALID}[[faults]]\nkind = \"terminate_all\"\nat = \"1m\"\nmtbf = \"1h\"\n");
     rejects(
         &text,
-        16,
+        18,
         "faults[0].mtbf",
         "does not apply to kind `terminate_all`",
     );
@@ -248,7 +248,7 @@ fn toleration_exists_with_a_value() {
     );
     rejects(
         &text,
-        5,
+        8,
         "workloads.dns.tolerations",
         "a toleration with operator Exists takes no value",
     );
@@ -259,7 +259,7 @@ fn daemonset_with_replicas() {
     let text = VALID.replace("replicas = 2\n", "replicas = 2\nkind = \"daemonset\"\n");
     rejects(
         &text,
-        5,
+        7,
         "workloads.dns.replicas",
         "a DaemonSet runs one pod per node",
     );

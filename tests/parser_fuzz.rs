@@ -13,7 +13,7 @@ fn seeds() -> Vec<String> {
 
 /// Tokens that make interesting replacements: other types, bad units,
 /// negative numbers, huge numbers, unknown names, TOML syntax.
-const TOKENS: &[&str] = &[
+pub(crate) const TOKENS: &[&str] = &[
     "\"\"",
     "0",
     "-1",
@@ -43,7 +43,7 @@ const TOKENS: &[&str] = &[
 
 /// One mutation of a scenario text.
 #[derive(Debug, Clone)]
-enum Mutation {
+pub(crate) enum Mutation {
     DeleteLine(usize),
     DuplicateLine(usize),
     ReplaceValue(usize, usize),
@@ -63,7 +63,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     ]
 }
 
-fn apply(text: &str, m: &Mutation) -> String {
+pub(crate) fn apply(text: &str, m: &Mutation) -> String {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
     let n = lines.len().max(1);
     match *m {

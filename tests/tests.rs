@@ -16,9 +16,17 @@ mod determinism;
 /// Bad input gets a clear error and exit code 2, and nothing is written.
 mod bad_input;
 
+/// Issue 13's reproducers: limits on runs, grids, files and values; paths,
+/// escaping and lines in errors.
+mod limits;
+
 /// Mutated and random scenario files: a scenario or a clear error, never a
 /// panic.
 mod parser_fuzz;
+
+/// The long fuzz: mutated scenario files loaded, planned and run with a
+/// small event budget, for a time budget (ignored unless asked for).
+mod fuzz_long;
 
 /// Invariants at every event of random small scenarios: no over-commitment,
 /// pods on at most one node, counters that match a recount, determinism.

@@ -21,7 +21,7 @@ use toml::Value;
 
 use crate::scenario::Scenario;
 use crate::scenario::overrides::display;
-use crate::sweep::grid::{Axis, Grid, parse_set};
+use crate::sweep::grid::{Axis, Grid, base_document, parse_set};
 
 use super::AdviseError;
 
@@ -326,10 +326,12 @@ pub fn candidates(base: &Scenario, opts: &SpaceOptions) -> Result<Vec<Candidate>
             "more than {MAX_CANDIDATES} candidates: narrow the space with --search or --policy"
         )));
     }
+    let mut doc = base_document(base).map_err(AdviseError::Sweep)?;
+    doc.remove("sweep");
     let mut out = Vec::with_capacity(count);
     for (policy, sets) in settings_per_policy {
         for settings in sets {
-            let scenario = validated(base, &settings)?;
+            let scenario = validated(base, &doc, &settings)?;
             out.push(Candidate {
                 index: out.len(),
                 policy,
@@ -342,9 +344,14 @@ pub fn candidates(base: &Scenario, opts: &SpaceOptions) -> Result<Vec<Candidate>
     Ok(out)
 }
 
-/// The base scenario with `settings` applied, validated like a file (by
-/// the sweep's grid, so an unknown key names the nearest valid ones).
-fn validated(base: &Scenario, settings: &[Setting]) -> Result<Scenario, AdviseError> {
+/// The base scenario with `settings` applied to `doc` (the base as a
+/// document, without `[sweep]`), validated like a file by the sweep's grid,
+/// so that an unknown key names the nearest valid ones.
+fn validated(
+    base: &Scenario,
+    doc: &toml::Table,
+    settings: &[Setting],
+) -> Result<Scenario, AdviseError> {
     if settings.is_empty() {
         return Ok(base.clone());
     }
@@ -357,10 +364,7 @@ fn validated(base: &Scenario, settings: &[Setting]) -> Result<Scenario, AdviseEr
             })
             .collect(),
     };
-    let mut scenarios = grid.scenarios(base).map_err(AdviseError::Sweep)?;
-    scenarios
-        .pop()
-        .ok_or_else(|| AdviseError::EmptySpace("a candidate has no scenario".into()))
+    grid.scenario(doc, base, 0).map_err(AdviseError::Sweep)
 }
 
 #[cfg(test)]

@@ -21,5 +21,5 @@ mod time;
 
 pub use queue::EventQueue;
 pub use rng::{RngStreams, Stream};
-pub use run::{Context, Model, Simulation};
+pub use run::{CHECK_EVERY, Context, Model, RunLimits, Simulation, Stop};
 pub use time::Millis;

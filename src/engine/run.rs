@@ -1,5 +1,7 @@
 //! The run loop and the handle a model uses to schedule events.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::{EventQueue, Millis};
 
 /// A simulated system: it receives each event in order and may schedule more.
@@ -9,6 +11,102 @@ pub trait Model {
 
     /// Handles one event at `ctx.now()`.
     fn handle(&mut self, ctx: &mut Context<'_, Self::Event>, event: Self::Event);
+
+    /// Why the model cannot go on (it hit one of its own size limits), if
+    /// it cannot. [`Simulation::run_limited`] asks every
+    /// [`CHECK_EVERY`] events and at the end.
+    fn exhausted(&self) -> Option<String> {
+        None
+    }
+}
+
+/// How often (in events) [`Simulation::run_limited`] looks at the
+/// cancellation flag and the model's own limits.
+pub const CHECK_EVERY: u64 = 1024;
+
+/// Bounds on one run, so that no input makes a run loop or grow without
+/// end: it stops with a [`Stop`] instead.
+#[derive(Debug, Clone, Copy)]
+pub struct RunLimits<'a> {
+    /// Events a run may handle in all.
+    pub max_events: u64,
+    /// Events a run may handle at one simulated instant (a zero period or
+    /// backoff makes a loop that never advances the clock).
+    pub max_events_per_instant: u64,
+    /// Events that may wait in the queue at once.
+    pub max_queued: usize,
+    /// Set from outside (a signal) to stop the run within
+    /// [`CHECK_EVERY`] events.
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+impl RunLimits<'_> {
+    /// The default budget of events per run (`--max-events-per-run`).
+    pub const DEFAULT_MAX_EVENTS: u64 = 50_000_000;
+    /// Events at one instant before a run is declared stuck in a loop.
+    pub const MAX_EVENTS_PER_INSTANT: u64 = 2_000_000;
+    /// Events waiting at once (16 bytes each in the queue).
+    pub const MAX_QUEUED: usize = 20_000_000;
+}
+
+impl Default for RunLimits<'_> {
+    fn default() -> Self {
+        RunLimits {
+            max_events: Self::DEFAULT_MAX_EVENTS,
+            max_events_per_instant: Self::MAX_EVENTS_PER_INSTANT,
+            max_queued: Self::MAX_QUEUED,
+            cancel: None,
+        }
+    }
+}
+
+/// Why a run stopped before its horizon.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Stop {
+    /// The event budget is spent.
+    #[error(
+        "event budget exceeded: {limit} events handled by t={at} without reaching the horizon (raise --max-events-per-run, or look for a period or backoff far shorter than the horizon)"
+    )]
+    Events {
+        /// The budget.
+        limit: u64,
+        /// Simulated time reached.
+        at: Millis,
+    },
+    /// Too many events at one instant: a loop that does not advance time.
+    #[error(
+        "{limit} events at the single instant t={at}: a zero or near-zero period, backoff or delay loops without advancing time"
+    )]
+    Instant {
+        /// The bound.
+        limit: u64,
+        /// The instant.
+        at: Millis,
+    },
+    /// Too many events waiting at once.
+    #[error(
+        "more than {limit} events waiting at t={at}: the scenario schedules work faster than it runs"
+    )]
+    Queue {
+        /// The bound.
+        limit: usize,
+        /// Simulated time reached.
+        at: Millis,
+    },
+    /// The model hit one of its own limits.
+    #[error("{message} (at t={at})")]
+    Model {
+        /// The model's explanation.
+        message: String,
+        /// Simulated time reached.
+        at: Millis,
+    },
+    /// The cancellation flag was raised.
+    #[error("cancelled at t={at}")]
+    Cancelled {
+        /// Simulated time reached.
+        at: Millis,
+    },
 }
 
 /// What a handler sees: the current time and the queue to schedule into.
@@ -107,6 +205,68 @@ impl<E> Simulation<E> {
         self.now = self.now.max(horizon);
         self.events - start
     }
+
+    /// [`Simulation::run_until`] within `limits`: stops with a [`Stop`]
+    /// when the run spends its event budget, handles too many events at
+    /// one instant, queues too many, the model reports itself exhausted, or
+    /// the cancellation flag is raised. The clock is left where the run
+    /// stopped.
+    pub fn run_limited<M: Model<Event = E>>(
+        &mut self,
+        model: &mut M,
+        horizon: Millis,
+        limits: &RunLimits<'_>,
+    ) -> Result<u64, Stop> {
+        let start = self.events;
+        let mut instant = self.now;
+        let mut at_instant: u64 = 0;
+        while let Some(time) = self.step(model, horizon) {
+            if time == instant {
+                at_instant += 1;
+                if at_instant > limits.max_events_per_instant {
+                    return Err(Stop::Instant {
+                        limit: limits.max_events_per_instant,
+                        at: time,
+                    });
+                }
+            } else {
+                instant = time;
+                at_instant = 1;
+            }
+            let handled = self.events - start;
+            if handled >= limits.max_events && self.queue.peek_time().is_some_and(|t| t <= horizon)
+            {
+                return Err(Stop::Events {
+                    limit: limits.max_events,
+                    at: time,
+                });
+            }
+            if self.queue.len() > limits.max_queued {
+                return Err(Stop::Queue {
+                    limit: limits.max_queued,
+                    at: time,
+                });
+            }
+            if handled.is_multiple_of(CHECK_EVERY) {
+                check(model, limits, time)?;
+            }
+        }
+        check(model, limits, self.now)?;
+        self.now = self.now.max(horizon);
+        Ok(self.events - start)
+    }
+}
+
+/// The checks made every [`CHECK_EVERY`] events: the cancellation flag and
+/// the model's own limits.
+fn check<M: Model>(model: &M, limits: &RunLimits<'_>, at: Millis) -> Result<(), Stop> {
+    if limits.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+        return Err(Stop::Cancelled { at });
+    }
+    match model.exhausted() {
+        Some(message) => Err(Stop::Model { message, at }),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -132,5 +292,76 @@ mod tests {
         assert_eq!(n, 4);
         assert_eq!(m.0, vec![Millis(0), Millis(10), Millis(20), Millis(30)]);
         assert_eq!(sim.now(), Millis(30));
+    }
+
+    /// A model that re-schedules itself with no delay: time never moves.
+    struct Spinner;
+    impl Model for Spinner {
+        type Event = ();
+        fn handle(&mut self, ctx: &mut Context<'_, ()>, _: ()) {
+            ctx.schedule_in(Millis::ZERO, ());
+        }
+    }
+
+    #[test]
+    fn a_loop_at_one_instant_stops_at_the_bound() {
+        let mut sim = Simulation::new();
+        sim.schedule_at(Millis(5), ());
+        let limits = RunLimits {
+            max_events_per_instant: 100,
+            ..RunLimits::default()
+        };
+        let stop = sim.run_limited(&mut Spinner, Millis(1000), &limits);
+        assert_eq!(
+            stop,
+            Err(Stop::Instant {
+                limit: 100,
+                at: Millis(5)
+            })
+        );
+        // The 101st event at t=5 tripped it.
+        assert_eq!(sim.events_handled(), 101);
+    }
+
+    #[test]
+    fn the_event_budget_stops_a_run_short_of_its_horizon_only() {
+        // Ticks at 0, 10, ..., 30: four events up to the horizon.
+        let limits = RunLimits {
+            max_events: 4,
+            ..RunLimits::default()
+        };
+        let mut sim = Simulation::new();
+        sim.schedule_at(Millis(0), ());
+        let mut m = Ticker(Vec::new());
+        assert_eq!(sim.run_limited(&mut m, Millis(30), &limits), Ok(4));
+        let mut sim = Simulation::new();
+        sim.schedule_at(Millis(0), ());
+        let stop = sim.run_limited(&mut Ticker(Vec::new()), Millis(40), &limits);
+        assert_eq!(
+            stop,
+            Err(Stop::Events {
+                limit: 4,
+                at: Millis(30)
+            })
+        );
+    }
+
+    #[test]
+    fn a_raised_flag_cancels_within_check_every_events() {
+        let flag = AtomicBool::new(true);
+        let limits = RunLimits {
+            cancel: Some(&flag),
+            ..RunLimits::default()
+        };
+        let mut sim = Simulation::new();
+        sim.schedule_at(Millis(0), ());
+        let stop = sim.run_limited(&mut Ticker(Vec::new()), Millis(1_000_000), &limits);
+        assert_eq!(
+            stop,
+            Err(Stop::Cancelled {
+                at: Millis(10 * (CHECK_EVERY - 1))
+            })
+        );
+        assert_eq!(sim.events_handled(), CHECK_EVERY);
     }
 }

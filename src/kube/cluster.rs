@@ -121,6 +121,11 @@ pub enum KubeEvent {
     DrainRetry(NodeId),
 }
 
+/// The most pods one run may create, of every kind and counting every
+/// recreation: a pod is never forgotten (its id is its index), so this
+/// bounds the memory of a run's pods.
+pub const MAX_PODS_CREATED: usize = 10_000_000;
+
 /// Counters that summarise the cluster at an instant.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClusterStatus {
@@ -297,6 +302,12 @@ impl Cluster {
         &self.nodes
     }
 
+    /// Whether the run has created as many pods as it may
+    /// ([`MAX_PODS_CREATED`]); the cluster then creates no more.
+    pub fn pod_limit_reached(&self) -> bool {
+        self.pods.len() >= MAX_PODS_CREATED
+    }
+
     /// All pods ever created.
     pub fn pods(&self) -> &[Pod] {
         &self.pods
@@ -467,6 +478,10 @@ impl Cluster {
                 Some(node)
             }
         };
+        if self.pods.len() >= MAX_PODS_CREATED {
+            // The run is over: `World::exhausted` reports it.
+            return;
+        }
         let id = PodId(self.pods.len() as u32);
         self.pods.push(Pod {
             id,

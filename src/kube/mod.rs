@@ -29,7 +29,7 @@ mod webhook;
 mod workload;
 
 pub use affinity::NodeAffinity;
-pub use cluster::{Cluster, ClusterStatus, KubeConfig, KubeEvent};
+pub use cluster::{Cluster, ClusterStatus, KubeConfig, KubeEvent, MAX_PODS_CREATED};
 pub use diagnosis::StallCause;
 pub use explain::{HeldNode, Holder, PendingPod, Rejection, StallReport};
 pub use journal::KubeRecord;

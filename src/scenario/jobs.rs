@@ -3,12 +3,17 @@
 //! relative to the scenario file).
 
 use crate::engine::Millis;
+use crate::input::{MAX_TRACE_BYTES, read_text};
 use crate::kube::WorkloadKind;
 use crate::kube::job::{Arrivals, JobSpec};
 
 use super::ScenarioError;
 use super::file::WorkloadFile;
 use super::validate::{Source, delay};
+
+/// The highest Poisson arrival rate: a mean interval of 100 ms, so that
+/// keeping it in whole milliseconds changes the rate by at most 0.5 %.
+pub(super) const MAX_RATE_PER_HOUR: f64 = 36_000.0;
 
 /// The Job settings of a workload, or `None` if it is not a Job (then no Job
 /// key may be set).
@@ -85,6 +90,15 @@ pub(super) fn job(
                         "must be a positive number",
                     ));
                 }
+                if rate > MAX_RATE_PER_HOUR {
+                    return Err(src.error(
+                        span,
+                        format!("{key}.arrivals.rate_per_hour"),
+                        format!(
+                            "{rate} is above the most poolsim supports, {MAX_RATE_PER_HOUR} Jobs per hour (the mean interval is kept in whole milliseconds)"
+                        ),
+                    ));
+                }
                 Arrivals::Poisson {
                     mean_interval: Millis((3_600_000.0 / rate).round().max(1.0) as u64),
                 }
@@ -107,16 +121,15 @@ pub(super) fn job(
 /// Reads a trace of arrival times (seconds, one per line; a non-numeric
 /// first line is a header).
 fn read_trace(src: &Source<'_>, trace: &str, key: &str) -> Result<Vec<Millis>, ScenarioError> {
-    let path = std::path::Path::new(src.file)
-        .parent()
-        .unwrap_or(std::path::Path::new("."))
-        .join(trace);
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        src.error(
-            None,
-            format!("{key}.arrivals.trace"),
-            format!("cannot read {}: {e}", path.display()),
-        )
+    let path = src
+        .paths
+        .resolve(trace)
+        .map_err(|m| src.error(None, format!("{key}.arrivals.trace"), m))?;
+    let text = read_text(&path, MAX_TRACE_BYTES).map_err(|e| ScenarioError::Invalid {
+        file: path.display().to_string(),
+        line: e.line(),
+        key: format!("{key}.arrivals.trace"),
+        message: e.to_string(),
     })?;
     let mut times = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -128,11 +141,17 @@ fn read_trace(src: &Source<'_>, trace: &str, key: &str) -> Result<Vec<Millis>, S
             Ok(s) if s.is_finite() && s >= 0.0 => times.push(Millis((s * 1000.0).round() as u64)),
             Ok(_) | Err(_) if i == 0 => {}
             _ => {
+                // Quote only the field, and only its start: the file may
+                // not be a trace at all.
+                let shown: String = field.chars().take(24).collect();
+                let more = if shown.len() < field.len() { "..." } else { "" };
                 return Err(ScenarioError::Invalid {
                     file: path.display().to_string(),
                     line: Some(i + 1),
                     key: format!("{key}.arrivals.trace"),
-                    message: format!("`{field}` is not a time in seconds"),
+                    message: format!(
+                        "`{shown}{more}` is not a time in seconds (the first column is the arrival time)"
+                    ),
                 });
             }
         }

@@ -442,6 +442,19 @@ pub(super) fn node_lifecycle(
     if let Some(d) = k.controller_retry_max {
         c.controller_retry_max = d.0;
     }
+    // client-go's exponential rate limiter waits min(initial x 2^n, max):
+    // a max below the initial delay (or 0s) retries without waiting.
+    if c.controller_retry_max < c.controller_retry_initial {
+        return Err(src.error(
+            None,
+            "kubernetes.controller_retry_max",
+            format!(
+                "must be at least controller_retry_initial ({}); a retry backoff of {} would retry without waiting",
+                super::units::format_duration(c.controller_retry_initial),
+                super::units::format_duration(c.controller_retry_max)
+            ),
+        ));
+    }
     if let Some(b) = k.pod_create_burst {
         c.pod_create_burst = b;
     }

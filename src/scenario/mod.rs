@@ -12,6 +12,7 @@ mod cloud_checks;
 mod file;
 mod jobs;
 pub mod kube_checks;
+mod locate;
 pub mod overrides;
 mod placement;
 mod placement_file;
@@ -20,31 +21,34 @@ pub mod units;
 mod validate;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use file::ScenarioFile;
 pub use resolve::resolved_file;
 
 use crate::cloud::{AsgSpec, CloudConfig, Fault, InstanceType};
 use crate::engine::Millis;
+use crate::input::{MAX_SCENARIO_BYTES, ReadError, escape, read_text};
 use crate::kube::autoscaler::AutoscalerConfig;
 use crate::kube::{KubeConfig, PodClass, PoolInfo, Taint, WorkloadKind, WorkloadSpec};
 
 use kube_checks::{ClassRules, PriorityValue};
 
-/// A problem with a scenario file.
+/// A problem with a scenario file. Its message escapes every
+/// non-printable character of what it quotes ([`crate::input::escape`]).
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    /// The file could not be read.
-    #[error("{file}: cannot read: {source}")]
+    /// The file could not be read (missing, not a regular file, too large,
+    /// not UTF-8).
+    #[error("{}{}: {source}", escape(file), source.line().map(|l| format!(":{l}")).unwrap_or_default())]
     Read {
         /// Path.
         file: String,
         /// Cause.
-        source: std::io::Error,
+        source: ReadError,
     },
     /// The file is not a valid scenario.
-    #[error("{file}{}: {key}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+    #[error("{}{}: {}: {}", escape(file), line.map(|l| format!(":{l}")).unwrap_or_default(), escape(key), escape(message))]
     Invalid {
         /// Path.
         file: String,
@@ -93,6 +97,57 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// The file as read, for writing the resolved scenario next to results.
     pub file: ScenarioFile,
+    /// Where its relative paths are resolved (grid points inherit it).
+    pub paths: Paths,
+    /// The line of each `[sweep]` key, for errors about the grid.
+    pub sweep_lines: Vec<(String, usize)>,
+}
+
+/// Where the relative paths of a scenario file (Job `trace` files) are
+/// resolved: the scenario's own directory. A path that leaves it (`..`,
+/// an absolute path, a link out) is refused unless `allow_outside`
+/// (`--allow-paths-outside`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Paths {
+    /// The scenario's directory (empty: the current directory).
+    pub dir: PathBuf,
+    /// Whether paths may leave `dir`.
+    pub allow_outside: bool,
+}
+
+impl Paths {
+    /// The directory of scenario file `file`, paths confined to it.
+    pub fn of_file(file: &Path) -> Paths {
+        Paths {
+            dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
+            allow_outside: false,
+        }
+    }
+
+    /// Resolves `relative` against the directory; an error (in words) if it
+    /// leaves the directory and that is not allowed, or cannot be found.
+    pub fn resolve(&self, relative: &str) -> Result<PathBuf, String> {
+        let path = self.dir.join(relative);
+        if self.allow_outside {
+            return Ok(path);
+        }
+        let dir = if self.dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &self.dir
+        };
+        let (Ok(root), Ok(real)) = (dir.canonicalize(), path.canonicalize()) else {
+            return Err(format!("cannot find {}", path.display()));
+        };
+        if Path::new(relative).is_absolute() || !real.starts_with(&root) {
+            return Err(format!(
+                "{} is outside the scenario's directory {}; paths are relative to it (pass --allow-paths-outside to allow this)",
+                path.display(),
+                root.display()
+            ));
+        }
+        Ok(path)
+    }
 }
 
 /// One variant of the scenario: its pools and placement rules.
@@ -141,19 +196,37 @@ impl Scenario {
             .join(", ")
     }
 
-    /// Reads and validates a scenario file.
+    /// Reads and validates a scenario file: a regular file of at most
+    /// [`MAX_SCENARIO_BYTES`] bytes of UTF-8.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::load_with(path, false)
+    }
+
+    /// [`Scenario::load`], letting Job trace paths leave the scenario's
+    /// directory when `allow_outside`.
+    pub fn load_with(path: &Path, allow_outside: bool) -> Result<Scenario, ScenarioError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        let paths = Paths {
+            allow_outside,
+            ..Paths::of_file(path)
+        };
+        let text = read_text(path, MAX_SCENARIO_BYTES).map_err(|source| ScenarioError::Read {
             file: file.clone(),
             source,
         })?;
-        Scenario::parse(&text, &file)
+        Scenario::parse_with(&text, &file, &paths)
     }
 
-    /// Validates scenario text; `file` names it in errors.
+    /// Validates scenario text; `file` names it in errors, and relative
+    /// paths are resolved in its directory.
     pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        validate::parse(text, file)
+        validate::parse(text, file, &Paths::of_file(Path::new(file)))
+    }
+
+    /// Validates scenario text whose relative paths resolve as `paths`
+    /// says; `file` names it in errors.
+    pub fn parse_with(text: &str, file: &str, paths: &Paths) -> Result<Scenario, ScenarioError> {
+        validate::parse(text, file, paths)
     }
 
     /// The policy with this name.

@@ -9,7 +9,48 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::engine::Millis;
 use crate::quantity::{Bytes, MilliCpu};
 
-/// Parses `"250ms"`, `"90s"`, `"15m"`, `"2h"`, `"1d"` or a sum like `"1h30m"`.
+/// The longest duration a file may write (about 100 years): far beyond
+/// any horizon, and small enough that sums of times never overflow.
+pub const MAX_DURATION: Millis = Millis(100 * 365 * 86_400_000);
+
+/// The most cpu one quantity may hold: a million cores.
+pub const MAX_CPU: MilliCpu = MilliCpu(1_000_000_000);
+
+/// The most memory one quantity may hold: 1 PiB.
+pub const MAX_MEMORY: Bytes = Bytes(1 << 50);
+
+/// A non-negative decimal number `int[.frac]` times `scale`, rounded to an
+/// integer, with checked arithmetic; `None` if it is not such a number or
+/// does not fit in a `u64`.
+fn scaled(number: &str, scale: u64) -> Option<u64> {
+    let (int, frac) = match number.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (number, ""),
+    };
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole = if int.is_empty() {
+        0
+    } else {
+        int.parse::<u64>().ok()?.checked_mul(scale)?
+    };
+    // The fraction is below 1, so its share is below `scale`: f64 is exact
+    // enough for the rounding.
+    let part = if frac.is_empty() {
+        0
+    } else {
+        let f: f64 = format!("0.{frac}").parse().ok()?;
+        (f * scale as f64).round() as u64
+    };
+    whole.checked_add(part)
+}
+
+/// Parses `"250ms"`, `"90s"`, `"15m"`, `"2h"`, `"1d"` or a sum like
+/// `"1h30m"`, exactly and at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<Millis, String> {
     let s = text.trim();
     if s.starts_with('-') {
@@ -20,6 +61,12 @@ pub fn parse_duration(text: &str) -> Result<Millis, String> {
     if s.is_empty() {
         return Err("empty duration: expected e.g. \"90s\"".into());
     }
+    let too_long = || {
+        format!(
+            "duration `{text}` is longer than the longest poolsim accepts ({}d)",
+            MAX_DURATION.0 / 86_400_000
+        )
+    };
     let mut total: u64 = 0;
     let mut rest = s;
     while !rest.is_empty() {
@@ -33,19 +80,17 @@ pub fn parse_duration(text: &str) -> Result<Millis, String> {
                 "invalid duration `{text}`: expected e.g. \"90s\", \"15m\", \"1h30m\""
             ));
         }
-        let number: f64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("invalid number in duration `{text}`"))?;
+        let number = &rest[..digits];
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ms" => 1.0,
-            "s" => 1_000.0,
-            "m" => 60_000.0,
-            "h" => 3_600_000.0,
-            "d" => 86_400_000.0,
+        let scale: u64 = match &rest[..unit_len] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
             other => {
                 return Err(format!(
                     "unknown unit `{other}` in duration `{text}`: expected ms, s, m, h or d"
@@ -53,7 +98,14 @@ pub fn parse_duration(text: &str) -> Result<Millis, String> {
             }
         };
         rest = &rest[unit_len..];
-        total += (number * scale).round() as u64;
+        if number.bytes().filter(|&b| b == b'.').count() > 1 {
+            return Err(format!("invalid number in duration `{text}`"));
+        }
+        let ms = scaled(number, scale).ok_or_else(too_long)?;
+        total = total.checked_add(ms).ok_or_else(too_long)?;
+    }
+    if total > MAX_DURATION.0 {
+        return Err(too_long());
     }
     Ok(Millis(total))
 }
@@ -77,21 +129,33 @@ pub fn format_duration(d: Millis) -> String {
     out
 }
 
-/// Parses cpu as Kubernetes does: `"500m"`, `"2"`, `"1.5"`.
+/// Parses cpu as Kubernetes does: `"500m"`, `"2"`, `"1.5"`; at most
+/// [`MAX_CPU`].
 pub fn parse_cpu(text: &str) -> Result<MilliCpu, String> {
     let s = text.trim();
     let err = || format!("invalid cpu quantity `{text}`: expected e.g. \"500m\", \"2\" or \"1.5\"");
-    if let Some(m) = s.strip_suffix('m') {
-        return m.parse::<u64>().map(MilliCpu).map_err(|_| err());
-    }
-    let cores: f64 = s.parse().map_err(|_| err())?;
-    if !(cores.is_finite() && cores >= 0.0) {
+    let (number, scale) = match s.strip_suffix('m') {
+        Some(m) => (m, 1),
+        None => (s, 1000),
+    };
+    let dots = number.bytes().filter(|&b| b == b'.').count();
+    if number.is_empty()
+        || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || dots > usize::from(scale == 1000)
+    {
         return Err(err());
     }
-    Ok(MilliCpu((cores * 1000.0).round() as u64))
+    match scaled(number, scale) {
+        Some(m) if m <= MAX_CPU.0 => Ok(MilliCpu(m)),
+        _ => Err(format!(
+            "cpu quantity `{text}` is more than the most poolsim accepts ({} cores)",
+            MAX_CPU.0 / 1000
+        )),
+    }
 }
 
-/// Parses memory as Kubernetes does: `"512Mi"`, `"2Gi"`, `"1G"`, `"1000"`.
+/// Parses memory as Kubernetes does: `"512Mi"`, `"2Gi"`, `"1G"`, `"1000"`;
+/// at most [`MAX_MEMORY`].
 pub fn parse_memory(text: &str) -> Result<Bytes, String> {
     let s = text.trim();
     let err = || {
@@ -115,11 +179,16 @@ pub fn parse_memory(text: &str) -> Result<Bytes, String> {
         "T" => 1_000_000_000_000,
         _ => return Err(err()),
     };
-    let value: f64 = number.parse().map_err(|_| err())?;
-    if !(value.is_finite() && value >= 0.0) {
+    if number.is_empty() || number.bytes().filter(|&b| b == b'.').count() > 1 {
         return Err(err());
     }
-    Ok(Bytes((value * scale as f64).round() as u64))
+    match scaled(number, scale) {
+        Some(b) if b <= MAX_MEMORY.0 => Ok(Bytes(b)),
+        _ => Err(format!(
+            "memory quantity `{text}` is more than the most poolsim accepts (1Pi = {} bytes)",
+            MAX_MEMORY.0
+        )),
+    }
 }
 
 /// Formats memory with the largest exact binary suffix.
@@ -214,5 +283,35 @@ mod tests {
         assert_eq!(parse_memory("512Mi"), Ok(Bytes(512 << 20)));
         assert_eq!(parse_memory("1G"), Ok(Bytes(1_000_000_000)));
         assert!(parse_memory("2GB").is_err());
+    }
+
+    /// Issue 13, item 9: values that wrapped or saturated are refused.
+    #[test]
+    fn values_that_would_wrap_are_refused() {
+        // Was accepted as 7199999 ms.
+        assert!(
+            parse_duration("18446744073709551615ms2h")
+                .unwrap_err()
+                .contains("longer than the longest")
+        );
+        // Was 2^64-1 ms.
+        assert!(parse_duration("99999999999999999999d").is_err());
+        assert_eq!(parse_duration("36500d"), Ok(MAX_DURATION));
+        assert!(parse_duration("36501d").is_err());
+        assert!(parse_duration("1.2.3s").is_err());
+        assert_eq!(parse_duration(".5s"), Ok(Millis(500)));
+        // Was shown as 18446744073709551615.
+        assert!(
+            parse_memory("18446744073709551616Mi")
+                .unwrap_err()
+                .contains("more than the most")
+        );
+        assert!(parse_memory("2048Ti").is_err());
+        assert_eq!(parse_memory("1024Ti"), Ok(MAX_MEMORY));
+        assert!(parse_cpu("1000001").is_err());
+        assert_eq!(parse_cpu("1000000"), Ok(MAX_CPU));
+        assert!(parse_cpu("99999999999999999999999m").is_err());
+        assert!(parse_cpu("1.5m").is_err());
+        assert!(parse_cpu("m").is_err());
     }
 }

@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use crate::cloud::{AsgSpec, Delay, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
+use crate::kube::job::Arrivals;
 use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
 use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadKind, WorkloadSpec};
 use crate::quantity::Resources;
@@ -21,6 +22,8 @@ pub(super) const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-eas
 pub(super) struct Source<'a> {
     text: &'a str,
     pub(super) file: &'a str,
+    /// Where relative paths in the file are resolved.
+    pub(super) paths: &'a super::Paths,
 }
 
 impl Source<'_> {
@@ -32,17 +35,31 @@ impl Source<'_> {
             + 1
     }
 
+    /// An error about `key`, on the line of the key's value when it can
+    /// be found (see [`super::locate`]), else on the line of `span`.
     pub(super) fn error(
         &self,
         span: Option<Range<usize>>,
         key: impl Into<String>,
         message: impl Into<String>,
     ) -> ScenarioError {
+        let key = key.into();
+        let line = super::locate::line_of_key(self.text, span.map(|s| s.start), &key);
+        ScenarioError::Invalid {
+            file: self.file.to_string(),
+            line,
+            key,
+            message: message.into(),
+        }
+    }
+
+    /// An error exactly at `span` (serde's own spans are exact).
+    fn error_at(&self, span: Option<Range<usize>>, key: String, message: String) -> ScenarioError {
         ScenarioError::Invalid {
             file: self.file.to_string(),
             line: span.map(|s| self.line_of(s.start)),
-            key: key.into(),
-            message: message.into(),
+            key,
+            message,
         }
     }
 
@@ -96,8 +113,12 @@ fn missing_field(message: &str) -> Option<&str> {
     rest.split('`').next()
 }
 
-pub(super) fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    let src = Source { text, file };
+pub(super) fn parse(
+    text: &str,
+    file: &str,
+    paths: &super::Paths,
+) -> Result<Scenario, ScenarioError> {
+    let src = Source { text, file, paths };
     let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
         let span = e.span();
         let mut key = span
@@ -106,7 +127,7 @@ pub(super) fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
         if let Some(field) = missing_field(e.message()) {
             key = format!("{key}.{field}");
         }
-        src.error(span, key, e.message().trim().to_string())
+        src.error_at(span, key, e.message().trim().to_string())
     })?;
     build(&src, raw)
 }
@@ -147,6 +168,16 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
     if raw.horizon.0 == Millis::ZERO {
         return Err(src.error(none.clone(), "horizon", "must be longer than 0s"));
     }
+    if raw.horizon.0 > MAX_HORIZON {
+        return Err(src.error(
+            none.clone(),
+            "horizon",
+            format!(
+                "{} is longer than the longest horizon poolsim runs, 365 days",
+                super::units::format_duration(raw.horizon.0)
+            ),
+        ));
+    }
     let seeds = raw.seeds.unwrap_or(100);
     if seeds == 0 {
         return Err(src.error(none.clone(), "seeds", "must be at least 1"));
@@ -155,11 +186,12 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
     // Instance types: built-in, then the file's, which override by name.
     let mut instance_types = builtin_instance_types();
     for t in &raw.instance_types {
-        if !(t.price_per_hour.is_finite() && t.price_per_hour >= 0.0) {
+        if !(t.price_per_hour.is_finite() && (0.0..=MAX_PRICE_PER_HOUR).contains(&t.price_per_hour))
+        {
             return Err(src.error(
                 none.clone(),
                 format!("instance_types.{}.price_per_hour", t.name),
-                "must be a non-negative number",
+                format!("must be a number of dollars within [0, {MAX_PRICE_PER_HOUR}]"),
             ));
         }
         if t.max_pods == 0 || t.cpu.0.0 == 0 || t.memory.0.0 == 0 {
@@ -500,6 +532,8 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
         policies,
         faults,
         file: raw,
+        paths: src.paths.clone(),
+        sweep_lines: super::locate::sweep_lines(src.text),
     };
     check_size(src, &scenario)?;
     check_placeable(src, &scenario)?;
@@ -562,10 +596,20 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
     Ok(config)
 }
 
+/// The longest horizon: a year.
+const MAX_HORIZON: Millis = Millis(365 * 86_400_000);
+
+/// The highest price of an instance type, in dollars per hour: far above
+/// any EC2 price, and low enough that every cost stays finite.
+const MAX_PRICE_PER_HOUR: f64 = 1_000_000.0;
+
 /// Upper bounds that keep a typo (`replicas = 4000000000`) from exhausting
 /// memory instead of producing an error.
 const MAX_PODS: u64 = 5_000_000;
 const MAX_NODES: u64 = 200_000;
+/// Job pods one workload may be expected to create over the horizon (the
+/// run itself stops at [`crate::kube::MAX_PODS_CREATED`] pods of all kinds).
+const MAX_JOB_PODS: u64 = 5_000_000;
 
 fn check_size(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
     let pods: u64 = s.workloads.iter().map(|w| u64::from(w.replicas)).sum();
@@ -583,6 +627,42 @@ fn check_size(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> {
                 None,
                 format!("policies.{}.pools", p.name),
                 format!("{nodes} nodes at max size; poolsim supports at most {MAX_NODES}"),
+            ));
+        }
+    }
+    for (i, w) in s.workloads.iter().enumerate() {
+        let Some(job) = &w.job else { continue };
+        let span = s.file.workloads.get(i).map(|f| f.name.span());
+        let key = format!("workloads.{}", w.name);
+        for (what, n) in [
+            ("parallelism", job.parallelism),
+            ("completions", job.completions),
+        ] {
+            if u64::from(n) > MAX_PODS {
+                return Err(src.error(
+                    span.clone(),
+                    format!("{key}.{what}"),
+                    format!("{n} is more than the {MAX_PODS} pods poolsim supports"),
+                ));
+            }
+        }
+        // Expected Jobs over the horizon, each creating `completions` pods
+        // at least: refuse a rate no run could hold.
+        let arrivals = match &job.arrivals {
+            Arrivals::At(t) => t.len() as f64,
+            Arrivals::Poisson { mean_interval } => {
+                s.horizon.0 as f64 / mean_interval.0.max(1) as f64
+            }
+        };
+        let pods = arrivals * f64::from(job.completions);
+        if pods > MAX_JOB_PODS as f64 {
+            return Err(src.error(
+                span,
+                format!("{key}.arrivals"),
+                format!(
+                    "about {pods:.0} Job pods over the horizon ({arrivals:.0} Jobs x {} completions); a run may create at most {MAX_JOB_PODS}",
+                    job.completions
+                ),
             ));
         }
     }

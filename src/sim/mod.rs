@@ -7,4 +7,6 @@ mod world;
 
 pub use trace::{TraceEntry, TraceRecord, Traced, run_traced};
 
-pub use world::{Event, World, run_one, run_sampled};
+pub use world::{
+    Event, MAX_INSTANCES_LAUNCHED, World, run_limited, run_one, run_sampled, stopped_row,
+};

@@ -9,7 +9,7 @@
 //! same history, and the same `runs.csv` row, as an untraced one.
 
 use crate::cloud::{CloudRecord, InstanceId};
-use crate::engine::Millis;
+use crate::engine::{Millis, RunLimits};
 use crate::kube::{KubeRecord, PodId, Rejection, StallReport};
 use crate::metrics::RunRow;
 use crate::scenario::Scenario;
@@ -160,8 +160,12 @@ pub fn run_traced(scenario: &Scenario, policy: usize, seed: u64) -> Traced {
         ..Journal::default()
     };
     let (mut world, mut sim) = World::build(scenario, policy, seed, Some(journal));
-    sim.run_until(&mut world, scenario.horizon);
-    let row = finish(scenario, policy, seed, &world, &sim);
+    // A run that exceeds the default limits is traced up to where it
+    // stopped, and its row says why.
+    let row = match sim.run_limited(&mut world, scenario.horizon, &RunLimits::default()) {
+        Ok(_) => finish(scenario, policy, seed, &world, &sim),
+        Err(stop) => super::world::stopped_row(scenario, policy, seed, &stop),
+    };
     // The deadlock is judged at the horizon; a run that turned stuck with
     // no event after the window is noted here.
     world.note_journal(scenario.horizon, None);

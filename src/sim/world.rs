@@ -1,7 +1,7 @@
 //! The world of one run and its event dispatch.
 
 use crate::cloud::{Cloud, CloudEvent, CloudNotice, InstanceId};
-use crate::engine::{Context, Millis, Model, RngStreams, Simulation};
+use crate::engine::{Context, Millis, Model, RngStreams, RunLimits, Simulation, Stop};
 use crate::kube::autoscaler::{Action, Autoscaler, GroupSnapshot};
 use crate::kube::{Cluster, ClusterStatus, KubeEvent, NodeId, NodeSpec, PoolId};
 use crate::metrics::{Gauges, RunRecorder, RunRow, RunStatus, TimeSeries};
@@ -354,7 +354,28 @@ impl Model for World {
             self.note_journal(ctx.now(), fault);
         }
     }
+
+    fn exhausted(&self) -> Option<String> {
+        if self.cluster.pod_limit_reached() {
+            return Some(format!(
+                "the run created {} pods, the most one run may create (pods of every kind, with recreations and Job pods)",
+                crate::kube::MAX_PODS_CREATED
+            ));
+        }
+        if self.cloud.instances_launched() >= MAX_INSTANCES_LAUNCHED {
+            return Some(format!(
+                "the run launched {} instances, the most one run may launch",
+                self.cloud.instances_launched()
+            ));
+        }
+        None
+    }
 }
+
+/// The most instances one run may launch (with every replacement): each
+/// is remembered for billing, so this bounds the memory of a run's
+/// machines.
+pub const MAX_INSTANCES_LAUNCHED: u64 = 2_000_000;
 
 fn gauges(s: ClusterStatus) -> Gauges {
     Gauges {
@@ -370,26 +391,49 @@ fn gauges(s: ClusterStatus) -> Gauges {
     }
 }
 
-/// Runs one policy of a scenario with one seed to the horizon.
+/// Runs one policy of a scenario with one seed to the horizon, within the
+/// default [`RunLimits`] (a run that exceeds them gives a failed row).
 pub fn run_one(scenario: &Scenario, policy: usize, seed: u64) -> RunRow {
     run_sampled(scenario, policy, seed, None).0
 }
 
 /// Runs one policy of a scenario with one seed to the horizon, sampling a
 /// time series every `step` when given. Sampling adds no events, so the row
-/// is the same as [`run_one`]'s.
+/// is the same as [`run_one`]'s. Within the default [`RunLimits`].
 pub fn run_sampled(
     scenario: &Scenario,
     policy: usize,
     seed: u64,
     step: Option<Millis>,
 ) -> (RunRow, Option<TimeSeries>) {
+    match run_limited(scenario, policy, seed, step, &RunLimits::default()) {
+        Ok(done) => done,
+        Err(stop) => (stopped_row(scenario, policy, seed, &stop), None),
+    }
+}
+
+/// [`run_sampled`] within `limits`: the run's row and series, or why it
+/// stopped short of the horizon (see [`stopped_row`] for the row a sweep
+/// writes then).
+pub fn run_limited(
+    scenario: &Scenario,
+    policy: usize,
+    seed: u64,
+    step: Option<Millis>,
+    limits: &RunLimits<'_>,
+) -> Result<(RunRow, Option<TimeSeries>), Stop> {
     let (mut world, mut sim) = World::new(scenario, policy, seed);
     world.timeseries = step.map(TimeSeries::new);
-    sim.run_until(&mut world, scenario.horizon);
+    sim.run_limited(&mut world, scenario.horizon, limits)?;
     world.sample(scenario.horizon, true);
     let row = finish(scenario, policy, seed, &world, &sim);
-    (row, world.timeseries)
+    Ok((row, world.timeseries))
+}
+
+/// The `failed` row of a run that stopped short of its horizon, its
+/// `error` saying why.
+pub fn stopped_row(scenario: &Scenario, policy: usize, seed: u64, stop: &Stop) -> RunRow {
+    RunRow::failed(&scenario.policies[policy].name, seed, stop.to_string())
 }
 
 /// The row of a run that reached the horizon. Shared by every way of

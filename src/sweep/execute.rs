@@ -11,11 +11,16 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
+use crate::engine::{RunLimits, Stop};
 use crate::metrics::{RunRow, TimeSeries};
-use crate::sim::run_sampled;
+use crate::sim::{run_limited, stopped_row};
 
-use super::plan::Plan;
-use super::progress::stop_requested;
+use std::borrow::Cow;
+
+use crate::scenario::Scenario;
+
+use super::plan::{Plan, RunKey};
+use super::progress::{stop_flag, stop_requested};
 use super::{SweepError, csv_line};
 
 /// The environment variable of the test hook that makes every run of one
@@ -68,6 +73,9 @@ pub(crate) fn execute(
             let (next, abort, pools) = (&next, &abort, &pools);
             let end = todo.end;
             s.spawn(move |_| {
+                // The last grid point's scenario: a worker's runs mostly
+                // follow each other within one point.
+                let mut point = PointCache::default();
                 loop {
                     if stop_requested() || abort.load(Ordering::Relaxed) {
                         break;
@@ -76,7 +84,11 @@ pub(crate) fn execute(
                     if i >= end {
                         break;
                     }
-                    let r = render(plan, i, pools, panic_seed);
+                    // A run cut short by Ctrl-C is not written: --resume
+                    // runs it again.
+                    let Some(r) = render(plan, i, pools, panic_seed, &mut point) else {
+                        break;
+                    };
                     if let Some(d) = slow {
                         std::thread::sleep(d);
                     }
@@ -106,26 +118,86 @@ pub(crate) fn execute(
     result.map(|()| written)
 }
 
-/// Runs run `i` of the plan, catching a panic as a failed row.
-fn render(plan: &Plan, i: usize, pools: &[String], panic_seed: Option<u64>) -> Rendered {
+/// Runs run `i` of the plan within the plan's limits, catching a panic as
+/// a failed row; a run past its limits is a failed row saying which. `None`
+/// when Ctrl-C cancelled it.
+fn render(
+    plan: &Plan,
+    i: usize,
+    pools: &[String],
+    panic_seed: Option<u64>,
+    cache: &mut PointCache,
+) -> Option<Rendered> {
     let k = plan.run(i);
-    let scenario = &plan.scenarios[k.point];
-    let labels = plan.grid.labels(k.point);
+    let scenario = match cache.get(plan, k.point) {
+        Ok(s) => s,
+        // Plan::new validated every point, so this is not expected.
+        Err(e) => {
+            let row = RunRow::failed(plan.policy_name(k.policy), k.seed, e.to_string());
+            return Some(finish_render(plan, k, &plan.base, row, None, pools));
+        }
+    };
+    let limits = RunLimits {
+        max_events: plan.max_events,
+        cancel: Some(stop_flag()),
+        ..RunLimits::default()
+    };
     let outcome = catch_unwind(AssertUnwindSafe(|| {
         if panic_seed == Some(k.seed) {
             panic!("forced panic for seed {} ({TEST_PANIC_SEED})", k.seed);
         }
-        run_sampled(scenario, k.policy, k.seed, plan.timeseries)
+        match run_limited(scenario, k.policy, k.seed, plan.timeseries, &limits) {
+            Ok(done) => Some(done),
+            Err(Stop::Cancelled { .. }) => None,
+            Err(stop) => Some((stopped_row(scenario, k.policy, k.seed, &stop), None)),
+        }
     }));
-    let policy = &scenario.policies[k.policy];
-    let (row, series) = outcome.unwrap_or_else(|panic| {
+    let (row, series) = outcome.transpose()?.unwrap_or_else(|panic| {
         let msg = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| panic.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "run panicked".into());
-        (RunRow::failed(&policy.name, k.seed, msg), None)
+        (
+            RunRow::failed(plan.policy_name(k.policy), k.seed, msg),
+            None,
+        )
     });
+    Some(finish_render(plan, k, scenario, row, series, pools))
+}
+
+/// The scenario of the grid point last used by one worker.
+#[derive(Default)]
+struct PointCache {
+    point: Option<(usize, Scenario)>,
+}
+
+impl PointCache {
+    /// The scenario of grid point `point`, built only when it changes.
+    fn get<'a>(&'a mut self, plan: &'a Plan, point: usize) -> Result<&'a Scenario, SweepError> {
+        let hit = matches!(&self.point, Some((p, _)) if *p == point);
+        if !hit {
+            match plan.scenario(point)? {
+                Cow::Borrowed(s) => return Ok(s),
+                Cow::Owned(s) => self.point = Some((point, s)),
+            }
+        }
+        Ok(&self.point.as_ref().expect("filled above").1)
+    }
+}
+
+/// A run's row (and series) as CSV bytes, the grid point's values after
+/// policy and seed.
+fn finish_render(
+    plan: &Plan,
+    k: RunKey,
+    scenario: &Scenario,
+    row: RunRow,
+    series: Option<TimeSeries>,
+    pools: &[String],
+) -> Rendered {
+    let labels = plan.grid.labels(k.point);
+    let policy = &scenario.policies[k.policy];
     let mut record = row.record();
     let tail = record.split_off(2);
     record.extend(labels.iter().cloned());

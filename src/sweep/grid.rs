@@ -219,7 +219,9 @@ pub struct Grid {
 impl Grid {
     /// Number of grid points (1 when nothing is swept).
     pub fn points(&self) -> usize {
-        self.axes.iter().map(|a| a.values.len()).product()
+        self.axes
+            .iter()
+            .fold(1usize, |n, a| n.saturating_mul(a.values.len()))
     }
 
     /// The value index on each axis of grid point `point`.
@@ -246,39 +248,36 @@ impl Grid {
         self.axes.iter().map(|a| a.key.clone()).collect()
     }
 
-    /// Validates the scenario of every grid point: `base` with the point's
-    /// values set. With no axes, `base` itself.
-    pub fn scenarios(&self, base: &Scenario) -> Result<Vec<Scenario>, SweepError> {
-        if self.axes.is_empty() {
-            return Ok(vec![base.clone()]);
+    /// Validates the scenario of grid point `point`: `doc` (the base
+    /// scenario as a document, without `[sweep]`) with the point's values
+    /// set; `source` names the base file in errors.
+    pub fn scenario(
+        &self,
+        doc: &Table,
+        base: &Scenario,
+        point: usize,
+    ) -> Result<Scenario, SweepError> {
+        let source = &base.source;
+        let mut d = doc.clone();
+        let coords = self.coords(point);
+        let set: Vec<(&str, &Value)> = self
+            .axes
+            .iter()
+            .zip(&coords)
+            .map(|(a, &i)| (a.key.as_str(), &a.values[i]))
+            .collect();
+        for (key, v) in &set {
+            overrides::set(&mut d, key, (*v).clone()).map_err(SweepError::Override)?;
         }
-        let mut doc = base_document(base)?;
-        doc.remove("sweep");
-        (0..self.points())
-            .map(|p| {
-                let mut d = doc.clone();
-                let coords = self.coords(p);
-                let set: Vec<(&str, &Value)> = self
-                    .axes
-                    .iter()
-                    .zip(&coords)
-                    .map(|(a, &i)| (a.key.as_str(), &a.values[i]))
-                    .collect();
-                for (key, v) in &set {
-                    overrides::set(&mut d, key, (*v).clone()).map_err(SweepError::Override)?;
-                }
-                let text = toml::to_string(&d).map_err(|e| SweepError::BadOption(e.to_string()))?;
-                let label = format!(
-                    "{} with {}",
-                    base.source,
-                    set.iter()
-                        .map(|(k, v)| format!("{k}={}", overrides::display(v)))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
-                Scenario::parse(&text, &label).map_err(|e| point_error(e, &set))
-            })
-            .collect()
+        let text = toml::to_string(&d).map_err(|e| SweepError::BadOption(e.to_string()))?;
+        let label = format!(
+            "{source} with {}",
+            set.iter()
+                .map(|(k, v)| format!("{k}={}", overrides::display(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        Scenario::parse_with(&text, &label, &base.paths).map_err(|e| point_error(e, &set))
     }
 }
 

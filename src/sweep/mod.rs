@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub use execute::{TEST_PANIC_SEED, TEST_SLOW_MS};
 pub use merge::merge;
 pub use output::{META_FILE, Meta, write_atomically, write_csv};
-pub use plan::{Plan, RunKey, Shard};
+pub use plan::{MAX_POINTS, MAX_RUNS, Plan, RunKey, Shard};
 pub use point::{GridPoint, check_results_hold, grid_point};
 pub(crate) use progress::Progress;
 pub use progress::{ProgressMode, install_interrupt_handler, stop_requested};
@@ -58,6 +58,9 @@ pub struct SweepOptions {
     pub timeseries: Option<Millis>,
     /// Progress on stderr.
     pub progress: ProgressMode,
+    /// Events each run may handle before it ends as a failed row (default
+    /// [`crate::engine::RunLimits::DEFAULT_MAX_EVENTS`]).
+    pub max_events_per_run: Option<u64>,
 }
 
 /// A problem running a sweep.
@@ -220,6 +223,8 @@ pub fn run_sweep(base: &Scenario, opts: &SweepOptions) -> Result<SweepOutput, Sw
     let runs_header = csv_line(&runs_header(&plan));
     let series_header = plan.timeseries.map(|_| csv_line(&series_header(&plan)));
     let step = plan.timeseries.map_or(0, |t| t.0).to_string();
+    // The budget decides which runs fail, so it is part of the plan.
+    let budget = plan.max_events.to_string();
     let meta = Meta {
         poolsim_version: env!("CARGO_PKG_VERSION").to_string(),
         plan: fingerprint(&[
@@ -228,6 +233,7 @@ pub fn run_sweep(base: &Scenario, opts: &SweepOptions) -> Result<SweepOutput, Sw
             &runs_header,
             plan.baseline.as_bytes(),
             step.as_bytes(),
+            budget.as_bytes(),
         ]),
         runs: plan.len() as u64,
         shard: shard.index,

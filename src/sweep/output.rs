@@ -288,7 +288,7 @@ fn matches_run(plan: &Plan, i: usize, rec: &csv::ByteRecord) -> bool {
         return false;
     }
     let k = plan.run(i);
-    let name = &plan.scenarios[k.point].policies[k.policy].name;
+    let name = plan.policy_name(k.policy);
     let labels = plan.grid.labels(k.point);
     rec.len() == super::runs_header(plan).len()
         && rec.get(0) == Some(name.as_bytes())
@@ -323,7 +323,7 @@ fn series_prefix(
 /// Whether a time-series record belongs to run `i`.
 fn same_run(plan: &Plan, i: usize, rec: &csv::ByteRecord) -> bool {
     let k = plan.run(i);
-    let name = &plan.scenarios[k.point].policies[k.policy].name;
+    let name = plan.policy_name(k.policy);
     rec.get(0) == Some(name.as_bytes())
         && rec.get(1) == Some(k.seed.to_string().as_bytes())
         && plan

@@ -25,13 +25,26 @@ pub struct RunKey {
     pub seed: u64,
 }
 
-/// Everything a sweep will run.
+/// The most runs (grid points x seeds x policies) one sweep may plan: the
+/// summary keeps a few numbers per run in memory.
+pub const MAX_RUNS: u64 = 10_000_000;
+
+/// The most grid points one sweep may plan: each is validated before the
+/// first run starts.
+pub const MAX_POINTS: u64 = 100_000;
+
+/// Everything a sweep will run. Grid points are not held: the scenario of a
+/// point is built again from the base document when a run needs it
+/// ([`Plan::scenario`]), so the plan's memory does not grow with the grid.
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The grid.
     pub grid: Grid,
-    /// The validated scenario of each grid point.
-    pub scenarios: Vec<Scenario>,
+    /// The scenario as given (grid point 0 when nothing is swept).
+    pub base: Scenario,
+    /// The base as a TOML document with defaults filled in and no
+    /// `[sweep]`, that grid values are set on (`None` with no grid).
+    document: Option<toml::Table>,
     /// Policies run, as indexes into each scenario's policies.
     pub policies: Vec<usize>,
     /// The baseline policy of paired differences, by name.
@@ -42,15 +55,25 @@ pub struct Plan {
     pub seeds: u64,
     /// Time-series sampling step, if asked for.
     pub timeseries: Option<Millis>,
+    /// Events each run may handle (`--max-events-per-run`).
+    pub max_events: u64,
 }
 
 impl Plan {
-    /// Plans a sweep of `base` as `opts` asks.
+    /// Plans a sweep of `base` as `opts` asks, validating every grid
+    /// point's scenario (one at a time; none is kept).
     pub fn new(base: &Scenario, opts: &SweepOptions) -> Result<Plan, SweepError> {
         let policies = select_policies(base, &opts.policies)?;
         let seeds = opts.seeds.unwrap_or(base.seeds);
         if seeds == 0 {
             return Err(SweepError::BadOption("--seeds must be at least 1".into()));
+        }
+        if base.first_seed.checked_add(u64::from(seeds) - 1).is_none() {
+            return Err(SweepError::BadOption(format!(
+                "first_seed {} with {seeds} seeds goes past the largest seed {}",
+                base.first_seed,
+                u64::MAX
+            )));
         }
         let baseline = match &opts.baseline {
             Some(b) => {
@@ -69,8 +92,16 @@ impl Plan {
                 "--timeseries must be longer than 0s".into(),
             ));
         }
+        let max_events = opts
+            .max_events_per_run
+            .unwrap_or(crate::engine::RunLimits::DEFAULT_MAX_EVENTS);
+        if max_events == 0 {
+            return Err(SweepError::BadOption(
+                "--max-events-per-run must be at least 1".into(),
+            ));
+        }
         let file_axes = match &base.file.sweep {
-            Some(t) => super::grid::axes_from_table(t)?,
+            Some(t) => super::grid::axes_from_table(t).map_err(|e| at_sweep_line(base, e))?,
             None => Vec::new(),
         };
         let cli_axes = opts
@@ -81,16 +112,50 @@ impl Plan {
         let grid = Grid {
             axes: super::grid::combine(file_axes, cli_axes),
         };
-        let scenarios = grid.scenarios(base)?;
-        Ok(Plan {
+        check_size(&grid, u64::from(seeds), policies.len() as u64)?;
+        let document = if grid.axes.is_empty() {
+            None
+        } else {
+            let mut doc = super::grid::base_document(base)?;
+            doc.remove("sweep");
+            Some(doc)
+        };
+        let plan = Plan {
             grid,
-            scenarios,
+            base: base.clone(),
+            document,
             policies,
             baseline,
             first_seed: base.first_seed,
             seeds: u64::from(seeds),
             timeseries: opts.timeseries,
-        })
+            max_events,
+        };
+        for point in 0..plan.grid.points() {
+            let s = plan.scenario(point)?;
+            // A swept value may not rename a policy run: rows name them.
+            for &p in &plan.policies {
+                if s.policies.get(p).map(|x| &x.name) != Some(&base.policies[p].name) {
+                    return Err(SweepError::BadOption(format!(
+                        "grid point {point} renames or removes policy `{}`; policies cannot be swept",
+                        base.policies[p].name
+                    )));
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The validated scenario of grid point `point`: the base with the
+    /// point's values set, validated like a file.
+    pub fn scenario(&self, point: usize) -> Result<std::borrow::Cow<'_, Scenario>, SweepError> {
+        match &self.document {
+            None => Ok(std::borrow::Cow::Borrowed(&self.base)),
+            Some(doc) => self
+                .grid
+                .scenario(doc, &self.base, point)
+                .map(std::borrow::Cow::Owned),
+        }
     }
 
     /// Number of runs.
@@ -114,11 +179,17 @@ impl Plan {
         }
     }
 
+    /// The name of policy `policy` (an index into the scenario's
+    /// policies): the same at every grid point.
+    pub fn policy_name(&self, policy: usize) -> &str {
+        &self.base.policies[policy].name
+    }
+
     /// Names of the policies run, in order.
     pub fn policy_names(&self) -> Vec<String> {
         self.policies
             .iter()
-            .map(|&p| self.scenarios[0].policies[p].name.clone())
+            .map(|&p| self.base.policies[p].name.clone())
             .collect()
     }
 
@@ -127,7 +198,7 @@ impl Plan {
     pub fn pool_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for &p in &self.policies {
-            for pool in &self.scenarios[0].policies[p].pools {
+            for pool in &self.base.policies[p].pools {
                 if !names.contains(&pool.name) {
                     names.push(pool.name.clone());
                 }
@@ -135,6 +206,69 @@ impl Plan {
         }
         names
     }
+}
+
+/// An error about a `[sweep]` entry, naming the file and the entry's line.
+pub(super) fn at_sweep_line(base: &Scenario, e: SweepError) -> SweepError {
+    let SweepError::BadSet { arg, message } = e else {
+        return e;
+    };
+    let Some(key) = arg.strip_prefix("[sweep] ") else {
+        return SweepError::BadSet { arg, message };
+    };
+    let line = base
+        .sweep_lines
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, l)| format!(":{l}"))
+        .unwrap_or_default();
+    SweepError::BadSet {
+        arg: format!("{}{line}: sweep.{key}", base.source),
+        message,
+    }
+}
+
+/// Refuses a grid larger than [`MAX_POINTS`] points or [`MAX_RUNS`] runs,
+/// before anything is validated or run.
+fn check_size(grid: &Grid, seeds: u64, policies: u64) -> Result<(), SweepError> {
+    let mut points: u64 = 1;
+    for a in &grid.axes {
+        points = points.saturating_mul(a.values.len() as u64);
+    }
+    let runs = points.saturating_mul(seeds).saturating_mul(policies);
+    let sizes: Vec<String> = grid
+        .axes
+        .iter()
+        .map(|a| format!("{} ({})", a.key, a.values.len()))
+        .collect();
+    let what = || {
+        format!(
+            "{} grid points{} x {seeds} seeds x {policies} policies",
+            if points == u64::MAX {
+                "more than 18446744073709551615".to_string()
+            } else {
+                points.to_string()
+            },
+            if sizes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", sizes.join(" x "))
+            }
+        )
+    };
+    if points > MAX_POINTS {
+        return Err(SweepError::BadOption(format!(
+            "the grid is too large: {}; at most {MAX_POINTS} grid points (split the sweep into several)",
+            what()
+        )));
+    }
+    if runs > MAX_RUNS {
+        return Err(SweepError::BadOption(format!(
+            "the sweep is too large: {} = {runs} runs; at most {MAX_RUNS} (use fewer seeds or values, or split the sweep)",
+            what()
+        )));
+    }
+    Ok(())
 }
 
 fn select_policies(scenario: &Scenario, names: &[String]) -> Result<Vec<usize>, SweepError> {

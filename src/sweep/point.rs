@@ -31,7 +31,7 @@ pub fn grid_point(
     point: Option<usize>,
 ) -> Result<GridPoint, SweepError> {
     let file_axes = match &base.file.sweep {
-        Some(t) => axes_from_table(t)?,
+        Some(t) => axes_from_table(t).map_err(|e| super::plan::at_sweep_line(base, e))?,
         None => Vec::new(),
     };
     let cli_axes = set
@@ -72,10 +72,13 @@ pub fn grid_point(
             })
             .collect(),
     };
-    let scenario = one
-        .scenarios(base)?
-        .pop()
-        .ok_or_else(|| SweepError::BadOption("the grid point has no scenario".into()))?;
+    let scenario = if one.axes.is_empty() {
+        base.clone()
+    } else {
+        let mut doc = super::grid::base_document(base)?;
+        doc.remove("sweep");
+        one.scenario(&doc, base, 0)?
+    };
     Ok(GridPoint {
         scenario,
         index,

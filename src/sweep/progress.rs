@@ -24,8 +24,9 @@ pub enum ProgressMode {
 static STOP: AtomicBool = AtomicBool::new(false);
 static HANDLER: OnceLock<bool> = OnceLock::new();
 
-/// Installs (once per process) a Ctrl-C and SIGTERM handler that asks
-/// running sweeps to stop after their current runs; a second signal exits
+/// Installs (once per process) a Ctrl-C and SIGTERM handler that stops
+/// running sweeps: no run starts, and the runs in progress stop within
+/// [`crate::engine::CHECK_EVERY`] events, unwritten; a second signal exits
 /// at once.
 pub fn install_interrupt_handler() {
     HANDLER.get_or_init(|| {
@@ -33,10 +34,19 @@ pub fn install_interrupt_handler() {
             if STOP.swap(true, Ordering::SeqCst) {
                 std::process::exit(130);
             }
-            eprintln!("\npoolsim: stopping after the runs in progress (Ctrl-C again to quit now)");
+            eprintln!(
+                "\npoolsim: stopping; the runs in progress are left for --resume (Ctrl-C again to quit now)"
+            );
         })
         .is_ok()
     });
+}
+
+/// The flag Ctrl-C and SIGTERM raise; a run in progress checks it every
+/// [`crate::engine::CHECK_EVERY`] events and stops (it is not written, and
+/// `--resume` runs it again).
+pub(crate) fn stop_flag() -> &'static AtomicBool {
+    &STOP
 }
 
 /// Whether Ctrl-C was pressed.
