@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use std::io::Write;
 
-use poolsim::scenario::units::parse_duration;
+use poolsim::quantity::parse_duration;
 use poolsim::sweep::{Plan, ProgressMode, Shard, merge};
 use poolsim::{Scenario, ScenarioError, SweepError, SweepOptions, advise, report, run_sweep};
 

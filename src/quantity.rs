@@ -1,8 +1,25 @@
-//! Typed resource quantities shared by the cloud and Kubernetes layers.
+//! Typed quantities shared by every layer above the engine: cpu, memory,
+//! durations and delay distributions, with the text forms scenario files and
+//! reports use.
 //!
 //! Kubernetes accounts cpu in millicores and memory in bytes, with integer
 //! arithmetic; so do we, so that fit checks and scores match the real
-//! scheduler's truncation exactly.
+//! scheduler's truncation exactly. Durations are the engine's [`Millis`]
+//! written Kubernetes-style (`"90s"`, `"1h30m"`), and a [`Delay`] is a
+//! distribution of them (launch, boot, pod start, a Job's work).
+//!
+//! This module sits directly above `engine` in the module order
+//! (`ARCHITECTURE.md`, "Dependencies between modules"): `cloud`, `kube`,
+//! `scenario` and the rest use it, and it uses nothing of theirs, so the
+//! cloud and the cluster can share a type without importing each other.
+//!
+//! [`Millis`]: crate::engine::Millis
+
+mod delay;
+mod duration;
+
+pub use delay::Delay;
+pub use duration::{MAX_DURATION, format_duration, parse_duration};
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -127,5 +144,143 @@ impl SubAssign for Resources {
 impl fmt::Display for Resources {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "cpu={} memory={}", self.cpu, self.memory)
+    }
+}
+
+/// The most cpu one quantity may hold: a million cores.
+pub const MAX_CPU: MilliCpu = MilliCpu(1_000_000_000);
+
+/// The most memory one quantity may hold: 1 PiB.
+pub const MAX_MEMORY: Bytes = Bytes(1 << 50);
+
+/// A non-negative decimal number `int[.frac]` times `scale`, rounded to an
+/// integer, with checked arithmetic; `None` if it is not such a number or
+/// does not fit in a `u64`.
+fn scaled(number: &str, scale: u64) -> Option<u64> {
+    let (int, frac) = match number.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (number, ""),
+    };
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole = if int.is_empty() {
+        0
+    } else {
+        int.parse::<u64>().ok()?.checked_mul(scale)?
+    };
+    // The fraction is below 1, so its share is below `scale`: f64 is exact
+    // enough for the rounding.
+    let part = if frac.is_empty() {
+        0
+    } else {
+        let f: f64 = format!("0.{frac}").parse().ok()?;
+        (f * scale as f64).round() as u64
+    };
+    whole.checked_add(part)
+}
+
+/// Parses cpu as Kubernetes does: `"500m"`, `"2"`, `"1.5"`; at most
+/// [`MAX_CPU`].
+pub fn parse_cpu(text: &str) -> Result<MilliCpu, String> {
+    let s = text.trim();
+    let err = || format!("invalid cpu quantity `{text}`: expected e.g. \"500m\", \"2\" or \"1.5\"");
+    let (number, scale) = match s.strip_suffix('m') {
+        Some(m) => (m, 1),
+        None => (s, 1000),
+    };
+    let dots = number.bytes().filter(|&b| b == b'.').count();
+    if number.is_empty()
+        || !number.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        || dots > usize::from(scale == 1000)
+    {
+        return Err(err());
+    }
+    match scaled(number, scale) {
+        Some(m) if m <= MAX_CPU.0 => Ok(MilliCpu(m)),
+        _ => Err(format!(
+            "cpu quantity `{text}` is more than the most poolsim accepts ({} cores)",
+            MAX_CPU.0 / 1000
+        )),
+    }
+}
+
+/// Parses memory as Kubernetes does: `"512Mi"`, `"2Gi"`, `"1G"`, `"1000"`;
+/// at most [`MAX_MEMORY`].
+pub fn parse_memory(text: &str) -> Result<Bytes, String> {
+    let s = text.trim();
+    let err = || {
+        format!(
+            "invalid memory quantity `{text}`: expected e.g. \"512Mi\", \"2Gi\" or a number of bytes"
+        )
+    };
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (number, suffix) = s.split_at(split);
+    let scale: u64 = match suffix {
+        "" => 1,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        _ => return Err(err()),
+    };
+    if number.is_empty() || number.bytes().filter(|&b| b == b'.').count() > 1 {
+        return Err(err());
+    }
+    match scaled(number, scale) {
+        Some(b) if b <= MAX_MEMORY.0 => Ok(Bytes(b)),
+        _ => Err(format!(
+            "memory quantity `{text}` is more than the most poolsim accepts (1Pi = {} bytes)",
+            MAX_MEMORY.0
+        )),
+    }
+}
+
+/// Formats memory with the largest exact binary suffix.
+pub fn format_memory(b: Bytes) -> String {
+    b.to_string()
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn cpu_and_memory() {
+        assert_eq!(parse_cpu("500m"), Ok(MilliCpu(500)));
+        assert_eq!(parse_cpu("2"), Ok(MilliCpu(2000)));
+        assert_eq!(parse_cpu("1.5"), Ok(MilliCpu(1500)));
+        assert!(parse_cpu("2 cores").is_err());
+        assert_eq!(parse_memory("2Gi"), Ok(Bytes(2 << 30)));
+        assert_eq!(parse_memory("512Mi"), Ok(Bytes(512 << 20)));
+        assert_eq!(parse_memory("1G"), Ok(Bytes(1_000_000_000)));
+        assert!(parse_memory("2GB").is_err());
+    }
+
+    /// Issue 13, item 9: quantities that wrapped or saturated are refused.
+    #[test]
+    fn quantities_that_would_wrap_are_refused() {
+        // Was shown as 18446744073709551615.
+        assert!(
+            parse_memory("18446744073709551616Mi")
+                .unwrap_err()
+                .contains("more than the most")
+        );
+        assert!(parse_memory("2048Ti").is_err());
+        assert_eq!(parse_memory("1024Ti"), Ok(MAX_MEMORY));
+        assert!(parse_cpu("1000001").is_err());
+        assert_eq!(parse_cpu("1000000"), Ok(MAX_CPU));
+        assert!(parse_cpu("99999999999999999999999m").is_err());
+        assert!(parse_cpu("1.5m").is_err());
+        assert!(parse_cpu("m").is_err());
     }
 }

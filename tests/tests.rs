@@ -64,3 +64,7 @@ mod autoscaler;
 /// the story's recommendation on fresh seeds, the sequential rule's error
 /// over many seeds, determinism, resume and bad input.
 mod advise;
+
+/// The module order of ARCHITECTURE.md, checked against every `crate::`
+/// path in `src/`.
+mod layering;

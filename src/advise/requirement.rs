@@ -4,7 +4,7 @@
 
 use crate::engine::Millis;
 use crate::scenario::overrides::nearest;
-use crate::scenario::units::{format_duration, parse_duration};
+use crate::quantity::{format_duration, parse_duration};
 
 use super::AdviseError;
 use super::bounds::{nearest_rank, quantile_bounds, wilson_bounds, z_upper};

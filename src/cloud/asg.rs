@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use crate::engine::Millis;
 
-use super::{Delay, Instance, InstanceId};
+use super::{Instance, InstanceId};
+use crate::quantity::Delay;
 
 /// Index of a group within a run; it is also the node pool's index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

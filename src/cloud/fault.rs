@@ -14,7 +14,8 @@ use rand::seq::SliceRandom;
 
 use crate::engine::{Context, Millis};
 
-use super::{AsgId, Cloud, CloudEvent, CloudNotice, Delay, InstanceId, InstanceState};
+use super::{AsgId, Cloud, CloudEvent, CloudNotice, InstanceId, InstanceState};
+use crate::quantity::Delay;
 
 /// Which instances a fault may hit.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -119,7 +120,7 @@ impl Fault {
 
     /// One line for `validate`: kind, parameters, target and timing.
     pub fn describe(&self, zones: &[String]) -> String {
-        use crate::scenario::units::format_duration as d;
+        use crate::quantity::format_duration as d;
         let victims = |v: &Victims| match v {
             Victims::Fraction(x) => format!("{x} of"),
             Victims::Count(n) => format!("{n} of"),

@@ -16,7 +16,6 @@
 //! fault library).
 
 mod asg;
-mod delay;
 mod fault;
 mod instance;
 mod instance_type;
@@ -27,7 +26,6 @@ mod refresh;
 mod warm;
 
 pub use asg::{AsgId, AsgSpec, AutoScalingGroup, WarmPoolSpec};
-pub use delay::Delay;
 pub use fault::{Fault, FaultKind, Target, Victims};
 pub use instance::{Instance, InstanceId, InstanceState, Warm};
 pub use instance_type::{InstanceType, Reservation, builtin_instance_types};

@@ -3,8 +3,8 @@
 
 use rand_chacha::ChaCha8Rng;
 
-use crate::cloud::Delay;
 use crate::engine::{Context, Millis, RngStreams, Stream};
+use crate::quantity::Delay;
 
 use super::node_lifecycle::ZoneCounts;
 use super::scheduler::{self, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero};
@@ -14,7 +14,8 @@ use super::{
     QueueSlot, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
 };
 
-/// Timings of the control plane; defaults are Kubernetes' (`FIDELITY.md` §3).
+/// Timings of the control plane; defaults are Kubernetes' (`docs/fidelity.md`,
+/// "Node lifecycle" and "Controllers").
 #[derive(Debug, Clone, PartialEq)]
 pub struct KubeConfig {
     /// `node-monitor-period` (5 s).

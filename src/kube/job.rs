@@ -18,8 +18,8 @@ use std::cmp::Reverse;
 
 use rand::Rng;
 
-use crate::cloud::Delay;
 use crate::engine::{Context, Millis};
+use crate::quantity::Delay;
 
 use super::cluster::KubeEvent;
 use super::{Cluster, PodId, PodState, WorkloadId};

@@ -16,7 +16,7 @@
 //! whose instance no longer exists; how long AWS keeps reporting a
 //! terminated instance as existing is a parameter
 //! (`terminated_instance_visible_for`, default 0 s: UNCONFIRMED, see
-//! `FIDELITY.md` §3a).
+//! `docs/fidelity.md`, "Node lifecycle").
 
 use crate::engine::{Context, Millis};
 

@@ -66,10 +66,10 @@ pub fn describe(s: &crate::Scenario) -> String {
     let _ = writeln!(
         out,
         "  horizon {}, {} seeds from {}, deadlock window {}",
-        crate::scenario::units::format_duration(s.horizon),
+        crate::quantity::format_duration(s.horizon),
         s.seeds,
         s.first_seed,
-        crate::scenario::units::format_duration(s.detection_window)
+        crate::quantity::format_duration(s.detection_window)
     );
     let _ = writeln!(out, "  workloads:");
     for w in &s.workloads {
@@ -187,7 +187,7 @@ pub fn describe(s: &crate::Scenario) -> String {
             );
         }
         if let Some(a) = &p.autoscaler {
-            use crate::scenario::units::format_duration as d;
+            use crate::quantity::format_duration as d;
             let _ = writeln!(
                 out,
                 "    cluster autoscaler: scan {}, expander {}, provision timeout {}, backoff {}..{}, scale-down {} after {} unneeded below {}",

@@ -67,7 +67,7 @@ fn toleration_text(t: &Toleration) -> String {
     let effect = t.effect.map(|e| format!(":{e:?}")).unwrap_or_default();
     let secs = t
         .toleration_seconds
-        .map(|d| format!(" for {}", crate::scenario::units::format_duration(d)))
+        .map(|d| format!(" for {}", crate::quantity::format_duration(d)))
         .unwrap_or_default();
     format!("{what}{effect}{secs}")
 }

@@ -274,7 +274,7 @@ fn fault_times(dir: &Path) -> Vec<f64> {
                     faults
                         .iter()
                         .filter_map(|f| f.get("at")?.as_str())
-                        .filter_map(|at| crate::scenario::units::parse_duration(at).ok())
+                        .filter_map(|at| crate::quantity::parse_duration(at).ok())
                         .map(|t| t.as_secs_f64())
                         .collect()
                 })

@@ -1,6 +1,6 @@
-//! A policy's `[policies.autoscaler]` table: defaults (cluster-autoscaler
-//! 1.32, `FIDELITY.md` §4) and checks. Errors name the file, the policy's
-//! line and the key.
+//! A policy's `[policies.autoscaler]` table: defaults (cluster-autoscaler 1.32,
+//! `docs/fidelity.md`, "Cluster autoscaler") and checks. Errors name the file,
+//! the policy's line and the key.
 
 use crate::engine::Millis;
 use crate::kube::autoscaler::{AutoscalerConfig, Expander};

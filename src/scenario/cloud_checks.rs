@@ -5,10 +5,11 @@
 use std::ops::Range;
 
 use crate::cloud::{
-    CloudConfig, Delay, Fault, FaultKind, IceWindow, InstanceType, Reservation, Target, Victims,
+    CloudConfig, Fault, FaultKind, IceWindow, InstanceType, Reservation, Target, Victims,
     WarmPoolSpec,
 };
 use crate::engine::Millis;
+use crate::quantity::Delay;
 
 use super::file::{CapacityFile, FaultFile, FaultKindFile, PoolFile, ScenarioFile, WarmStateFile};
 use super::validate::{Source, delay};

@@ -450,8 +450,8 @@ pub(super) fn node_lifecycle(
             "kubernetes.controller_retry_max",
             format!(
                 "must be at least controller_retry_initial ({}); a retry backoff of {} would retry without waiting",
-                super::units::format_duration(c.controller_retry_initial),
-                super::units::format_duration(c.controller_retry_max)
+                crate::quantity::format_duration(c.controller_retry_initial),
+                crate::quantity::format_duration(c.controller_retry_max)
             ),
         ));
     }

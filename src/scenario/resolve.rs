@@ -2,9 +2,9 @@
 //! format with every default filled in, so a result directory says exactly
 //! what ran and `poolsim run` on it runs the same thing.
 
-use crate::cloud::Delay;
 use crate::engine::Millis;
 use crate::kube::scheduler::ScoringStrategy;
+use crate::quantity::Delay;
 
 use super::Scenario;
 use super::file::{DelayFile, InstanceTypeFile, ScenarioFile, ScoringFile, ShapePointFile};

@@ -4,11 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::cloud::{AsgSpec, Delay, InstanceType, builtin_instance_types};
+use crate::cloud::{AsgSpec, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
 use crate::kube::job::Arrivals;
 use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
 use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadKind, WorkloadSpec};
+use crate::quantity::Delay;
 use crate::quantity::Resources;
 
 use super::file::{ClassFile, DelayFile, ScenarioFile, ScoringFile};
@@ -174,7 +175,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
             "horizon",
             format!(
                 "{} is longer than the longest horizon poolsim runs, 365 days",
-                super::units::format_duration(raw.horizon.0)
+                crate::quantity::format_duration(raw.horizon.0)
             ),
         ));
     }
@@ -224,8 +225,8 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
 
     let default_launch = match &raw.instances.launch_delay {
         Some(d) => delay(d).map_err(|m| src.error(none.clone(), "instances.launch_delay", m))?,
-        // UNCONFIRMED (FIDELITY.md §1): EC2 pending -> running is typically
-        // under a minute.
+        // UNCONFIRMED (docs/fidelity.md, "EC2 instances"): EC2 pending ->
+        // running is typically under a minute.
         None => Delay::LogNormal {
             median: Millis::from_secs(40),
             p95: Millis::from_secs(90),

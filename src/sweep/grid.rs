@@ -8,8 +8,8 @@
 
 use toml::{Table, Value};
 
+use crate::quantity::{format_duration, parse_duration};
 use crate::scenario::overrides::{self, OverrideError};
-use crate::scenario::units::{format_duration, parse_duration};
 use crate::scenario::{Scenario, ScenarioError};
 
 use super::SweepError;

@@ -1,9 +1,9 @@
 //! Node-group backoff after a failed scale-up (cluster-autoscaler
-//! `utils/backoff/exponential_backoff.go`; `FIDELITY.md` §5): the first
-//! failure backs the group off for the initial duration; a failure after
-//! the backoff expired doubles it, up to the maximum; a failure while it is
-//! still backed off does not; the entry is dropped once the reset timeout
-//! has passed since the last failure.
+//! `utils/backoff/exponential_backoff.go`; `docs/fidelity.md`, "Cluster
+//! autoscaler"): the first failure backs the group off for the initial
+//! duration; a failure after the backoff expired doubles it, up to the maximum;
+//! a failure while it is still backed off does not; the entry is dropped once
+//! the reset timeout has passed since the last failure.
 
 use crate::engine::Millis;
 

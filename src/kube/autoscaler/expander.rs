@@ -1,6 +1,6 @@
-//! Expanders: which of the groups that could help grows
-//! (cluster-autoscaler `expander/`; `FIDELITY.md` §5). Each filter keeps its
-//! best options; ties fall back to `random`, as the CA chains its
+//! Expanders: which of the groups that could help grows (cluster-autoscaler
+//! `expander/`; `docs/fidelity.md`, "Cluster autoscaler"). Each filter keeps
+//! its best options; ties fall back to `random`, as the CA chains its
 //! strategies.
 
 use rand::Rng;

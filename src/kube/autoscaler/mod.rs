@@ -1,5 +1,6 @@
-//! The cluster autoscaler (kubernetes/autoscaler `cluster-autoscaler`), as
-//! its FAQ documents it, with its defaults (`FIDELITY.md` §4).
+//! The cluster autoscaler (kubernetes/autoscaler `cluster-autoscaler`), as its
+//! FAQ documents it, with its defaults (`docs/fidelity.md`, "Cluster
+//! autoscaler").
 //!
 //! Every `scan_interval` the world builds a [`GroupSnapshot`] per node group
 //! (ASG) from the cloud and calls [`Autoscaler::scan`], which reads the

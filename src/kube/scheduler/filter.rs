@@ -60,11 +60,11 @@ pub(crate) fn feasible(pod: &Pod, wl: &Workload, node: &Node, pods: &[Pod]) -> b
     }
 }
 
-/// The filters as the cluster autoscaler runs them against a template node
-/// of `pool` (a fresh, Ready, uncordoned node of the group with `free` room
-/// and `slots` pod slots left): the pool's labels and taints
-/// (NodeAffinity, TaintToleration) and NodeResourcesFit. The CA runs
-/// PreFilter/Filter only, no Score (`FIDELITY.md` §4; cluster-autoscaler
+/// The filters as the cluster autoscaler runs them against a template node of
+/// `pool` (a fresh, Ready, uncordoned node of the group with `free` room and
+/// `slots` pod slots left): the pool's labels and taints (NodeAffinity,
+/// TaintToleration) and NodeResourcesFit. The CA runs PreFilter/Filter only, no
+/// Score (`docs/fidelity.md`, "Cluster autoscaler"; cluster-autoscaler
 /// `simulator/`, `estimator/binpacking_estimator.go`).
 pub(crate) fn fits_template(
     requests: Resources,

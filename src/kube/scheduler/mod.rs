@@ -1,11 +1,12 @@
 //! The kube-scheduler: a scheduling queue, filters, scores, the choice of
 //! one node per pod, and preemption.
 //!
-//! Semantics follow kube-scheduler (see `FIDELITY.md` §3b, §5, §6): pods are
-//! tried one at a time from activeQ; a pod that fits nowhere may preempt
-//! lower-priority pods (PostFilter), then goes to unschedulablePods and comes
-//! back on a cluster event or after a backoff; among the feasible nodes the
-//! highest score wins and ties are broken uniformly at random.
+//! Semantics follow kube-scheduler (see `docs/fidelity.md`, "Scheduler" and
+//! "Scheduler queue"): pods are tried one at a time from activeQ; a pod that
+//! fits nowhere may preempt lower-priority pods (PostFilter), then goes to
+//! unschedulablePods and comes back on a cluster event or after a backoff;
+//! among the feasible nodes the highest score wins and ties are broken
+//! uniformly at random.
 
 mod filter;
 pub(crate) mod preemption;

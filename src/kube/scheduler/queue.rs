@@ -1,5 +1,5 @@
 //! The scheduling queue: activeQ, backoffQ and unschedulablePods, with
-//! kube-scheduler's rules (`FIDELITY.md` §6).
+//! kube-scheduler's rules (`docs/fidelity.md`, "Scheduler queue").
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

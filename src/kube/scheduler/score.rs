@@ -1,10 +1,9 @@
-//! Score plugins, with kube-scheduler's integer formulas (`FIDELITY.md` §5):
-//! NodeResourcesFit (`plugins/noderesources/least_allocated.go`,
-//! `most_allocated.go`, `requested_to_capacity_ratio.go`),
-//! BalancedAllocation (`balanced_allocation.go`), and the normalised
-//! TaintToleration and NodeAffinity scores (`plugins/tainttoleration`,
-//! `plugins/nodeaffinity`). Weights are the defaults of
-//! `apis/config/v1/default_plugins.go`.
+//! Score plugins, with kube-scheduler's integer formulas (`docs/fidelity.md`,
+//! "Scheduler"): NodeResourcesFit (`plugins/noderesources/least_allocated.go`,
+//! `most_allocated.go`, `requested_to_capacity_ratio.go`), BalancedAllocation
+//! (`balanced_allocation.go`), and the normalised TaintToleration and
+//! NodeAffinity scores (`plugins/tainttoleration`, `plugins/nodeaffinity`).
+//! Weights are the defaults of `apis/config/v1/default_plugins.go`.
 
 use crate::kube::{Node, Pod};
 use crate::quantity::{Bytes, MilliCpu, Resources};

@@ -244,9 +244,9 @@ pub(crate) fn select_node<R: Rng>(
         }
     }
     // selectHost: a uniform choice among the nodes with the highest score
-    // (FIDELITY.md §5). kube-scheduler draws once per tied maximum (a
-    // reservoir over a max-heap); one draw of an index among the maxima
-    // gives the same distribution whatever the number of ties.
+    // (docs/fidelity.md, "Scheduler", ties). kube-scheduler draws once per tied
+    // maximum (a reservoir over a max-heap); one draw of an index among the
+    // maxima gives the same distribution whatever the number of ties.
     let candidates = &found.candidates;
     let max = candidates.iter().map(|c| c.score).fold(i32::MIN, i32::max);
     let at_max = candidates.iter().filter(|c| c.score == max).count();

@@ -4,7 +4,7 @@
 //! and which user pods hold the nodes those pods could use.
 
 use crate::kube::PodClass;
-use crate::scenario::units::format_duration;
+use crate::quantity::format_duration;
 
 use super::Line;
 use super::names::{Names, rejection_text};

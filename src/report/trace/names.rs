@@ -6,8 +6,8 @@
 use crate::cloud::{CloudRecord, InstanceId};
 use crate::engine::Millis;
 use crate::kube::{KubeRecord, NodeId, PodId, Rejection, WorkloadId};
+use crate::quantity::format_duration;
 use crate::scenario::Scenario;
-use crate::scenario::units::format_duration;
 use crate::sim::{TraceRecord, Traced};
 
 use super::{Line, ObjectKind};

@@ -1,4 +1,5 @@
-//! Random delays (launch, boot, pod start) and how they are drawn.
+//! Random delays (launch, boot, pod start, a Job's work) and how they are
+//! drawn.
 
 use rand::Rng;
 
@@ -65,7 +66,7 @@ impl Delay {
 
     /// A short description for reports, e.g. `exponential(mean 10m)`.
     pub fn describe(&self) -> String {
-        use crate::scenario::units::format_duration as d;
+        use super::format_duration as d;
         match self {
             Delay::Fixed(v) => d(*v),
             Delay::Uniform { min, max } => format!("uniform({}..{})", d(*min), d(*max)),
