@@ -3,8 +3,8 @@
 //! against one at a given error level.
 
 use crate::engine::Millis;
-use crate::scenario::overrides::nearest;
 use crate::quantity::{format_duration, parse_duration};
+use crate::scenario::overrides::nearest;
 
 use super::AdviseError;
 use super::bounds::{nearest_rank, quantile_bounds, wilson_bounds, z_upper};
