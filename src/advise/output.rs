@@ -405,7 +405,11 @@ pub(super) fn write_all(a: &mut Advice) -> Result<(), AdviseError> {
         .first()
         .map(|c| c.scenario.name.clone())
         .unwrap_or_default();
-    write_atomically(&a.dir.join(ADVISE_SVG), chart(a, &name).render().as_bytes())
+    let mut panel = chart(a, &name);
+    // The figure carries the title; the panel keeps only its axes.
+    let title = std::mem::take(&mut panel.title);
+    let figure = crate::report::figure::Figure::single(title, panel);
+    write_atomically(&a.dir.join(ADVISE_SVG), figure.render().as_bytes())
         .map_err(AdviseError::Sweep)?;
     let path = a.dir.join(RECOMMENDED_FILE);
     match a.outcome.recommended {
