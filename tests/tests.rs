@@ -47,6 +47,11 @@ mod trace;
 /// merge, kill and resume, failed runs, time series, summary statistics.
 mod sweep;
 
+/// Sweeps that cannot go wrong quietly: `--resume` and `merge` check rows
+/// against the plan, one process per output directory, full and closed
+/// outputs, a finish that fails midway.
+mod sweep_safety;
+
 /// EC2 and ASG fidelity and the fault library: exact times and counts.
 mod cloud;
 
