@@ -172,8 +172,10 @@ impl From<SweepError> for Failure {
             | SweepError::Override(_)
             | SweepError::Scenario(_)
             | SweepError::OtherPlan { .. }
+            | SweepError::NotResumable { .. }
             | SweepError::Merge(_) => Failure::BadInput(e.to_string()),
             SweepError::Corrupt { .. }
+            | SweepError::Locked { .. }
             | SweepError::Interrupted { .. }
             | SweepError::Write { .. } => Failure::Runtime(e.to_string()),
         }
@@ -181,19 +183,38 @@ impl From<SweepError> for Failure {
 }
 
 fn main() -> ExitCode {
+    poolsim::sweep::ignore_file_size_signal();
     let cli = Cli::parse();
+    // A full or closed stderr cannot be reported anywhere: the exit code
+    // still says what happened.
+    let say = |msg: &str| {
+        let _ = writeln!(std::io::stderr(), "error: {}", escape_lines(msg));
+    };
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BadInput(msg)) => {
-            eprintln!("error: {}", escape_lines(&msg));
+            say(&msg);
             ExitCode::from(2)
         }
         Err(Failure::Runtime(msg)) => {
-            eprintln!("error: {}", escape_lines(&msg));
+            say(&msg);
             ExitCode::from(1)
         }
         Err(Failure::Quiet) => ExitCode::SUCCESS,
     }
+}
+
+/// Writes to stdout. A reader that closed the pipe early (`| head`) made
+/// its choice: nothing more is printed, and that is no failure. Any other
+/// write error (a full disk) is one.
+fn print(text: &str) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::BrokenPipe => Failure::Quiet,
+            _ => Failure::Runtime(format!("writing to stdout: {e}")),
+        })
 }
 
 /// A message with every non-printable character but line breaks escaped,
@@ -250,15 +271,20 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 max_events_per_run,
             };
             let output = run_sweep(&scenario, &opts)?;
-            if output.resumed > 0 {
-                println!(
-                    "resumed {} of {} runs from an interrupted sweep",
-                    output.resumed, output.runs
-                );
+            for note in &output.notes {
+                let _ = writeln!(std::io::stderr(), "poolsim: resume: {}", escape_lines(note));
             }
-            print!("{}", escape_lines(&report::summary_table(&output.summary)));
-            println!("wrote {}/runs.csv, summary.csv", output.dir.display());
-            Ok(())
+            if output.resumed > 0 {
+                print(&format!(
+                    "resumed {} of {} runs from an interrupted sweep\n",
+                    output.resumed, output.runs
+                ))?;
+            }
+            print(&escape_lines(&report::summary_table(&output.summary)))?;
+            print(&escape_lines(&format!(
+                "wrote {}/runs.csv, summary.csv\n",
+                output.dir.display()
+            )))
         }
         Command::Trace {
             scenario,
@@ -321,7 +347,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 report::PlotError::Write { .. } => Failure::Runtime(e.to_string()),
             })?;
             for path in written {
-                println!("wrote {}", path.display());
+                print(&format!("wrote {}\n", path.display()))?;
             }
             Ok(())
         }
@@ -343,17 +369,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Merge { dirs, out } => {
             let summary = merge(&dirs, &out)?;
-            print!("{}", escape_lines(&report::summary_table(&summary)));
-            println!("wrote {}/runs.csv, summary.csv", out.display());
-            Ok(())
+            print(&escape_lines(&report::summary_table(&summary)))?;
+            print(&escape_lines(&format!(
+                "wrote {}/runs.csv, summary.csv\n",
+                out.display()
+            )))
         }
         Command::Validate { scenario } => {
             let scenario = Scenario::load_with(&scenario, outside)?;
             // Expanding the plan validates every grid point of `[sweep]`.
             let plan = Plan::new(&scenario, &SweepOptions::default())?;
-            print!("{}", escape_lines(&report::describe(&scenario)));
-            print!("{}", escape_lines(&report::describe_grid(&plan)));
-            Ok(())
+            print(&escape_lines(&report::describe(&scenario)))?;
+            print(&escape_lines(&report::describe_grid(&plan)))
         }
     }
 }

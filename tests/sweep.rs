@@ -51,14 +51,14 @@ kind = "terminate_all"
 at = "10m"
 "#;
 
-fn grid_file(dir: &Path) -> PathBuf {
+pub(crate) fn grid_file(dir: &Path) -> PathBuf {
     let f = dir.join("grid.toml");
     std::fs::write(&f, GRID).unwrap();
     f
 }
 
 /// Runs `poolsim run FILE ARGS --out DIR -q`, asserting success.
-fn run_ok(file: &Path, out: &Path, args: &[&str]) -> String {
+pub(crate) fn run_ok(file: &Path, out: &Path, args: &[&str]) -> String {
     let mut all = vec![
         "run",
         file.to_str().unwrap(),
@@ -80,7 +80,7 @@ const FILES: [&str; 5] = [
     "scenario.resolved.toml",
 ];
 
-fn assert_same_files(a: &Path, b: &Path) {
+pub(crate) fn assert_same_files(a: &Path, b: &Path) {
     for f in FILES {
         let (x, y) = (a.join(f), b.join(f));
         assert_eq!(x.exists(), y.exists(), "{f}");

@@ -47,11 +47,20 @@ mod trace;
 /// merge, kill and resume, failed runs, time series, summary statistics.
 mod sweep;
 
+/// Sweeps that cannot go wrong quietly: `--resume` and `merge` check rows
+/// against the plan, one process per output directory, full and closed
+/// outputs, a finish that fails midway.
+mod sweep_safety;
+
 /// EC2 and ASG fidelity and the fault library: exact times and counts.
 mod cloud;
 
 /// Kubernetes fidelity: scores, queue, preemption, taints, DaemonSets.
 mod kube;
+
+/// A machine's end: impaired and shutting-down instances keep their Node
+/// until they are gone.
+mod lifecycle;
 
 /// Validation against theory: an M/M/c queue against Erlang C, and
 /// Little's law.

@@ -4,15 +4,26 @@
 //! Shards are contiguous slices of the plan, so their rows concatenated in
 //! shard order are the plan's rows in order; the summary is recomputed from
 //! the joined rows.
+//!
+//! Nothing is taken on trust: the plan is rebuilt from the first shard's
+//! `scenario.resolved.toml`, whose fingerprint must be the one every
+//! shard's `sweep.toml` names, and every row of every shard must be the run
+//! the plan puts there (run number, policy, seed, grid labels) with every
+//! field in range.
 
 use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::output::{META_FILE, Meta, write_atomically, write_error};
+use super::check::{check_runs_file, check_series_file};
+use super::lock::DirLock;
+use super::output::{META_FILE, Meta, tmp_path, write_atomically, write_error};
+use super::plan::{Plan, Shard};
 use super::summarise::summarise_file;
-use super::{RESOLVED_FILE, SweepError, write_summary};
+use super::{RESOLVED_FILE, SweepError, SweepOptions, write_summary};
+use crate::engine::Millis;
 use crate::metrics::SummaryRow;
+use crate::scenario::Scenario;
 
 /// Merges the shard directories `dirs` into `out`.
 pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<SummaryRow>, SweepError> {
@@ -20,6 +31,33 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<SummaryRow>, SweepError
     if dirs.is_empty() {
         return Err(bad("no shard directories given".into()));
     }
+    let shards = read_shards(dirs)?;
+    let first = shards[0].0.clone();
+    let resolved = check_shards(&shards, out)?;
+    fs::create_dir_all(out).map_err(write_error(out))?;
+    let _lock = DirLock::acquire(out)?;
+    super::resume::clear(out)?;
+    let paths: Vec<&Path> = shards.iter().map(|(_, d)| d.as_path()).collect();
+    concatenate(&paths, "runs.csv", out)?;
+    if first.timeseries {
+        concatenate(&paths, "timeseries.csv", out)?;
+    }
+    write_atomically(&out.join(RESOLVED_FILE), resolved.as_bytes())?;
+    let meta = Meta {
+        shard: 0,
+        shards: 1,
+        ..first.clone()
+    };
+    write_atomically(&out.join(META_FILE), meta.render().as_bytes())?;
+    let summary = summarise_file(&out.join("runs.csv"), &first.baseline)?;
+    write_summary(out, &summary)?;
+    Ok(summary)
+}
+
+/// The shards' metadata in shard order, refused unless they are the
+/// shards of one sweep, each once, all there, each finished.
+fn read_shards(dirs: &[PathBuf]) -> Result<Vec<(Meta, &PathBuf)>, SweepError> {
+    let bad = |m: String| SweepError::Merge(m);
     let mut shards: Vec<(Meta, &PathBuf)> = Vec::new();
     for d in dirs {
         let meta = Meta::read(d).map_err(|m| bad(format!("{m} (is it a poolsim result?)")))?;
@@ -72,32 +110,93 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<Vec<SummaryRow>, SweepError
             first.shards
         )));
     }
-    fs::create_dir_all(out).map_err(write_error(out))?;
-    let paths: Vec<&Path> = shards.iter().map(|(_, d)| d.as_path()).collect();
-    concatenate(&paths, "runs.csv", out)?;
-    if first.timeseries {
-        concatenate(&paths, "timeseries.csv", out)?;
-    }
-    let resolved = fs::read(paths[0].join(RESOLVED_FILE))
-        .map_err(|e| bad(format!("{}: {e}", paths[0].join(RESOLVED_FILE).display())))?;
-    write_atomically(&out.join(RESOLVED_FILE), &resolved)?;
-    let meta = Meta {
-        shard: 0,
-        shards: 1,
-        ..first.clone()
+    Ok(shards)
+}
+
+/// Checks every shard's resolved scenario and rows against the plan
+/// rebuilt from the first; returns their resolved scenario.
+fn check_shards(shards: &[(Meta, &PathBuf)], out: &Path) -> Result<String, SweepError> {
+    let bad = |m: String| SweepError::Merge(m);
+    let first = &shards[0].0;
+    let same = |a: &Path| {
+        a.canonicalize()
+            .ok()
+            .filter(|a| Some(a) == out.canonicalize().ok().as_ref())
     };
-    write_atomically(&out.join(META_FILE), meta.render().as_bytes())?;
-    let summary = summarise_file(&out.join("runs.csv"), &first.baseline)?;
-    write_summary(out, &summary)?;
-    Ok(summary)
+    if let Some((_, d)) = shards.iter().find(|(_, d)| same(d).is_some()) {
+        return Err(bad(format!("--out {} is one of the shards", d.display())));
+    }
+    let (plan, resolved) = shard_plan(shards[0].1, first)?;
+    for (m, d) in shards {
+        let range = Shard {
+            index: m.shard,
+            count: m.shards,
+        }
+        .range(plan.len());
+        let theirs = fs::read(d.join(RESOLVED_FILE)).unwrap_or_default();
+        if theirs != resolved.as_bytes() {
+            return Err(bad(format!(
+                "{}: its {RESOLVED_FILE} differs from the first shard's under the same plan in {META_FILE}: the directory mixes two sweeps",
+                d.display()
+            )));
+        }
+        check_runs_file(&plan, range.clone(), &d.join("runs.csv"))
+            .map_err(|e| bad(format!("{e} (is the shard finished, and from this sweep?)")))?;
+        if first.timeseries {
+            check_series_file(&plan, range, &d.join("timeseries.csv"))
+                .map_err(|e| bad(e.to_string()))?;
+        }
+    }
+    Ok(resolved)
+}
+
+/// The plan of a shard directory, rebuilt from its resolved scenario, and
+/// that scenario's text; refused unless its fingerprint is `meta`'s.
+fn shard_plan(dir: &Path, meta: &Meta) -> Result<(Plan, String), SweepError> {
+    let bad = |m: String| SweepError::Merge(format!("{}: {m}", dir.display()));
+    let path = dir.join(RESOLVED_FILE);
+    let text = fs::read_to_string(&path).map_err(|e| {
+        bad(format!(
+            "cannot read {RESOLVED_FILE}: {e} (has the shard finished?)"
+        ))
+    })?;
+    let scenario = Scenario::parse(&text, &path.display().to_string())
+        .map_err(|e| bad(format!("{RESOLVED_FILE} is not a valid scenario: {e}")))?;
+    let opts = SweepOptions {
+        baseline: Some(meta.baseline.clone()),
+        timeseries: meta.timeseries.then_some(Millis(meta.timeseries_step_ms)),
+        max_events_per_run: Some(meta.max_events_per_run),
+        ..SweepOptions::default()
+    };
+    let plan = Plan::new(&scenario, &opts)
+        .map_err(|e| bad(format!("{RESOLVED_FILE} does not plan: {e}")))?;
+    let shard = Shard {
+        index: meta.shard,
+        count: meta.shards,
+    };
+    if Meta::for_plan(&plan, &text, shard) != *meta {
+        return Err(bad(format!(
+            "{RESOLVED_FILE} is not the scenario of the plan its {META_FILE} names: the directory mixes two sweeps"
+        )));
+    }
+    Ok((plan, text))
 }
 
 /// Writes `out/name` as the header of the first shard's `name` followed by
 /// every shard's rows.
 fn concatenate(dirs: &[&Path], name: &str, out: &Path) -> Result<(), SweepError> {
     let target = out.join(name);
-    let tmp = target.with_extension("csv.tmp");
-    let mut w = BufWriter::new(File::create(&tmp).map_err(write_error(&tmp))?);
+    let tmp = tmp_path(&target);
+    let written = concatenate_to(dirs, name, &tmp)
+        .and_then(|()| fs::rename(&tmp, &target).map_err(write_error(&target)));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn concatenate_to(dirs: &[&Path], name: &str, tmp: &Path) -> Result<(), SweepError> {
+    let mut w = BufWriter::new(File::create(tmp).map_err(write_error(tmp))?);
     let mut header: Option<Vec<u8>> = None;
     for d in dirs {
         let path = d.join(name);
@@ -119,7 +218,7 @@ fn concatenate(dirs: &[&Path], name: &str, out: &Path) -> Result<(), SweepError>
         }
         match &header {
             None => {
-                w.write_all(&line).map_err(write_error(&tmp))?;
+                w.write_all(&line).map_err(write_error(tmp))?;
                 header = Some(line);
             }
             Some(h) if *h != line => {
@@ -130,11 +229,10 @@ fn concatenate(dirs: &[&Path], name: &str, out: &Path) -> Result<(), SweepError>
             }
             Some(_) => {}
         }
-        std::io::copy(&mut r, &mut w).map_err(write_error(&tmp))?;
+        std::io::copy(&mut r, &mut w).map_err(write_error(tmp))?;
     }
     let f = w
         .into_inner()
-        .map_err(|e| write_error(&tmp)(e.into_error()))?;
-    f.sync_all().map_err(write_error(&tmp))?;
-    fs::rename(&tmp, &target).map_err(write_error(&target))
+        .map_err(|e| write_error(tmp)(e.into_error()))?;
+    f.sync_all().map_err(write_error(tmp))
 }

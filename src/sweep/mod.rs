@@ -5,23 +5,28 @@
 //! Output bytes depend only on the plan: not on `--threads`, not on whether
 //! the sweep was interrupted and resumed, not on how it was sharded.
 
+mod check;
 mod execute;
 pub mod grid;
+mod lock;
 mod merge;
 mod output;
+mod partial;
 pub mod plan;
 mod point;
 mod progress;
+mod resume;
 mod summarise;
 
 use std::path::{Path, PathBuf};
 
-pub use execute::{TEST_PANIC_SEED, TEST_SLOW_MS};
+pub use execute::{TEST_PANIC_SEED, TEST_SLOW_MS, TEST_SLOW_SEED};
+pub use lock::LOCK_FILE;
 pub use merge::merge;
 pub use output::{META_FILE, Meta, write_atomically, write_csv};
 pub use plan::{MAX_POINTS, MAX_RUNS, Plan, RunKey, Shard};
 pub use point::{GridPoint, check_results_hold, grid_point};
-pub use progress::{ProgressMode, install_interrupt_handler};
+pub use progress::{ProgressMode, ignore_file_size_signal, install_interrupt_handler};
 pub use summarise::summarise_file;
 
 use crate::engine::Millis;
@@ -29,7 +34,11 @@ use crate::metrics::{RunRow, SummaryRow};
 use crate::scenario::overrides::OverrideError;
 use crate::scenario::{Scenario, ScenarioError};
 
-use output::{PartialFiles, fingerprint, write_error};
+use check::check_runs_file;
+use lock::DirLock;
+use output::write_error;
+use partial::{Layout, PartialFiles, RUNS_PARTIAL};
+use resume::Start;
 
 /// The resolved scenario written next to the results.
 pub const RESOLVED_FILE: &str = "scenario.resolved.toml";
@@ -90,6 +99,24 @@ pub enum SweepError {
     /// A grid point's scenario is invalid.
     #[error("{0}")]
     Scenario(ScenarioError),
+    /// `--resume` found results it cannot tell are this sweep's.
+    #[error(
+        "{dir}: cannot resume: {reason}; use another --out, or run without --resume to start over"
+    )]
+    NotResumable {
+        /// Directory.
+        dir: String,
+        /// Why.
+        reason: String,
+    },
+    /// Another process holds the directory's lock.
+    #[error("{dir}: in use by {holder}; wait until it ends, or use another --out")]
+    Locked {
+        /// Directory.
+        dir: String,
+        /// Who holds it (process id and command line).
+        holder: String,
+    },
     /// `--resume` found results of another plan.
     #[error(
         "{dir}: holds results of a different sweep (plan {found}, this one is {expected}); use another --out, or run without --resume to start over"
@@ -146,6 +173,8 @@ pub struct SweepOutput {
     pub resumed: usize,
     /// One row per grid point and policy.
     pub summary: Vec<SummaryRow>,
+    /// What `--resume` found and did not reuse, and why.
+    pub notes: Vec<String>,
 }
 
 /// One CSV record as a line.
@@ -207,9 +236,41 @@ fn write_summary(dir: &Path, summary: &[SummaryRow]) -> Result<(), SweepError> {
     write_atomically(&dir.join("summary.csv"), &bytes)
 }
 
+/// Writes the resolved scenario and the summary of the complete rows in
+/// `dir/rows`: everything but the renames that end a sweep.
+fn finish(
+    dir: &Path,
+    plan: &Plan,
+    resolved: &str,
+    rows: &str,
+) -> Result<Vec<SummaryRow>, SweepError> {
+    write_atomically(&dir.join(RESOLVED_FILE), resolved.as_bytes())?;
+    let summary = summarise_file(&dir.join(rows), &plan.baseline)?;
+    write_summary(dir, &summary)?;
+    Ok(summary)
+}
+
+/// A directory finished earlier (perhaps all but its summary): checks the
+/// rows of `runs.csv` and summarises them again rather than run anything.
+/// The inner `Err` says why the rows cannot be used.
+fn refinish(
+    dir: &Path,
+    plan: &Plan,
+    resolved: &str,
+    range: std::ops::Range<usize>,
+) -> Result<Result<Vec<SummaryRow>, String>, SweepError> {
+    if let Err(e) = check_runs_file(plan, range, &dir.join("runs.csv")) {
+        return Ok(Err(format!("{e}; every run is run again")));
+    }
+    let summary = finish(dir, plan, resolved, "runs.csv")?;
+    resume::clear_partials(dir)?;
+    Ok(Ok(summary))
+}
+
 /// Plans, runs and writes a sweep (or its shard) in the output directory:
 /// `runs.csv`, `summary.csv`, `timeseries.csv` when asked, the resolved
-/// scenario and `sweep.toml`.
+/// scenario and `sweep.toml`. The directory is locked for the duration
+/// (see [`LOCK_FILE`]).
 pub fn run_sweep(base: &Scenario, opts: &SweepOptions) -> Result<SweepOutput, SweepError> {
     let plan = Plan::new(base, opts)?;
     let shard = opts.shard.unwrap_or_default();
@@ -219,47 +280,47 @@ pub fn run_sweep(base: &Scenario, opts: &SweepOptions) -> Result<SweepOutput, Sw
         .unwrap_or_else(|| PathBuf::from("results").join(&base.name));
     let range = shard.range(plan.len());
     let resolved = resolved_scenario(base, &plan)?;
-    let runs_header = csv_line(&runs_header(&plan));
-    let series_header = plan.timeseries.map(|_| csv_line(&series_header(&plan)));
-    let step = plan.timeseries.map_or(0, |t| t.0).to_string();
-    // The budget decides which runs fail, so it is part of the plan.
-    let budget = plan.max_events.to_string();
-    let meta = Meta {
-        poolsim_version: env!("CARGO_PKG_VERSION").to_string(),
-        plan: fingerprint(&[
-            env!("CARGO_PKG_VERSION").as_bytes(),
-            resolved.as_bytes(),
-            &runs_header,
-            plan.baseline.as_bytes(),
-            step.as_bytes(),
-            budget.as_bytes(),
-        ]),
-        runs: plan.len() as u64,
-        shard: shard.index,
-        shards: shard.count,
-        baseline: plan.baseline.clone(),
-        timeseries: plan.timeseries.is_some(),
-    };
+    let meta = Meta::for_plan(&plan, &resolved, shard);
     std::fs::create_dir_all(&dir).map_err(write_error(&dir))?;
-    if opts.resume
-        && let Ok(found) = Meta::read(&dir)
-        && found != meta
-    {
-        return Err(SweepError::OtherPlan {
-            dir: dir.display().to_string(),
-            found: format!("{} shard {}/{}", found.plan, found.shard, found.shards),
-            expected: format!("{} shard {}/{}", meta.plan, meta.shard, meta.shards),
-        });
+    let _lock = DirLock::acquire(&dir)?;
+    let start = if opts.resume {
+        resume::inspect(&dir, &meta)?
+    } else {
+        Start::Afresh
+    };
+    let mut notes = Vec::new();
+    if start == Start::Finished {
+        match refinish(&dir, &plan, &resolved, range.clone())? {
+            Ok(summary) => {
+                return Ok(SweepOutput {
+                    dir,
+                    runs: range.len(),
+                    resumed: range.len(),
+                    summary,
+                    notes,
+                });
+            }
+            Err(note) => notes.push(note),
+        }
+    }
+    if start == Start::Partial {
+        resume::remove_finished(&dir)?;
+    } else {
+        resume::clear(&dir)?;
     }
     write_atomically(&dir.join(META_FILE), meta.render().as_bytes())?;
-    let (mut files, resumed) = PartialFiles::open(
-        &dir,
-        &plan,
-        range.start,
-        &runs_header,
-        series_header.as_deref(),
-        opts.resume,
-    )?;
+    let runs_header = csv_line(&runs_header(&plan));
+    let series_header = plan.timeseries.map(|_| csv_line(&series_header(&plan)));
+    let layout = Layout {
+        plan: &plan,
+        plan_id: &meta.plan,
+        range: range.clone(),
+        runs_header: &runs_header,
+        series_header: series_header.as_deref(),
+    };
+    let (mut files, reused) = PartialFiles::open(&dir, &layout, start == Start::Partial)?;
+    notes.extend(reused.note);
+    let resumed = reused.runs;
     install_interrupt_handler();
     let mut progress = progress::Progress::new(opts.progress, range.len() as u64, resumed as u64);
     let ran = execute::execute(&plan, range.start + resumed..range.end, opts.threads, |r| {
@@ -277,14 +338,14 @@ pub fn run_sweep(base: &Scenario, opts: &SweepOptions) -> Result<SweepOutput, Sw
             dir: dir.display().to_string(),
         });
     }
-    files.finish()?;
-    write_atomically(&dir.join(RESOLVED_FILE), resolved.as_bytes())?;
-    let summary = summarise_file(&dir.join("runs.csv"), &plan.baseline)?;
-    write_summary(&dir, &summary)?;
+    files.close()?;
+    let summary = finish(&dir, &plan, &resolved, RUNS_PARTIAL)?;
+    partial::promote(&dir, plan.timeseries.is_some())?;
     Ok(SweepOutput {
         dir,
         runs: range.len(),
         resumed,
         summary,
+        notes,
     })
 }

@@ -4,7 +4,7 @@
 //! is not (a log file, a Kubernetes pod, a Slurm job), a plain line every ten
 //! seconds is what a log wants instead of redraw escapes.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -34,12 +34,31 @@ pub fn install_interrupt_handler() {
             if STOP.swap(true, Ordering::SeqCst) {
                 std::process::exit(130);
             }
-            eprintln!(
-                "\npoolsim: stopping; the runs in progress are left for --resume (Ctrl-C again to quit now)"
+            note(
+                "\npoolsim: stopping; the runs in progress are left for --resume (Ctrl-C again to quit now)",
             );
         })
         .is_ok()
     });
+}
+
+/// Writes a line to stderr, ignoring failure: a full or closed stderr must
+/// never stop a sweep.
+fn note(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Makes a write beyond the file size limit (`ulimit -f`) fail with an
+/// error (EFBIG) that the sweep reports, instead of the signal SIGXFSZ
+/// killing the process without a word. (SIGPIPE is already ignored by the
+/// Rust runtime, so a closed pipe is an error `EPIPE` too.)
+pub fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_IGN installs no handler
+    // and touches no memory; it is what `nohup`-style tools do.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
 }
 
 /// The flag Ctrl-C and SIGTERM raise; a run in progress checks it every
@@ -104,7 +123,7 @@ impl Progress {
             bar.set_position(self.done);
         } else if self.plain && self.last_line.elapsed() >= Duration::from_secs(10) {
             self.last_line = Instant::now();
-            eprintln!("poolsim: {}", self.line());
+            note(&format!("poolsim: {}", self.line()));
         }
     }
 
@@ -131,9 +150,9 @@ impl Progress {
             // Cleared and replaced by a plain line, so that what the command
             // prints next starts on a line of its own.
             bar.finish_and_clear();
-            eprintln!("poolsim: {}", self.line());
+            note(&format!("poolsim: {}", self.line()));
         } else if self.plain {
-            eprintln!("poolsim: {}", self.line());
+            note(&format!("poolsim: {}", self.line()));
         }
     }
 }
