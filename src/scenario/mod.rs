@@ -16,9 +16,11 @@ mod locate;
 pub mod overrides;
 mod placement;
 mod placement_file;
+mod policy_checks;
 mod resolve;
 pub mod units;
 mod validate;
+mod workload_checks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
