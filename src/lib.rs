@@ -42,6 +42,7 @@
 //! assert!(row.outcome.system_recovery.is_some());
 //! ```
 
+pub mod advise;
 pub mod cloud;
 pub mod engine;
 pub mod input;

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use poolsim::quantity::parse_duration;
 use poolsim::sweep::{Plan, ProgressMode, Shard, merge};
-use poolsim::{Scenario, ScenarioError, SweepError, SweepOptions, report, run_sweep};
+use poolsim::{Scenario, ScenarioError, SweepError, SweepOptions, advise, report, run_sweep};
 
 /// Discrete-event simulator of Kubernetes clusters on EC2 Auto Scaling Groups.
 #[derive(Parser)]
@@ -121,6 +121,54 @@ enum Command {
         #[arg(long, default_value = "text")]
         format: report::TraceFormat,
     },
+    /// Find the cheapest design that meets requirements with confidence:
+    /// pool sizes (or --search values) per policy, sequential seeds.
+    Advise {
+        /// Scenario file (TOML).
+        scenario: PathBuf,
+        /// What to minimise among the designs that meet the requirements.
+        #[arg(long, default_value = "cost")]
+        objective: Objective,
+        /// A requirement METRIC<=LIMIT: deadlock_rate<=0.01,
+        /// system_recovery_p95<=300s, system_unavailable_p99<=10m. Repeatable.
+        #[arg(long = "require", value_name = "METRIC<=LIMIT", required = true)]
+        require: Vec<String>,
+        /// Search a scenario value instead of the default pool sizes:
+        /// KEY=V1,V2,... or KEY=FROM..TO[:STEP], as --set. Repeatable.
+        #[arg(long = "search", value_name = "KEY=RANGE")]
+        search: Vec<String>,
+        /// Default space: split each policy's total over its pools
+        /// (fixed-total) or vary each pool from 1 to that total (free).
+        #[arg(long, default_value = "fixed-total")]
+        pools: PoolsArg,
+        /// Only this policy (repeatable).
+        #[arg(long = "policy")]
+        policies: Vec<String>,
+        /// Runs in all, at most.
+        #[arg(long, default_value_t = 20_000)]
+        budget_runs: usize,
+        /// Seeds after which a candidate is left undecided.
+        #[arg(long, default_value_t = 4096)]
+        max_seeds: usize,
+        /// Confidence of each verdict.
+        #[arg(long, default_value_t = 0.95)]
+        confidence: f64,
+        /// Do not prune by the monotonicity of pool sizes.
+        #[arg(long)]
+        no_prune: bool,
+        /// Output directory (default: results/<scenario name>-advise/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (default: all cores). The answer does not depend on it.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Reuse the runs already in the output directory.
+        #[arg(long)]
+        resume: bool,
+        /// No progress on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Write DIR/report.html: one self-contained page with the scenario,
     /// the summary, the figures, the stall causes and one run explained.
     Report {
@@ -144,6 +192,22 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+}
+
+/// What `advise` minimises.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Objective {
+    /// Mean dollars per run.
+    Cost,
+}
+
+/// How `advise` varies pool sizes by default.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PoolsArg {
+    /// Every split of each policy's total over its pools.
+    FixedTotal,
+    /// Every pool from 1 to the policy's total, independently.
+    Free,
 }
 
 /// Exit codes: 0 success, 1 failure while running, 2 bad input.
@@ -285,6 +349,61 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 "wrote {}/runs.csv, summary.csv\n",
                 output.dir.display()
             )))
+        }
+        Command::Advise {
+            scenario,
+            objective: Objective::Cost,
+            require,
+            search,
+            pools,
+            policies,
+            budget_runs,
+            max_seeds,
+            confidence,
+            no_prune,
+            out,
+            threads,
+            resume,
+            quiet,
+        } => {
+            let scenario = Scenario::load(&scenario)?;
+            let opts = advise::AdviseOptions {
+                requirements: require,
+                space: advise::SpaceOptions {
+                    pools: match pools {
+                        PoolsArg::FixedTotal => advise::PoolSpace::FixedTotal,
+                        PoolsArg::Free => advise::PoolSpace::Free,
+                    },
+                    search,
+                    policies,
+                },
+                confidence,
+                budget_runs,
+                max_seeds,
+                prune: !no_prune,
+                threads,
+                out,
+                resume,
+                progress: if quiet {
+                    ProgressMode::Quiet
+                } else {
+                    ProgressMode::Auto
+                },
+            };
+            let advice = advise::advise(&scenario, &opts).map_err(|e| {
+                if e.is_bad_input() {
+                    Failure::BadInput(e.to_string())
+                } else {
+                    Failure::Runtime(e.to_string())
+                }
+            })?;
+            print!("{}", advise::summary(&advice));
+            if advice.outcome.recommended.is_none() {
+                return Err(Failure::Runtime(
+                    "no candidate met every requirement with the confidence asked".into(),
+                ));
+            }
+            Ok(())
         }
         Command::Trace {
             scenario,

@@ -55,19 +55,25 @@ fn the_valid_base_is_valid() {
 #[test]
 fn unknown_key() {
     let text = VALID.replace("cpu = \"500m\"", "cpu = \"500m\"\ncolour = \"blue\"");
-    rejects(&text, 10, "workloads.colour", "unknown field `colour`");
+    rejects(&text, 10, "workloads.dns.colour", "unknown field `colour`");
 }
 
 #[test]
 fn wrong_unit() {
     let text = VALID.replace("cpu = \"500m\"", "cpu = \"2 cores\"");
-    rejects(&text, 9, "workloads.cpu", "invalid cpu quantity `2 cores`");
+    rejects(
+        &text,
+        9,
+        "workloads.dns.cpu",
+        "invalid cpu quantity `2 cores`",
+    );
 }
 
 #[test]
 fn missing_field() {
     let text = VALID.replace("cpu = \"500m\"\n", "");
-    rejects(&text, 4, "workloads.cpu", "missing field `cpu`");
+    // Issue 12, item 9: the workload is named.
+    rejects(&text, 4, "workloads.dns.cpu", "missing field `cpu`");
     // A Deployment without replicas (a DaemonSet takes none).
     let text = VALID.replace("replicas = 2\n", "");
     rejects(
@@ -208,7 +214,7 @@ fn insufficient_capacity_in_an_unknown_zone() {
 #[test]
 fn negative_fault_time() {
     let text = format!("{VALID}[[faults]]\nkind = \"terminate_all\"\nat = \"-5m\"\n");
-    rejects(&text, 17, "faults.at", "negative duration `-5m`");
+    rejects(&text, 17, "faults[0].at", "negative duration `-5m`");
 }
 
 #[test]
@@ -230,6 +236,15 @@ fn min_greater_than_max_and_desired_outside() {
         14,
         "policies.single-pool.pools.all.min",
         "min (3) exceeds max (2)",
+    );
+    // Issue 12, item 9: without `min` (which defaults to desired) the
+    // message is about the `desired` the user wrote.
+    let text = VALID.replace("desired = 2 }", "desired = 8, max = 6 }");
+    rejects(
+        &text,
+        14,
+        "policies.single-pool.pools.all.desired",
+        "desired (8) exceeds max (6)",
     );
     let text = VALID.replace("desired = 2 }", "desired = 1, min = 2, max = 4 }");
     rejects(
@@ -273,14 +288,14 @@ fn autoscaler_keys() {
     rejects(
         &text,
         16,
-        "policies.autoscaler.expander",
+        "policies.single-pool.autoscaler.expander",
         "unknown variant `cheapest`",
     );
     let text = format!("{VALID}[policies.autoscaler]\nscan_intervall = \"10s\"\n");
     rejects(
         &text,
         16,
-        "policies.autoscaler.scan_intervall",
+        "policies.single-pool.autoscaler.scan_intervall",
         "unknown field",
     );
     let text = format!(
@@ -298,5 +313,31 @@ fn autoscaler_keys() {
         13,
         "policies.single-pool.autoscaler.scale_down_utilization_threshold",
         "not between 0 and 1",
+    );
+}
+
+/// Issue 12, item 9: a bad value inside a pool's inline table names the
+/// policy and the pool.
+#[test]
+fn bad_pool_capacity_names_the_pool() {
+    let text = VALID.replace("desired = 2 }", "desired = 2, capacity = \"spt\" }");
+    rejects(
+        &text,
+        14,
+        "policies.single-pool.pools.all.capacity",
+        "unknown variant `spt`",
+    );
+}
+
+/// Issue 12, item 9: a typo in a key of `[sweep]` names the file and the
+/// line of the entry, and the nearest valid keys.
+#[test]
+fn sweep_key_typo_names_file_and_line() {
+    let text = format!("{VALID}\n[sweep]\n\"workloads.dns.replicaz\" = [2, 3]\n");
+    rejects(
+        &text,
+        17,
+        "sweep.workloads.dns.replicaz",
+        "unknown key `workloads.dns.replicaz` (nearest valid: `workloads.dns.replicas`",
     );
 }

@@ -276,7 +276,7 @@ fn numbers_that_wrapped_are_refused() {
     rejects(
         &text,
         10,
-        "workloads.memory",
+        "workloads.dns.memory",
         "more than the most poolsim accepts",
     );
     let text = format!(

@@ -73,6 +73,11 @@ mod autoscaler;
 /// backoffQ, and versions pinned equal giving identical rows.
 mod queue_versions;
 
+/// `poolsim advise`: a known threshold found with fewer runs than the grid,
+/// the story's recommendation on fresh seeds, the sequential rule's error
+/// over many seeds, determinism, resume and bad input.
+mod advise;
+
 /// The module order of ARCHITECTURE.md, checked against every `crate::`
 /// path in `src/`.
 mod layering;

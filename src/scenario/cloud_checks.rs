@@ -1,23 +1,18 @@
 //! Validation of the cloud side of a scenario: reservations, launch
-//! failures, the ASG settings of each pool, and the fault library. Every
-//! error names the file, the line and the key.
+//! failures and the fault library (a pool's ASG settings are checked with
+//! its policy, in `policy_checks.rs`). Every error names the file, the line
+//! and the key.
 
 use std::ops::Range;
 
 use crate::cloud::{
     CloudConfig, Fault, FaultKind, IceWindow, InstanceType, Reservation, Target, Victims,
-    WarmPoolSpec,
 };
 use crate::engine::Millis;
-use crate::quantity::Delay;
 
-use super::file::{CapacityFile, FaultFile, FaultKindFile, PoolFile, ScenarioFile, WarmStateFile};
+use super::file::{FaultFile, FaultKindFile, ScenarioFile};
 use super::validate::{Source, delay};
 use super::{Policy, ScenarioError};
-
-/// AWS's console default `HealthCheckGracePeriod` (user guide,
-/// health-check-grace-period).
-const DEFAULT_GRACE: Millis = Millis(300_000);
 
 fn zone_index(
     src: &Source<'_>,
@@ -35,7 +30,7 @@ fn zone_index(
     })
 }
 
-fn type_index(
+pub(super) fn type_index(
     src: &Source<'_>,
     types: &[InstanceType],
     name: &str,
@@ -153,92 +148,6 @@ pub(super) fn cloud_config(
         )?;
     }
     Ok(c)
-}
-
-/// A pool's ASG settings beyond size, type and zones.
-pub(super) struct PoolExtras {
-    pub fallback_types: Vec<usize>,
-    pub health_check_grace_period: Millis,
-    pub protect_from_scale_in: bool,
-    pub capacity_rebalance: bool,
-    pub az_rebalance: bool,
-    pub spot: bool,
-    pub warm_pool: Option<WarmPoolSpec>,
-}
-
-pub(super) fn pool_extras(
-    src: &Source<'_>,
-    raw: &ScenarioFile,
-    pool: &PoolFile,
-    key: &str,
-    types: &[InstanceType],
-) -> Result<PoolExtras, ScenarioError> {
-    let mut fallback_types = Vec::new();
-    if let Some(f) = &pool.fallback_types {
-        for name in f.get_ref() {
-            fallback_types.push(type_index(
-                src,
-                types,
-                name,
-                Some(f.span()),
-                &format!("{key}.fallback_types"),
-            )?);
-        }
-    }
-    let spot = pool.capacity == Some(CapacityFile::Spot);
-    if pool.capacity_rebalance == Some(true) && !spot {
-        return Err(src.error(
-            Some(pool.name.span()),
-            format!("{key}.capacity_rebalance"),
-            "Capacity Rebalancing applies to Spot pools only: set capacity = \"spot\"",
-        ));
-    }
-    let warm_pool = match &pool.warm_pool {
-        Some(w) => {
-            let max = pool.max.as_ref().map(|m| *m.get_ref());
-            let desired = *pool.desired.get_ref();
-            let prepared = w
-                .max_prepared_capacity
-                .or(max)
-                .unwrap_or(desired.max(pool.min.as_ref().map_or(0, |m| *m.get_ref())));
-            if prepared < desired {
-                return Err(src.error(
-                    Some(pool.name.span()),
-                    format!("{key}.warm_pool.max_prepared_capacity"),
-                    format!("{prepared} is below desired ({desired})"),
-                ));
-            }
-            let delay = match &w.delay {
-                Some(d) => delay(d).map_err(|m| {
-                    src.error(Some(pool.name.span()), format!("{key}.warm_pool.delay"), m)
-                })?,
-                // UNCONFIRMED: start of a stopped, initialized instance and
-                // kubelet registration.
-                None => Delay::LogNormal {
-                    median: Millis::from_secs(30),
-                    p95: Millis::from_secs(60),
-                },
-            };
-            Some(WarmPoolSpec {
-                size: (prepared - desired).max(w.min_size.unwrap_or(0)),
-                stopped: w.state != Some(WarmStateFile::Running),
-                delay,
-            })
-        }
-        None => None,
-    };
-    Ok(PoolExtras {
-        warm_pool,
-        fallback_types,
-        health_check_grace_period: pool
-            .health_check_grace_period
-            .or(raw.instances.health_check_grace_period)
-            .map_or(DEFAULT_GRACE, |d| d.0),
-        protect_from_scale_in: pool.protect_from_scale_in.unwrap_or(false),
-        capacity_rebalance: pool.capacity_rebalance.unwrap_or(false),
-        az_rebalance: pool.az_rebalance.unwrap_or(true),
-        spot,
-    })
 }
 
 /// The `[[faults]]` of the file.

@@ -176,6 +176,82 @@ pub(super) fn sweep_lines(text: &str) -> Vec<(String, usize)> {
     out
 }
 
+/// The dotted key of the value at byte `offset`, from the document's own
+/// spans: the innermost key whose value holds the offset, each element of
+/// an array of tables named by its `name`, else by its index, as the other
+/// errors name keys (`policies.split.pools.system.capacity`,
+/// `workloads.api`, `faults[1].fraction`). `None`
+/// when the text is not valid TOML or nothing holds the offset.
+pub(super) fn key_path_at(text: &str, offset: usize) -> Option<String> {
+    let doc = toml::de::DeTable::parse(text).ok()?;
+    let mut path = Vec::new();
+    walk_table(doc.get_ref(), offset, &mut path);
+    (!path.is_empty()).then(|| path.join("."))
+}
+
+/// Pushes onto `path` the keys, within `table`, of the value holding
+/// `offset`. A key also holds the offset when the offset is on the key
+/// itself (a typo in a key name).
+fn walk_table(table: &toml::de::DeTable<'_>, offset: usize, path: &mut Vec<String>) {
+    for (k, v) in table {
+        let in_value = holds(v, offset);
+        if in_value || k.span().contains(&offset) {
+            path.push(k.get_ref().to_string());
+            if in_value {
+                walk_value(v.get_ref(), offset, path);
+            }
+            return;
+        }
+    }
+}
+
+/// Whether `offset` is in `value` or its children. A table opened by a
+/// header (`[[workloads]]`) spans only its header, its keys lie below it.
+fn holds(value: &toml::Spanned<toml::de::DeValue<'_>>, offset: usize) -> bool {
+    if value.span().contains(&offset) {
+        return true;
+    }
+    match value.get_ref() {
+        toml::de::DeValue::Table(t) => t
+            .iter()
+            .any(|(k, v)| k.span().contains(&offset) || holds(v, offset)),
+        toml::de::DeValue::Array(items) => items.iter().any(|v| holds(v, offset)),
+        _ => false,
+    }
+}
+
+fn walk_value(value: &toml::de::DeValue<'_>, offset: usize, path: &mut Vec<String>) {
+    match value {
+        toml::de::DeValue::Table(t) => walk_table(t, offset, path),
+        toml::de::DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if !holds(item, offset) {
+                    continue;
+                }
+                let name = match item.get_ref() {
+                    toml::de::DeValue::Table(t) => t.get("name").and_then(|n| match n.get_ref() {
+                        toml::de::DeValue::String(s) => Some(s.to_string()),
+                        _ => None,
+                    }),
+                    _ => None,
+                };
+                match name {
+                    Some(name) => path.push(name),
+                    // `faults[0]`, as the checks after serde name it.
+                    None => {
+                        if let Some(last) = path.last_mut() {
+                            last.push_str(&format!("[{i}]"));
+                        }
+                    }
+                }
+                walk_value(item.get_ref(), offset, path);
+                return;
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +301,36 @@ fraction = 2.0
         // A key that is not written: the line near which it belongs.
         assert_eq!(line_of_key(TEXT, near, "workloads.dns.cpu"), Some(9));
         assert_eq!(line_of_key(TEXT, None, "seeds"), None);
+    }
+
+    #[test]
+    fn serde_errors_get_the_path_of_their_value() {
+        let text = r#"name = "t"
+[[workloads]]
+name = "dns"
+cpu = "1"
+
+[[workloads]]
+name = "api"
+memory = "1Gi"
+
+[[policies]]
+name = "split"
+pools = [{ name = "sys", desired = 2 }, { name = "user", capacity = "spt" }]
+"#;
+        let at = |needle: &str| key_path_at(text, text.find(needle).unwrap());
+        assert_eq!(
+            at("\"spt\"").as_deref(),
+            Some("policies.split.pools.user.capacity")
+        );
+        assert_eq!(at("\"1Gi\"").as_deref(), Some("workloads.api.memory"));
+        assert_eq!(at("cpu").as_deref(), Some("workloads.dns.cpu"));
+        assert_eq!(key_path_at("a = [", 2), None);
+        let faults = "[[faults]]\nkind = \"a\"\n[[faults]]\nfraction = 2\n";
+        let at = faults.find('2').unwrap();
+        assert_eq!(
+            key_path_at(faults, at).as_deref(),
+            Some("faults[1].fraction")
+        );
     }
 }

@@ -16,10 +16,12 @@ mod locate;
 pub mod overrides;
 mod placement;
 mod placement_file;
+mod policy_checks;
 mod resolve;
 pub mod units;
 mod validate;
 mod version_checks;
+mod workload_checks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,20 +1,19 @@
 //! From a parsed file to a [`Scenario`]: defaults, references, sizes, and the
 //! checks that catch impossible scenarios before anything runs.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use crate::cloud::{AsgSpec, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
 use crate::kube::job::Arrivals;
 use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
-use crate::kube::{KubeConfig, PodClass, WorkloadId, WorkloadKind, WorkloadSpec};
+use crate::kube::{KubeConfig, WorkloadKind};
 use crate::quantity::Delay;
-use crate::quantity::Resources;
 
-use super::file::{ClassFile, DelayFile, ScenarioFile, ScoringFile};
+use super::file::{DelayFile, ScenarioFile, ScoringFile};
 use super::kube_checks;
-use super::{Policy, Scenario, ScenarioError};
+use super::policy_checks::PoolContext;
+use super::{Scenario, ScenarioError};
 
 /// Default zones when a file names none.
 pub(super) const DEFAULT_ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
@@ -122,9 +121,13 @@ pub(super) fn parse(
     let src = Source { text, file, paths };
     let raw: ScenarioFile = toml::from_str(text).map_err(|e| {
         let span = e.span();
-        let mut key = span
-            .clone()
-            .map_or_else(|| "(file)".into(), |s| src.key_at(s.start));
+        // The path the document's spans give names array elements
+        // (`workloads.api.cpu`); the text around the offset is the fallback
+        // for a file that is not valid TOML.
+        let mut key = span.clone().map_or_else(
+            || "(file)".into(),
+            |s| super::locate::key_path_at(text, s.start).unwrap_or_else(|| src.key_at(s.start)),
+        );
         if let Some(field) = missing_field(e.message()) {
             key = format!("{key}.{field}");
         }
@@ -215,359 +218,35 @@ fn check_names(src: &Source<'_>, raw: &ScenarioFile) -> Result<(), ScenarioError
     Ok(())
 }
 
+/// A validated scenario from a parsed file, section by section.
 fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError> {
-    let none = None;
     check_names(src, &raw)?;
-    if raw.horizon.0 == Millis::ZERO {
-        return Err(src.error(none.clone(), "horizon", "must be longer than 0s"));
-    }
-    if raw.horizon.0 > MAX_HORIZON {
-        return Err(src.error(
-            none.clone(),
-            "horizon",
-            format!(
-                "{} is longer than the longest horizon poolsim runs, 365 days",
-                crate::quantity::format_duration(raw.horizon.0)
-            ),
-        ));
-    }
-    let seeds = raw.seeds.unwrap_or(100);
-    if seeds == 0 {
-        return Err(src.error(none.clone(), "seeds", "must be at least 1"));
-    }
-
-    // Instance types: built-in, then the file's, which override by name.
-    let mut instance_types = builtin_instance_types();
-    for t in &raw.instance_types {
-        if !(t.price_per_hour.is_finite() && (0.0..=MAX_PRICE_PER_HOUR).contains(&t.price_per_hour))
-        {
-            return Err(src.error(
-                none.clone(),
-                format!("instance_types.{}.price_per_hour", t.name),
-                format!("must be a number of dollars within [0, {MAX_PRICE_PER_HOUR}]"),
-            ));
-        }
-        if t.max_pods == 0 || t.cpu.0.0 == 0 || t.memory.0.0 == 0 {
-            return Err(src.error(
-                none.clone(),
-                format!("instance_types.{}", t.name),
-                "cpu, memory and max_pods must be positive",
-            ));
-        }
-        let it = InstanceType {
-            name: t.name.clone(),
-            cpu: t.cpu.0,
-            memory: t.memory.0,
-            max_pods: t.max_pods,
-            price_per_hour: t.price_per_hour,
-        };
-        match instance_types.iter_mut().find(|x| x.name == t.name) {
-            Some(existing) => *existing = it,
-            None => instance_types.push(it),
-        }
-    }
-
-    let zones: Vec<String> = raw
-        .zones
-        .clone()
-        .unwrap_or_else(|| DEFAULT_ZONES.iter().map(|z| z.to_string()).collect());
-    if zones.is_empty() {
-        return Err(src.error(none.clone(), "zones", "at least one zone is needed"));
-    }
-
-    let default_launch = match &raw.instances.launch_delay {
-        Some(d) => delay(d).map_err(|m| src.error(none.clone(), "instances.launch_delay", m))?,
-        // UNCONFIRMED (docs/fidelity.md, "EC2 instances"): EC2 pending ->
-        // running is typically under a minute.
-        None => Delay::LogNormal {
-            median: Millis::from_secs(40),
-            p95: Millis::from_secs(90),
-        },
-    };
-    let default_boot = match &raw.instances.boot_delay {
-        Some(d) => delay(d).map_err(|m| src.error(none.clone(), "instances.boot_delay", m))?,
-        // UNCONFIRMED: OS boot, kubelet registration and CNI until Ready.
-        None => Delay::LogNormal {
-            median: Millis::from_secs(60),
-            p95: Millis::from_secs(120),
-        },
-    };
+    let seeds = run_length(src, &raw)?;
+    let instance_types = instance_types(src, &raw)?;
+    let zones = zones(src, &raw)?;
+    let (launch_delay, boot_delay) = PoolContext::delays(src, &raw)?;
     let replacement_delay = raw
         .instances
         .replacement_delay
         .map_or(Millis::from_secs(10), |d| d.0);
     let cloud =
         super::cloud_checks::cloud_config(src, &raw, &zones, &instance_types, replacement_delay)?;
-
     let versions = super::version_checks::version_settings(src, &raw.kubernetes)?;
     let kube = kube_config(src, &raw, versions)?;
-
-    // Workloads.
-    let mut names: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, w) in raw.workloads.iter().enumerate() {
-        if names.insert(w.name.get_ref().clone(), i).is_some() {
-            return Err(src.error(
-                Some(w.name.span()),
-                format!("workloads.{}", w.name.get_ref()),
-                "duplicate workload name",
-            ));
-        }
-    }
-    if raw.workloads.is_empty() {
-        return Err(src.error(none.clone(), "workloads", "at least one workload is needed"));
-    }
+    let names = super::workload_checks::names(src, &raw)?;
     let classes = kube_checks::priority_classes(src, &raw)?;
-    let mut workloads = Vec::new();
-    let mut own_priority = Vec::new();
-    for w in &raw.workloads {
-        let name = w.name.get_ref();
-        let key = format!("workloads.{name}");
-        let k = kube_checks::workload(src, &classes, w)?;
-        if let Some(m) = w.min_available
-            && m > k.replicas
-            && k.kind == WorkloadKind::Deployment
-        {
-            return Err(src.error(
-                Some(w.name.span()),
-                format!("{key}.min_available"),
-                format!("{m} exceeds replicas ({})", k.replicas),
-            ));
-        }
-        let mut needs = Vec::new();
-        for n in &w.needs {
-            let Some(&idx) = names.get(n.get_ref()) else {
-                let known: Vec<&str> = names.keys().map(|s| s.as_str()).collect();
-                return Err(src.error(
-                    Some(n.span()),
-                    format!("{key}.needs"),
-                    format!(
-                        "no workload named `{}` (workloads: {})",
-                        n.get_ref(),
-                        known.join(", ")
-                    ),
-                ));
-            };
-            if raw.workloads[idx].min_available.is_none() {
-                return Err(src.error(
-                    Some(n.span()),
-                    format!("{key}.needs"),
-                    format!(
-                        "`{}` is not a service: give it `min_available`",
-                        n.get_ref()
-                    ),
-                ));
-            }
-            if n.get_ref() == name {
-                return Err(src.error(
-                    Some(n.span()),
-                    format!("{key}.needs"),
-                    "a workload cannot need itself",
-                ));
-            }
-            needs.push(WorkloadId(idx as u16));
-        }
-        workloads.push(WorkloadSpec {
-            name: name.clone(),
-            class: match w.class {
-                ClassFile::System => PodClass::System,
-                ClassFile::User => PodClass::User,
-            },
-            replicas: k.replicas,
-            requests: Resources::new(w.cpu.0, w.memory.0),
-            node_selector: w.node_selector.clone(),
-            min_available: w.min_available,
-            needs,
-            kind: k.kind,
-            priority: k.priority.0,
-            preemption_policy: k.priority.1,
-            tolerations: k.tolerations,
-            affinity: k.affinity,
-            termination_grace: k.termination_grace,
-            placeholder: false,
-            webhooks: Vec::new(),
-            job: k.job,
-            pdb: k.pdb,
-        });
-        own_priority.push(k.own_priority);
-    }
-
+    let (mut workloads, own_priority) =
+        super::workload_checks::workloads(src, &raw, &names, &classes)?;
     kube_checks::webhooks(src, &raw, &mut workloads)?;
-
-    // Policies.
-    if raw.policies.is_empty() {
-        return Err(src.error(none.clone(), "policies", "at least one policy is needed"));
-    }
-    let mut policies = Vec::new();
-    let mut policy_names = BTreeSet::new();
-    for p in &raw.policies {
-        let pname = p.name.get_ref();
-        let pkey = format!("policies.{pname}");
-        if !policy_names.insert(pname.clone()) {
-            return Err(src.error(Some(p.name.span()), pkey, "duplicate policy name"));
-        }
-        if p.pools.is_empty() {
-            return Err(src.error(
-                Some(p.name.span()),
-                format!("{pkey}.pools"),
-                "a policy needs at least one pool",
-            ));
-        }
-        let mut pools = Vec::new();
-        let mut pool_taints = Vec::new();
-        let mut pool_names = BTreeSet::new();
-        for pool in &p.pools {
-            let name = pool.name.get_ref();
-            let key = format!("{pkey}.pools.{name}");
-            if !pool_names.insert(name.clone()) {
-                return Err(src.error(
-                    Some(pool.name.span()),
-                    key,
-                    "duplicate pool name in this policy",
-                ));
-            }
-            let Some(type_index) = instance_types
-                .iter()
-                .position(|t| &t.name == pool.instance_type.get_ref())
-            else {
-                let known: Vec<&str> = instance_types.iter().map(|t| t.name.as_str()).collect();
-                return Err(src.error(
-                    Some(pool.instance_type.span()),
-                    format!("{key}.instance_type"),
-                    format!(
-                        "unknown instance type `{}` (known: {})",
-                        pool.instance_type.get_ref(),
-                        known.join(", ")
-                    ),
-                ));
-            };
-            let desired = *pool.desired.get_ref();
-            let min = pool.min.as_ref().map_or(desired, |m| *m.get_ref());
-            let max = pool.max.as_ref().map_or(desired.max(min), |m| *m.get_ref());
-            if min > max {
-                let span = pool
-                    .min
-                    .as_ref()
-                    .or(pool.max.as_ref())
-                    .map_or(pool.name.span(), |m| m.span());
-                let span = Some(span);
-                return Err(src.error(
-                    span,
-                    format!("{key}.min"),
-                    format!("min ({min}) exceeds max ({max})"),
-                ));
-            }
-            if desired < min || desired > max {
-                return Err(src.error(
-                    Some(pool.desired.span()),
-                    format!("{key}.desired"),
-                    format!("desired ({desired}) must lie within [min, max] = [{min}, {max}]"),
-                ));
-            }
-            let pool_zones = match &pool.zones {
-                Some(z) => {
-                    for zone in z.get_ref() {
-                        if !zones.contains(zone) {
-                            return Err(src.error(
-                                Some(z.span()),
-                                format!("{key}.zones"),
-                                format!("unknown zone `{zone}` (zones: {})", zones.join(", ")),
-                            ));
-                        }
-                    }
-                    if z.get_ref().is_empty() {
-                        return Err(src.error(
-                            Some(z.span()),
-                            format!("{key}.zones"),
-                            "at least one zone is needed",
-                        ));
-                    }
-                    z.get_ref().clone()
-                }
-                None => zones.clone(),
-            };
-            let launch_delay = match &pool.launch_delay {
-                Some(d) => delay(d).map_err(|m| {
-                    src.error(Some(pool.name.span()), format!("{key}.launch_delay"), m)
-                })?,
-                None => default_launch.clone(),
-            };
-            let boot_delay = match &pool.boot_delay {
-                Some(d) => delay(d).map_err(|m| {
-                    src.error(Some(pool.name.span()), format!("{key}.boot_delay"), m)
-                })?,
-                None => default_boot.clone(),
-            };
-            let extras = super::cloud_checks::pool_extras(src, &raw, pool, &key, &instance_types)?;
-            pool_taints.push(super::placement::taints(
-                src,
-                &pool.taints,
-                &key,
-                Some(pool.name.span()),
-            )?);
-            pools.push(AsgSpec {
-                name: name.clone(),
-                instance_type: type_index,
-                fallback_types: extras.fallback_types,
-                health_check_grace_period: extras.health_check_grace_period,
-                protect_from_scale_in: extras.protect_from_scale_in,
-                capacity_rebalance: extras.capacity_rebalance,
-                az_rebalance: extras.az_rebalance,
-                spot: extras.spot,
-                warm_pool: extras.warm_pool,
-                min,
-                desired,
-                max,
-                zones: pool_zones,
-                labels: pool.labels.clone(),
-                launch_delay,
-                boot_delay,
-            });
-        }
-        let mut placement = BTreeMap::new();
-        let mut rules = BTreeMap::new();
-        for (class, c) in [
-            (PodClass::System, &p.placement.system),
-            (PodClass::User, &p.placement.user),
-        ] {
-            if let Some(c) = c {
-                placement.insert(class, c.node_selector.clone());
-                let key = format!("{pkey}.placement.{}", class.as_str());
-                rules.insert(
-                    class,
-                    kube_checks::class_rules(src, &classes, &raw, c, &key, Some(p.name.span()))?,
-                );
-            }
-        }
-        let overprovision = match &p.overprovision {
-            Some(o) => Some(kube_checks::overprovision(
-                src,
-                o,
-                &format!("{pkey}.overprovision"),
-            )?),
-            None => None,
-        };
-        let autoscaler = match &p.autoscaler {
-            Some(a) => Some(super::autoscaler_checks::autoscaler(
-                src,
-                a,
-                &format!("{pkey}.autoscaler"),
-                p,
-                versions.version.default_expander(),
-            )?),
-            None => None,
-        };
-        policies.push(Policy {
-            autoscaler,
-            name: pname.clone(),
-            description: p.description.clone(),
-            pools,
-            placement,
-            pool_taints,
-            rules,
-            overprovision,
-        });
-    }
-
+    let cx = PoolContext {
+        types: &instance_types,
+        zones: &zones,
+        classes: &classes,
+        launch_delay,
+        boot_delay,
+        default_expander: versions.version.default_expander(),
+    };
+    let policies = super::policy_checks::policies(src, &raw, &cx)?;
     let faults = super::cloud_checks::faults(src, &raw, &zones, &policies)?;
 
     let scenario = Scenario {
@@ -594,6 +273,79 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
     check_size(src, &scenario)?;
     check_placeable(src, &scenario)?;
     Ok(scenario)
+}
+
+/// `horizon` and `seeds`; the seeds per policy.
+fn run_length(src: &Source<'_>, raw: &ScenarioFile) -> Result<u32, ScenarioError> {
+    if raw.horizon.0 == Millis::ZERO {
+        return Err(src.error(None, "horizon", "must be longer than 0s"));
+    }
+    if raw.horizon.0 > MAX_HORIZON {
+        return Err(src.error(
+            None,
+            "horizon",
+            format!(
+                "{} is longer than the longest horizon poolsim runs, 365 days",
+                crate::quantity::format_duration(raw.horizon.0)
+            ),
+        ));
+    }
+    let seeds = raw.seeds.unwrap_or(100);
+    if seeds == 0 {
+        return Err(src.error(None, "seeds", "must be at least 1"));
+    }
+
+    Ok(seeds)
+}
+
+/// The built-in instance types, then the file's, which override by name.
+fn instance_types(
+    src: &Source<'_>,
+    raw: &ScenarioFile,
+) -> Result<Vec<InstanceType>, ScenarioError> {
+    let mut instance_types = builtin_instance_types();
+    for t in &raw.instance_types {
+        if !(t.price_per_hour.is_finite() && (0.0..=MAX_PRICE_PER_HOUR).contains(&t.price_per_hour))
+        {
+            return Err(src.error(
+                None,
+                format!("instance_types.{}.price_per_hour", t.name),
+                format!("must be a number of dollars within [0, {MAX_PRICE_PER_HOUR}]"),
+            ));
+        }
+        if t.max_pods == 0 || t.cpu.0.0 == 0 || t.memory.0.0 == 0 {
+            return Err(src.error(
+                None,
+                format!("instance_types.{}", t.name),
+                "cpu, memory and max_pods must be positive",
+            ));
+        }
+        let it = InstanceType {
+            name: t.name.clone(),
+            cpu: t.cpu.0,
+            memory: t.memory.0,
+            max_pods: t.max_pods,
+            price_per_hour: t.price_per_hour,
+        };
+        match instance_types.iter_mut().find(|x| x.name == t.name) {
+            Some(existing) => *existing = it,
+            None => instance_types.push(it),
+        }
+    }
+
+    Ok(instance_types)
+}
+
+/// The file's zones, or the default three.
+fn zones(src: &Source<'_>, raw: &ScenarioFile) -> Result<Vec<String>, ScenarioError> {
+    let zones: Vec<String> = raw
+        .zones
+        .clone()
+        .unwrap_or_else(|| DEFAULT_ZONES.iter().map(|z| z.to_string()).collect());
+    if zones.is_empty() {
+        return Err(src.error(None, "zones", "at least one zone is needed"));
+    }
+    Ok(zones)
 }
 
 fn kube_config(

@@ -267,7 +267,8 @@ impl Grid {
             .map(|(a, &i)| (a.key.as_str(), &a.values[i]))
             .collect();
         for (key, v) in &set {
-            overrides::set(&mut d, key, (*v).clone()).map_err(SweepError::Override)?;
+            overrides::set(&mut d, key, (*v).clone())
+                .map_err(|e| super::plan::at_sweep_line(base, SweepError::Override(e)))?;
         }
         let text = toml::to_string(&d).map_err(|e| SweepError::BadOption(e.to_string()))?;
         let label = format!(
@@ -277,7 +278,8 @@ impl Grid {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
-        Scenario::parse_with(&text, &label, &base.paths).map_err(|e| point_error(e, &set))
+        Scenario::parse_with(&text, &label, &base.paths)
+            .map_err(|e| super::plan::at_sweep_line(base, point_error(e, &set)))
     }
 }
 

@@ -26,7 +26,10 @@ pub use merge::merge;
 pub use output::{META_FILE, Meta, write_atomically, write_csv};
 pub use plan::{MAX_POINTS, MAX_RUNS, Plan, RunKey, Shard};
 pub use point::{GridPoint, check_results_hold, grid_point};
-pub use progress::{ProgressMode, ignore_file_size_signal, install_interrupt_handler};
+pub(crate) use progress::Progress;
+pub use progress::{
+    ProgressMode, ignore_file_size_signal, install_interrupt_handler, stop_requested,
+};
 pub use summarise::summarise_file;
 
 use crate::engine::Millis;

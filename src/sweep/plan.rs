@@ -10,6 +10,7 @@ use std::ops::Range;
 
 use crate::engine::Millis;
 use crate::scenario::Scenario;
+use crate::scenario::overrides::OverrideError;
 
 use super::grid::Grid;
 use super::{SweepError, SweepOptions};
@@ -208,23 +209,38 @@ impl Plan {
     }
 }
 
-/// An error about a `[sweep]` entry, naming the file and the entry's line.
+/// An error about a `[sweep]` entry, naming the file and the entry's line:
+/// a malformed entry, or a key of the file's `[sweep]` that names nothing
+/// in the scenario format (a typo). Other errors pass through.
 pub(super) fn at_sweep_line(base: &Scenario, e: SweepError) -> SweepError {
-    let SweepError::BadSet { arg, message } = e else {
-        return e;
+    let line_of = |key: &str| {
+        base.sweep_lines
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, l)| *l)
     };
-    let Some(key) = arg.strip_prefix("[sweep] ") else {
-        return SweepError::BadSet { arg, message };
-    };
-    let line = base
-        .sweep_lines
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, l)| format!(":{l}"))
-        .unwrap_or_default();
-    SweepError::BadSet {
-        arg: format!("{}{line}: sweep.{key}", base.source),
-        message,
+    match e {
+        SweepError::BadSet { arg, message } => {
+            let Some(key) = arg.strip_prefix("[sweep] ") else {
+                return SweepError::BadSet { arg, message };
+            };
+            let line = line_of(key).map(|l| format!(":{l}")).unwrap_or_default();
+            SweepError::BadSet {
+                arg: format!("{}{line}: sweep.{key}", base.source),
+                message,
+            }
+        }
+        SweepError::Override(o) => {
+            let (OverrideError::UnknownKey { key, .. } | OverrideError::NotATable { key, .. }) = &o;
+            match line_of(key) {
+                Some(line) => SweepError::BadSet {
+                    arg: format!("{}:{line}: sweep.{key}", base.source),
+                    message: o.to_string(),
+                },
+                None => SweepError::Override(o),
+            }
+        }
+        other => other,
     }
 }
 
