@@ -121,6 +121,18 @@ enum Command {
         #[arg(long, default_value = "text")]
         format: report::TraceFormat,
     },
+    /// Write DIR/report.html: one self-contained page with the scenario,
+    /// the summary, the figures, the stall causes and one run explained.
+    Report {
+        /// Results directory (with runs.csv and summary.csv).
+        dir: PathBuf,
+        /// Policy of the run explained (default: the worst run).
+        #[arg(long)]
+        policy: Option<String>,
+        /// Seed of the run explained.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Draw SVG figures from the CSV files in a results directory.
     Plot {
         /// Results directory (with runs.csv and summary.csv).
@@ -297,14 +309,36 @@ fn run(cli: Cli) -> Result<(), Failure> {
             })
         }
         Command::Plot { dir, policy, seed } => {
-            let choice = report::RunChoice { policy, seed };
+            let choice = report::RunChoice {
+                policy,
+                seed,
+                ..Default::default()
+            };
             let written = report::plot_dir_with(&dir, &choice).map_err(|e| match e {
-                report::PlotError::Read { .. } => Failure::BadInput(e.to_string()),
+                report::PlotError::Read { .. } | report::PlotError::Empty { .. } => {
+                    Failure::BadInput(e.to_string())
+                }
                 report::PlotError::Write { .. } => Failure::Runtime(e.to_string()),
             })?;
             for path in written {
                 println!("wrote {}", path.display());
             }
+            Ok(())
+        }
+        Command::Report { dir, policy, seed } => {
+            let choice = report::RunChoice {
+                policy,
+                seed,
+                ..Default::default()
+            };
+            let path = report::write_report(&dir, &choice).map_err(|e| match e {
+                report::ReportError::Plot(report::PlotError::Write { .. })
+                | report::ReportError::Write { .. } => Failure::Runtime(e.to_string()),
+                report::ReportError::Plot(_) | report::ReportError::NoSuchRun { .. } => {
+                    Failure::BadInput(e.to_string())
+                }
+            })?;
+            println!("wrote {}", path.display());
             Ok(())
         }
         Command::Merge { dirs, out } => {

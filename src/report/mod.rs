@@ -1,14 +1,21 @@
 //! What people look at: the console table of a sweep's summary, the
 //! description `validate` prints (with every workload's effective placement
 //! per policy, `placement.rs`), SVG figures drawn from result CSVs, and
-//! one run's trace (`trace.rs`).
+//! one run's trace (`trace.rs`), and `report.html` (`page.rs`).
 
+pub mod axis;
+pub mod figure;
+pub mod page;
+mod page_parts;
 mod placement;
 pub mod plots;
 pub mod svg;
+pub mod timeline;
 pub mod trace;
 
-pub use plots::{PlotError, RunChoice, plot_dir, plot_dir_with};
+pub use page::{ReportError, write_report};
+pub use plots::{PlotError, plot_dir, plot_dir_with};
+pub use timeline::RunChoice;
 pub use trace::{ObjectKind, TraceError, TraceFormat, TraceOptions, trace};
 
 use crate::metrics::SummaryRow;

@@ -6,7 +6,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::svg::{Band, Chart, Marker, PALETTE, Series, Style};
+use super::axis::ParamAxis;
+use super::figure::{Figure, note_identical};
+use super::svg::{Band, Chart, PALETTE, PointLabel, Series, Style};
+use super::timeline::{RunChoice, chosen_run, timeseries};
 
 /// A problem reading results or writing figures.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +29,14 @@ pub enum PlotError {
         path: String,
         /// Cause.
         source: std::io::Error,
+    },
+    /// A figure would have nothing to draw.
+    #[error("{figure}: nothing to draw: {why}")]
+    Empty {
+        /// The figure's file name.
+        figure: String,
+        /// Why.
+        why: String,
     },
 }
 
@@ -91,7 +102,8 @@ pub fn grid_columns(summary: &Table) -> Vec<String> {
         .collect()
 }
 
-fn policies_in(table: &Table) -> Vec<String> {
+/// Policies in order of first appearance.
+pub fn policies_in(table: &Table) -> Vec<String> {
     let c = table.col("policy");
     let mut out: Vec<String> = Vec::new();
     for r in &table.rows {
@@ -103,7 +115,8 @@ fn policies_in(table: &Table) -> Vec<String> {
     out
 }
 
-fn scenario_name(dir: &Path) -> String {
+/// The scenario's name, from the resolved scenario saved with the results.
+pub fn scenario_name(dir: &Path) -> String {
     // The resolved scenario names itself; fall back to the directory name.
     for f in ["scenario.resolved.toml", "scenario.toml"] {
         if let Ok(text) = std::fs::read_to_string(dir.join(f))
@@ -118,10 +131,54 @@ fn scenario_name(dir: &Path) -> String {
         .unwrap_or_else(|| "results".into())
 }
 
-/// Deadlock rate against one swept parameter, a line per policy with its
-/// Wilson 95 % band; or, with no swept parameter, a point per policy with
+/// The swept keys of a results table as axes, in column order.
+pub fn grid_axes(table: &Table, keys: &[String]) -> Vec<ParamAxis> {
+    keys.iter()
+        .map(|k| {
+            let c = table.col(k);
+            ParamAxis::new(k, table.rows.iter().map(|r| table.text(r, c).to_string()))
+        })
+        .collect()
+}
+
+/// The grid values of a row, one per key.
+fn point_of(table: &Table, row: &[String], keys: &[String]) -> Vec<String> {
+    keys.iter()
+        .map(|k| table.text(row, table.col(k)).to_string())
+        .collect()
+}
+
+/// Distinct values of `f` over the rows, in order of first appearance.
+fn distinct<T: PartialEq>(rows: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out: Vec<T> = Vec::new();
+    for r in rows {
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// `k=v, k=v` for a grid point.
+pub fn point_label(keys: &[String], values: &[String]) -> String {
+    keys.iter()
+        .zip(values)
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Deadlock rate against swept parameter `x` (an index into `axes`), a line
+/// per policy with its Wilson 95 % band, in one panel per combination of the
+/// other swept values (small multiples: a line never joins two grid points
+/// that differ in another key); or, with no sweep, a point per policy with
 /// its interval.
-pub fn deadlock_rate(summary: &Table, param: Option<&str>, scenario: &str) -> Chart {
+pub fn deadlock_rate(
+    summary: &Table,
+    axes: &[ParamAxis],
+    x: Option<usize>,
+    scenario: &str,
+) -> Figure {
     let (rate, lo, hi) = (
         summary.col("deadlock_rate"),
         summary.col("deadlock_rate_lo"),
@@ -129,271 +186,210 @@ pub fn deadlock_rate(summary: &Table, param: Option<&str>, scenario: &str) -> Ch
     );
     let policies = policies_in(summary);
     let pc = summary.col("policy");
-    let mut chart = Chart {
-        y_label: "deadlock rate (share of runs)".into(),
-        y_range: Some((0.0, 1.0)),
-        ..Chart::default()
-    };
-    match param {
-        Some(param) => {
-            chart.title = format!("{scenario}: deadlock rate vs {param}");
-            chart.x_label = param.to_string();
-            let xc = summary.col(param);
-            for (i, p) in policies.iter().enumerate() {
-                let mut s = Series::new(p.clone(), Style::Line, i);
-                let mut band = Band {
-                    name: format!("{p} 95% interval"),
-                    points: Vec::new(),
-                    color: PALETTE[i % PALETTE.len()].into(),
-                };
-                let mut pts: Vec<(f64, f64, f64, f64)> = summary
-                    .rows
-                    .iter()
-                    .filter(|r| summary.text(r, pc) == p)
-                    .filter_map(|r| {
-                        Some((
-                            summary.num(r, xc)?,
-                            summary.num(r, rate)?,
-                            summary.num(r, lo)?,
-                            summary.num(r, hi)?,
-                        ))
-                    })
-                    .collect();
-                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                for (x, y, l, h) in pts {
+    let y_label = "deadlock rate (share of runs)".to_string();
+    let Some(xi) = x else {
+        let mut chart = Chart {
+            x_label: "policy".into(),
+            y_label,
+            y_range: Some((0.0, 1.0)),
+            x_categories: policies.clone(),
+            ..Chart::default()
+        };
+        for (i, p) in policies.iter().enumerate() {
+            let mut s = Series::new(p.clone(), Style::Points, i);
+            if let Some(r) = summary.rows.iter().find(|r| summary.text(r, pc) == p) {
+                let x = i as f64;
+                if let Some(y) = summary.num(r, rate) {
                     s.points.push((x, y));
-                    band.points.push((x, l, h));
                 }
-                chart.series.push(s);
-                chart.bands.push(band);
-            }
-        }
-        None => {
-            chart.title = format!("{scenario}: deadlock rate by policy");
-            chart.x_label = "policy".into();
-            chart.x_categories = policies.clone();
-            for (i, p) in policies.iter().enumerate() {
-                let mut s = Series::new(p.clone(), Style::Points, i);
-                if let Some(r) = summary.rows.iter().find(|r| summary.text(r, pc) == p) {
-                    let x = i as f64;
-                    if let Some(y) = summary.num(r, rate) {
-                        s.points.push((x, y));
-                    }
-                    if let (Some(l), Some(h)) = (summary.num(r, lo), summary.num(r, hi)) {
-                        s.error_bars.push((x, l, h));
-                    }
+                if let (Some(l), Some(h)) = (summary.num(r, lo), summary.num(r, hi)) {
+                    s.error_bars.push((x, l, h));
                 }
-                chart.series.push(s);
             }
+            chart.series.push(s);
         }
+        return Figure::single(format!("{scenario}: deadlock rate by policy"), chart);
+    };
+    let axis = &axes[xi];
+    let others: Vec<String> = axes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != xi)
+        .map(|(_, a)| a.key.clone())
+        .collect();
+    let xc = summary.col(&axis.key);
+    let panels = distinct(summary.rows.iter().map(|r| point_of(summary, r, &others)));
+    let mut figure = Figure {
+        title: format!("{scenario}: deadlock rate vs {}", axis.key),
+        ..Figure::default()
+    };
+    if panels.len() > 1 {
+        figure.notes.push(format!(
+            "One panel per value of {}; each line joins one policy's grid points within a panel. Shaded: Wilson 95% interval.",
+            others.join(", ")
+        ));
+    } else {
+        figure.notes.push("Shaded: Wilson 95% interval.".into());
     }
-    chart
+    for values in &panels {
+        let mut chart = Chart {
+            title: point_label(&others, values),
+            x_label: axis.label(),
+            y_label: y_label.clone(),
+            y_range: Some((0.0, 1.0)),
+            x_categories: axis.categories(),
+            ..Chart::default()
+        };
+        for (i, p) in policies.iter().enumerate() {
+            let mut s = Series::new(p.clone(), Style::Line, i);
+            let mut band = Band {
+                name: format!("{p} 95% interval"),
+                points: Vec::new(),
+                color: PALETTE[i % PALETTE.len()].into(),
+            };
+            let mut pts: Vec<(f64, f64, f64, f64)> = summary
+                .rows
+                .iter()
+                .filter(|r| summary.text(r, pc) == p && point_of(summary, r, &others) == *values)
+                .filter_map(|r| {
+                    Some((
+                        axis.position(summary.text(r, xc))?,
+                        summary.num(r, rate)?,
+                        summary.num(r, lo)?,
+                        summary.num(r, hi)?,
+                    ))
+                })
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            for (x, y, l, h) in pts {
+                s.points.push((x, y));
+                band.points.push((x, l, h));
+            }
+            chart.series.push(s);
+            chart.bands.push(band);
+        }
+        if panels.len() > 1 {
+            note_identical(&mut chart);
+        }
+        figure.panels.push(chart);
+    }
+    figure
 }
 
-/// Empirical CDF of `system_recovery_s` per policy over all its finished
-/// runs: the curve tops out at the share that recovered, and the legend
-/// gives the share that never did.
-pub fn recovery_cdf(runs: &Table, scenario: &str) -> Chart {
+/// Empirical CDF of `system_recovery_s`, one panel per grid point and a
+/// curve per policy over its finished runs there: a curve tops out at the
+/// share that recovered, and the panel's note gives the share that never
+/// did.
+pub fn recovery_cdf(runs: &Table, keys: &[String], scenario: &str) -> Figure {
     let (pc, rc, sc) = (
         runs.col("policy"),
         runs.col("system_recovery_s"),
         runs.col("status"),
     );
-    let mut chart = Chart {
+    let points = distinct(runs.rows.iter().map(|r| point_of(runs, r, keys)));
+    let policies = policies_in(runs);
+    let mut figure = Figure {
         title: format!("{scenario}: time for system services to recover"),
-        x_label: "system recovery after the fault (s)".into(),
-        y_label: "share of runs recovered".into(),
-        y_range: Some((0.0, 1.0)),
-        x_from_zero: true,
-        ..Chart::default()
+        ..Figure::default()
     };
-    for (i, p) in policies_in(runs).iter().enumerate() {
-        let rows: Vec<&Vec<String>> = runs
-            .rows
-            .iter()
-            .filter(|r| runs.text(r, pc) == p && runs.text(r, sc) != "failed")
-            .collect();
-        let n = rows.len().max(1) as f64;
-        let mut times: Vec<f64> = rows.iter().filter_map(|r| runs.num(r, rc)).collect();
-        times.sort_by(f64::total_cmp);
-        let never = 1.0 - times.len() as f64 / n;
-        let mut s = Series::new(
-            format!("{p} (never: {:.0}%)", never * 100.0),
-            Style::Step,
-            i,
-        );
-        if let Some(&first) = times.first() {
-            s.points.push((first, 0.0));
-        }
-        for (k, t) in times.iter().enumerate() {
-            s.points.push((*t, (k + 1) as f64 / n));
-        }
-        chart.series.push(s);
+    if points.len() > 1 {
+        figure.notes.push(format!(
+            "One panel per grid point of {}; one curve per policy.",
+            keys.join(", ")
+        ));
     }
-    chart
+    for values in &points {
+        let mut chart = Chart {
+            title: point_label(keys, values),
+            x_label: "system recovery after the fault (s)".into(),
+            y_label: "share of runs recovered".into(),
+            y_range: Some((0.0, 1.0)),
+            x_from_zero: true,
+            ..Chart::default()
+        };
+        let mut never = Vec::new();
+        for (i, p) in policies.iter().enumerate() {
+            let rows: Vec<&Vec<String>> = runs
+                .rows
+                .iter()
+                .filter(|r| runs.text(r, pc) == p && runs.text(r, sc) != "failed")
+                .filter(|r| point_of(runs, r, keys) == *values)
+                .collect();
+            let n = rows.len().max(1) as f64;
+            let mut times: Vec<f64> = rows.iter().filter_map(|r| runs.num(r, rc)).collect();
+            times.sort_by(f64::total_cmp);
+            never.push(format!(
+                "{p} {:.0}%",
+                (1.0 - times.len() as f64 / n) * 100.0
+            ));
+            let mut s = Series::new(p.clone(), Style::Step, i);
+            s.points.push((0.0, 0.0));
+            for (k, t) in times.iter().enumerate() {
+                s.points.push((*t, (k + 1) as f64 / n));
+            }
+            chart.series.push(s);
+        }
+        chart
+            .notes
+            .push(format!("never recovered: {}", never.join(", ")));
+        if points.len() > 1 {
+            note_identical(&mut chart);
+        }
+        figure.panels.push(chart);
+    }
+    figure
 }
 
 /// Mean cost against mean unavailability, a point per policy and grid
-/// point: the trade-off a user weighs.
-pub fn cost_vs_unavailability(summary: &Table, scenario: &str) -> Chart {
+/// point, each labelled with its grid values: the trade-off a user weighs.
+pub fn cost_vs_unavailability(summary: &Table, keys: &[String], scenario: &str) -> Figure {
     let (pc, xc, yc) = (
         summary.col("policy"),
         summary.col("system_unavailable_s_mean"),
         summary.col("cost_usd_mean"),
     );
     let mut chart = Chart {
-        title: format!("{scenario}: cost versus system unavailability"),
         x_label: "mean time system services were down after the fault (s)".into(),
         y_label: "mean cost per run (USD)".into(),
         x_from_zero: true,
         ..Chart::default()
     };
+    // Points that coincide share one label listing every grid point there.
+    let mut labels: Vec<(f64, f64, Vec<String>)> = Vec::new();
     for (i, p) in policies_in(summary).iter().enumerate() {
         let mut s = Series::new(p.clone(), Style::Points, i);
         for r in summary.rows.iter().filter(|r| summary.text(r, pc) == p) {
             if let (Some(x), Some(y)) = (summary.num(r, xc), summary.num(r, yc)) {
                 s.points.push((x, y));
+                let text = point_of(summary, r, keys).join("/");
+                match labels.iter_mut().find(|l| l.0 == x && l.1 == y) {
+                    Some(l) if !l.2.contains(&text) => l.2.push(text),
+                    Some(_) => {}
+                    None => labels.push((x, y, vec![text])),
+                }
             }
         }
         chart.series.push(s);
     }
-    chart
-}
-
-/// The times of the faults declared in the scenario saved next to results
-/// (`at` keys of `[[faults]]`), in seconds.
-fn fault_times(dir: &Path) -> Vec<f64> {
-    for f in ["scenario.resolved.toml", "scenario.toml"] {
-        if let Ok(text) = std::fs::read_to_string(dir.join(f))
-            && let Ok(v) = text.parse::<toml::Table>()
-        {
-            return v
-                .get("faults")
-                .and_then(|f| f.as_array())
-                .map(|faults| {
-                    faults
-                        .iter()
-                        .filter_map(|f| f.get("at")?.as_str())
-                        .filter_map(|at| crate::quantity::parse_duration(at).ok())
-                        .map(|t| t.as_secs_f64())
-                        .collect()
-                })
-                .unwrap_or_default();
-        }
-    }
-    Vec::new()
-}
-
-/// Which run to draw over time: the given one, else the first deadlocked
-/// run, else the first run. Returns the runs.csv row.
-fn chosen_run<'a>(runs: &'a Table, choice: &RunChoice) -> Option<&'a Vec<String>> {
-    let (pc, sc, dc) = (runs.col("policy"), runs.col("seed"), runs.col("deadlocked"));
-    let matches = |r: &&Vec<String>| {
-        choice
-            .policy
-            .as_deref()
-            .is_none_or(|p| runs.text(r, pc) == p)
-            && choice
-                .seed
-                .is_none_or(|s| runs.text(r, sc) == s.to_string())
-    };
-    if choice.policy.is_some() || choice.seed.is_some() {
-        return runs.rows.iter().find(matches);
-    }
-    runs.rows
-        .iter()
-        .find(|r| runs.text(r, dc) == "true")
-        .or_else(|| runs.rows.first())
-}
-
-/// The run `poolsim plot` draws over time.
-#[derive(Debug, Clone, Default)]
-pub struct RunChoice {
-    /// Policy name.
-    pub policy: Option<String>,
-    /// Seed.
-    pub seed: Option<u64>,
-}
-
-/// One run over time: ready nodes per pool, pending system and user pods,
-/// stalled pods, with the faults marked.
-pub fn timeseries(
-    ts: &Table,
-    run: &[String],
-    runs: &Table,
-    grid: &[String],
-    faults: &[f64],
-    scenario: &str,
-) -> Chart {
-    let policy = runs.text(run, runs.col("policy")).to_string();
-    let seed = runs.text(run, runs.col("seed")).to_string();
-    let key: Vec<(Option<usize>, String)> = ["policy", "seed"]
-        .iter()
-        .map(|c| c.to_string())
-        .chain(grid.iter().cloned())
-        .map(|c| (ts.col(&c), runs.text(run, runs.col(&c)).to_string()))
-        .collect();
-    let rows: Vec<&Vec<String>> = ts
-        .rows
-        .iter()
-        .filter(|r| key.iter().all(|(c, v)| ts.text(r, *c) == v))
-        .collect();
-    let grid_label: Vec<String> = grid
-        .iter()
-        .map(|g| format!("{g}={}", runs.text(run, runs.col(g))))
-        .collect();
-    let mut chart = Chart {
-        title: format!(
-            "{scenario}: {policy}, seed {seed}{}",
-            if grid_label.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", grid_label.join(", "))
-            }
-        ),
-        x_label: "time (min)".into(),
-        y_label: "nodes / pods".into(),
-        x_from_zero: true,
-        ..Chart::default()
-    };
-    let tc = ts.col("t_s");
-    let mut columns: Vec<(String, String, bool)> = ts
-        .header
-        .iter()
-        .filter(|h| h.starts_with("ready_nodes."))
-        .filter(|h| rows.iter().any(|r| !ts.text(r, ts.col(h)).is_empty()))
-        .map(|h| {
-            (
-                h.clone(),
-                format!("ready nodes: {}", &h["ready_nodes.".len()..]),
-                false,
-            )
-        })
-        .collect();
-    for (c, label) in [
-        ("pending_system", "pending system pods"),
-        ("pending_user", "pending user pods"),
-        ("stalled", "stalled pods"),
-    ] {
-        columns.push((c.to_string(), label.to_string(), c == "stalled"));
-    }
-    for (i, (col, label, dashed)) in columns.into_iter().enumerate() {
-        let c = ts.col(&col);
-        let mut s = Series::new(label, Style::Step, i);
-        s.dashed = dashed;
-        s.points = rows
-            .iter()
-            .filter_map(|r| Some((ts.num(r, tc)? / 60.0, ts.num(r, c)?)))
+    let mut figure = Figure::single(
+        format!("{scenario}: cost versus system unavailability"),
+        chart,
+    );
+    if !keys.is_empty() {
+        figure.panels[0].labels = labels
+            .into_iter()
+            .map(|(x, y, t)| PointLabel {
+                x,
+                y,
+                text: t.join("; "),
+            })
             .collect();
-        chart.series.push(s);
+        figure.notes.push(format!(
+            "Each point is labelled with its grid values: {} (separated by /).",
+            keys.join(" / ")
+        ));
     }
-    for &f in faults {
-        chart.markers.push(Marker {
-            label: "fault".into(),
-            x: f / 60.0,
-        });
-    }
-    chart
+    figure
 }
 
 /// Writes every figure the files in `dir` allow; returns their paths.
@@ -401,29 +397,34 @@ pub fn plot_dir(dir: &Path) -> Result<Vec<PathBuf>, PlotError> {
     plot_dir_with(dir, &RunChoice::default())
 }
 
-/// [`plot_dir`], drawing `choice` over time when `timeseries.csv` exists.
-pub fn plot_dir_with(dir: &Path, choice: &RunChoice) -> Result<Vec<PathBuf>, PlotError> {
+/// Every figure of a results directory by file name, without writing them.
+/// A figure with nothing to draw is an error.
+pub fn figures(dir: &Path, choice: &RunChoice) -> Result<BTreeMap<String, Figure>, PlotError> {
     let scenario = scenario_name(dir);
     let summary = Table::read(&dir.join("summary.csv"))?;
     let runs = Table::read(&dir.join("runs.csv"))?;
-    let mut figures: BTreeMap<String, Chart> = BTreeMap::new();
-    let params = grid_columns(&summary);
-    if params.is_empty() {
+    let mut figures: BTreeMap<String, Figure> = BTreeMap::new();
+    let keys = grid_columns(&summary);
+    let axes = grid_axes(&summary, &keys);
+    if keys.is_empty() {
         figures.insert(
             "deadlock-rate.svg".into(),
-            deadlock_rate(&summary, None, &scenario),
+            deadlock_rate(&summary, &axes, None, &scenario),
         );
     }
-    for p in &params {
+    for (i, k) in keys.iter().enumerate() {
         figures.insert(
-            format!("deadlock-rate-vs-{p}.svg"),
-            deadlock_rate(&summary, Some(p), &scenario),
+            format!("deadlock-rate-vs-{k}.svg"),
+            deadlock_rate(&summary, &axes, Some(i), &scenario),
         );
     }
-    figures.insert("recovery-cdf.svg".into(), recovery_cdf(&runs, &scenario));
+    figures.insert(
+        "recovery-cdf.svg".into(),
+        recovery_cdf(&runs, &keys, &scenario),
+    );
     figures.insert(
         "cost-vs-unavailability.svg".into(),
-        cost_vs_unavailability(&summary, &scenario),
+        cost_vs_unavailability(&summary, &keys, &scenario),
     );
     let ts_path = dir.join("timeseries.csv");
     if ts_path.exists() {
@@ -437,15 +438,26 @@ pub fn plot_dir_with(dir: &Path, choice: &RunChoice) -> Result<Vec<PathBuf>, Plo
             runs.text(run, runs.col("policy")),
             runs.text(run, runs.col("seed"))
         );
-        figures.insert(
-            name,
-            timeseries(&ts, run, &runs, &params, &fault_times(dir), &scenario),
-        );
+        figures.insert(name, timeseries(dir, &ts, run, &runs, &keys, &scenario));
     }
+    for (name, figure) in &figures {
+        if !figure.has_data() {
+            return Err(PlotError::Empty {
+                figure: dir.join(name).display().to_string(),
+                why: "no row of the results has a value to plot".into(),
+            });
+        }
+    }
+    Ok(figures)
+}
+
+/// [`plot_dir`], drawing `choice` over time when `timeseries.csv` exists.
+/// Writes nothing if any figure would be empty.
+pub fn plot_dir_with(dir: &Path, choice: &RunChoice) -> Result<Vec<PathBuf>, PlotError> {
     let mut written = Vec::new();
-    for (name, chart) in figures {
+    for (name, figure) in figures(dir, choice)? {
         let path = dir.join(name);
-        std::fs::write(&path, chart.render()).map_err(|source| PlotError::Write {
+        std::fs::write(&path, figure.render()).map_err(|source| PlotError::Write {
             path: path.display().to_string(),
             source,
         })?;

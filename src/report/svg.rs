@@ -1,10 +1,11 @@
-//! A small SVG chart renderer: axes with nice ticks, lines, step lines,
-//! points with error bars, shaded interval bands, vertical markers and a
-//! legend.
+//! A small SVG chart renderer: one panel with axes and nice ticks, lines,
+//! step lines, points with error bars and labels, shaded interval bands and
+//! vertical markers. `figure.rs` lays panels out and draws the legend.
 //!
 //! Hand-written rather than a plotting crate so that figures need no system
 //! fonts, render the same everywhere, and carry a stable structure (each
-//! series is a `<g class="series" data-name="...">`) that tests can check.
+//! series is a `<g class="series" data-name="..." data-points="N">`) that
+//! tests can check.
 
 use std::fmt::Write;
 
@@ -18,7 +19,7 @@ pub const PALETTE: [&str; 12] = [
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
-    /// Straight segments between points.
+    /// Straight segments between points, each point marked.
     Line,
     /// Horizontal then vertical segments (an empirical CDF, a sampled gauge).
     Step,
@@ -55,6 +56,13 @@ impl Series {
             dashed: false,
         }
     }
+
+    fn finite_points(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.points
+            .iter()
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+    }
 }
 
 /// A shaded band between a lower and an upper curve.
@@ -68,7 +76,7 @@ pub struct Band {
     pub color: String,
 }
 
-/// A vertical line marking an instant (a fault).
+/// A vertical line marking an instant (a fault, its end).
 #[derive(Debug, Clone)]
 pub struct Marker {
     /// Label next to the line.
@@ -77,11 +85,24 @@ pub struct Marker {
     pub x: f64,
 }
 
-/// A chart.
+/// A text label next to a data point.
+#[derive(Debug, Clone)]
+pub struct PointLabel {
+    /// Where.
+    pub x: f64,
+    /// Where.
+    pub y: f64,
+    /// What.
+    pub text: String,
+}
+
+/// One panel of a figure: a plot area with its axes.
 #[derive(Debug, Clone, Default)]
 pub struct Chart {
-    /// Title.
+    /// Panel title (in a figure of several panels, what sets it apart).
     pub title: String,
+    /// Short lines under the title (e.g. which curves coincide).
+    pub notes: Vec<String>,
     /// Horizontal axis label, with unit.
     pub x_label: String,
     /// Vertical axis label, with unit.
@@ -92,20 +113,17 @@ pub struct Chart {
     pub bands: Vec<Band>,
     /// Vertical markers.
     pub markers: Vec<Marker>,
+    /// Labels next to points.
+    pub labels: Vec<PointLabel>,
     /// Fixed vertical range, else fitted.
     pub y_range: Option<(f64, f64)>,
+    /// Fixed horizontal range, else fitted (panels sharing a time axis).
+    pub x_range: Option<(f64, f64)>,
     /// Category names for the horizontal axis (x = 0, 1, 2...), if any.
     pub x_categories: Vec<String>,
     /// Start the horizontal axis at zero (durations, counts).
     pub x_from_zero: bool,
 }
-
-const WIDTH: f64 = 720.0;
-const HEIGHT: f64 = 440.0;
-const LEFT: f64 = 78.0;
-const RIGHT: f64 = 190.0;
-const TOP: f64 = 48.0;
-const BOTTOM: f64 = 64.0;
 
 /// About five round tick values covering `[lo, hi]`.
 pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
@@ -132,7 +150,8 @@ pub fn nice_ticks(lo: f64, hi: f64) -> Vec<f64> {
     ticks
 }
 
-fn fmt_tick(v: f64) -> String {
+/// A tick value without trailing zeros.
+pub fn fmt_tick(v: f64) -> String {
     if v == v.trunc() && v.abs() < 1e9 {
         format!("{}", v as i64)
     } else {
@@ -141,163 +160,200 @@ fn fmt_tick(v: f64) -> String {
     }
 }
 
-fn escape(s: &str) -> String {
+/// Text made safe for SVG and HTML content and attributes.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
+/// The width of `text` at `size` px in a sans-serif font, generously
+/// estimated (0.6 em a character) so that laid-out text is never cut.
+pub fn text_width(text: &str, size: f64) -> f64 {
+    text.chars().count() as f64 * size * 0.6
+}
+
+/// `text` broken at spaces into lines of at most `width` px at `size` px.
+pub fn wrap(text: &str, width: f64, size: f64) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if !line.is_empty() && text_width(&candidate, size) > width {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        } else {
+            line = candidate;
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Space around a panel's plot area.
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 16.0;
+const BOTTOM: f64 = 46.0;
+const TITLE: f64 = 20.0;
+const NOTE: f64 = 14.0;
+
+fn finite_range(v: &[f64]) -> Option<(f64, f64)> {
+    let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+    if f.is_empty() {
+        return None;
+    }
+    let lo = f.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    Some(if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, hi + 0.5)
+    })
+}
+
 impl Chart {
+    /// Whether the panel has anything to draw.
+    pub fn has_data(&self) -> bool {
+        self.series
+            .iter()
+            .any(|s| s.finite_points().next().is_some())
+    }
+
+    /// The horizontal extent of the data, markers included.
+    pub fn x_extent(&self) -> Option<(f64, f64)> {
+        let mut xs: Vec<f64> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .collect();
+        xs.extend(self.markers.iter().map(|m| m.x));
+        finite_range(&xs)
+    }
+
     fn data_range(&self) -> ((f64, f64), (f64, f64)) {
-        let mut xs: Vec<f64> = Vec::new();
         let mut ys: Vec<f64> = Vec::new();
         for s in &self.series {
-            for &(x, y) in &s.points {
-                xs.push(x);
-                ys.push(y);
-            }
-            for &(x, lo, hi) in &s.error_bars {
-                xs.push(x);
+            ys.extend(s.points.iter().map(|p| p.1));
+            for &(_, lo, hi) in &s.error_bars {
                 ys.extend([lo, hi]);
             }
         }
         for b in &self.bands {
-            for &(x, lo, hi) in &b.points {
-                xs.push(x);
+            for &(_, lo, hi) in &b.points {
                 ys.extend([lo, hi]);
             }
         }
-        xs.extend(self.markers.iter().map(|m| m.x));
-        let finite = |v: &Vec<f64>| {
-            let f: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
-            if f.is_empty() {
-                (0.0, 1.0)
-            } else {
-                let lo = f.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = f.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                if hi > lo {
-                    (lo, hi)
-                } else {
-                    (lo - 0.5, hi + 0.5)
-                }
-            }
-        };
-        let (lo, hi) = finite(&xs);
-        let pad = (hi - lo) * 0.04;
-        let mut x = (
-            if self.x_from_zero && lo >= 0.0 {
+        let x = if !self.x_categories.is_empty() {
+            (-0.5, self.x_categories.len() as f64 - 0.5)
+        } else if let Some(r) = self.x_range {
+            r
+        } else {
+            let (lo, hi) = self.x_extent().unwrap_or((0.0, 1.0));
+            let pad = (hi - lo) * 0.04;
+            let lo = if self.x_from_zero && lo >= 0.0 {
                 0.0
             } else {
                 lo - pad
-            },
-            hi + pad,
-        );
-        if !self.x_categories.is_empty() {
-            x = (-0.5, self.x_categories.len() as f64 - 0.5);
-        }
+            };
+            (lo, hi + pad)
+        };
         let y = self.y_range.unwrap_or_else(|| {
-            let (lo, hi) = finite(&ys);
+            let (lo, hi) = finite_range(&ys).unwrap_or((0.0, 1.0));
             // Start counts and durations at zero; pad the top a little.
             let lo = if lo >= 0.0 { 0.0 } else { lo };
+            let hi = if hi <= lo { lo + 1.0 } else { hi };
             (lo, hi + (hi - lo) * 0.05)
         });
         (x, y)
     }
 
-    /// Renders the chart as a standalone SVG document.
-    pub fn render(&self) -> String {
+    /// The height the title and notes take above the plot area when the
+    /// panel is `width` px wide.
+    pub fn header_height(&self, width: f64) -> f64 {
+        let notes: usize = self
+            .notes
+            .iter()
+            .map(|n| wrap(n, width - 8.0, 11.0).len())
+            .sum();
+        let title = if self.title.is_empty() {
+            4.0
+        } else {
+            4.0 + self.title_lines(width).len() as f64 * (TITLE - 4.0)
+        };
+        title + notes as f64 * NOTE + 6.0
+    }
+
+    fn title_lines(&self, width: f64) -> Vec<String> {
+        wrap(&self.title, width - 8.0, 12.0 * 1.1)
+    }
+
+    /// Draws the panel in the box at (`x`, `y`) of `w` x `h` px.
+    pub fn render_into(&self, o: &mut String, x: f64, y: f64, w: f64, h: f64) {
         let ((x0, x1), (y0, y1)) = self.data_range();
-        let pw = WIDTH - LEFT - RIGHT;
-        // Category names are drawn slanted and need more room below.
+        let top = self.header_height(w);
         let bottom = if self.x_categories.is_empty() {
             BOTTOM
         } else {
-            BOTTOM + 70.0
+            let longest = self
+                .x_categories
+                .iter()
+                .map(|c| text_width(c, 11.0))
+                .fold(0.0, f64::max);
+            BOTTOM + (longest * 0.6).min(120.0)
         };
-        let ph = HEIGHT - TOP - bottom;
-        let sx = |x: f64| LEFT + (x - x0) / (x1 - x0) * pw;
-        let sy = |y: f64| TOP + ph - (y.clamp(y0, y1) - y0) / (y1 - y0) * ph;
-        let mut o = String::new();
+        let pw = w - LEFT - RIGHT;
+        let ph = (h - top - bottom).max(40.0);
+        let sx = |v: f64| LEFT + (v - x0) / (x1 - x0) * pw;
+        let sy = |v: f64| top + ph - (v.clamp(y0, y1) - y0) / (y1 - y0) * ph;
         let _ = writeln!(
             o,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Helvetica, Arial, sans-serif">"#
-        );
-        let _ = writeln!(o, r#"<rect width="100%" height="100%" fill="white"/>"#);
-        let _ = writeln!(
-            o,
-            r#"<text class="title" x="12" y="28" font-size="15" font-weight="bold">{}</text>"#,
+            r#"<g class="panel" data-name="{}" transform="translate({x:.1} {y:.1})">"#,
             escape(&self.title)
         );
-        // Grid and ticks.
-        let _ = writeln!(o, r##"<g class="axes" font-size="12" fill="#333">"##);
-        for t in nice_ticks(y0, y1) {
-            let y = sy(t);
+        let mut ny = 4.0;
+        for line in self.title_lines(w) {
+            ny += TITLE - 4.0;
             let _ = writeln!(
                 o,
-                r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e5e5e5"/><text x="{}" y="{:.1}" text-anchor="end">{}</text>"##,
-                LEFT + pw,
-                LEFT - 6.0,
-                y + 4.0,
-                fmt_tick(t)
+                r#"<text class="panel-title" x="4" y="{:.1}" font-size="12" font-weight="bold">{}</text>"#,
+                ny - 3.0,
+                escape(&line)
             );
         }
-        if self.x_categories.is_empty() {
-            for t in nice_ticks(x0, x1) {
-                let x = sx(t);
+        for note in &self.notes {
+            for line in wrap(note, w - 8.0, 11.0) {
+                ny += NOTE;
                 let _ = writeln!(
                     o,
-                    r##"<line x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}" stroke="#f0f0f0"/><text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"##,
-                    TOP + ph,
-                    TOP + ph + 18.0,
-                    fmt_tick(t)
-                );
-            }
-        } else {
-            for (i, c) in self.x_categories.iter().enumerate() {
-                let _ = writeln!(
-                    o,
-                    r#"<text transform="translate({:.1} {}) rotate(-35)" text-anchor="end">{}</text>"#,
-                    sx(i as f64),
-                    TOP + ph + 14.0,
-                    escape(c)
+                    r##"<text class="note" x="4" y="{:.1}" font-size="11" fill="#444">{}</text>"##,
+                    ny - 3.0,
+                    escape(&line)
                 );
             }
         }
-        let _ = writeln!(
-            o,
-            r##"<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
-        );
-        let _ = writeln!(
-            o,
-            r#"<text class="x-label" x="{}" y="{}" font-size="13" text-anchor="middle">{}</text>"#,
-            LEFT + pw / 2.0,
-            HEIGHT - 18.0,
-            escape(&self.x_label)
-        );
-        let _ = writeln!(
-            o,
-            r#"<text class="y-label" transform="translate(20 {}) rotate(-90)" font-size="13" text-anchor="middle">{}</text>"#,
-            TOP + ph / 2.0,
-            escape(&self.y_label)
-        );
-        let _ = writeln!(o, "</g>");
+        self.axes(o, (x0, x1), (y0, y1), top, pw, ph, h);
         for b in &self.bands {
             if b.points.is_empty() {
                 continue;
             }
             let mut d = String::new();
-            for (i, &(x, _, hi)) in b.points.iter().enumerate() {
+            for (i, &(bx, _, hi)) in b.points.iter().enumerate() {
                 let _ = write!(
                     d,
                     "{}{:.1},{:.1} ",
                     if i == 0 { "M" } else { "L" },
-                    sx(x),
+                    sx(bx),
                     sy(hi)
                 );
             }
-            for &(x, lo, _) in b.points.iter().rev() {
-                let _ = write!(d, "L{:.1},{:.1} ", sx(x), sy(lo));
+            for &(bx, lo, _) in b.points.iter().rev() {
+                let _ = write!(d, "L{:.1},{:.1} ", sx(bx), sy(lo));
             }
             let _ = writeln!(
                 o,
@@ -307,124 +363,202 @@ impl Chart {
                 b.color
             );
         }
-        for m in &self.markers {
-            let x = sx(m.x);
+        for (i, m) in self.markers.iter().enumerate() {
+            let mx = sx(m.x);
+            // Stagger labels so that close markers stay readable.
+            let ly = top + 12.0 + (i % 4) as f64 * 13.0;
             let _ = writeln!(
                 o,
-                r##"<g class="marker" data-name="{}"><line x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}" stroke="#B00020" stroke-dasharray="5 4"/><text x="{:.1}" y="{}" font-size="12" fill="#B00020">{}</text></g>"##,
+                r##"<g class="marker" data-name="{}"><line x1="{mx:.1}" x2="{mx:.1}" y1="{top:.1}" y2="{:.1}" stroke="#B00020" stroke-dasharray="5 4"/><text x="{:.1}" y="{ly:.1}" font-size="11" fill="#B00020">{}</text></g>"##,
                 escape(&m.label),
-                TOP + ph,
-                x + 4.0,
-                TOP + 14.0,
+                top + ph,
+                mx + 3.0,
                 escape(&m.label)
             );
         }
         for s in &self.series {
-            let _ = writeln!(o, r#"<g class="series" data-name="{}">"#, escape(&s.name));
-            let dash = if s.dashed {
-                r#" stroke-dasharray="6 4""#
-            } else {
-                ""
-            };
-            match s.style {
-                Style::Line | Style::Step => {
-                    let mut d = String::new();
-                    let mut prev: Option<(f64, f64)> = None;
-                    for &(x, y) in &s.points {
-                        if !(x.is_finite() && y.is_finite()) {
-                            continue;
-                        }
-                        match prev {
-                            None => {
-                                let _ = write!(d, "M{:.1},{:.1} ", sx(x), sy(y));
-                            }
-                            Some((_, py)) if s.style == Style::Step => {
-                                let _ = write!(
-                                    d,
-                                    "L{:.1},{:.1} L{:.1},{:.1} ",
-                                    sx(x),
-                                    sy(py),
-                                    sx(x),
-                                    sy(y)
-                                );
-                            }
-                            Some(_) => {
-                                let _ = write!(d, "L{:.1},{:.1} ", sx(x), sy(y));
-                            }
-                        }
-                        prev = Some((x, y));
-                    }
-                    let _ = writeln!(
-                        o,
-                        r#"<path d="{d}" fill="none" stroke="{}" stroke-width="2"{dash}/>"#,
-                        s.color
-                    );
-                    if s.style == Style::Line && s.points.len() <= 40 {
-                        for &(x, y) in &s.points {
-                            if x.is_finite() && y.is_finite() {
-                                let _ = writeln!(
-                                    o,
-                                    r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#,
-                                    sx(x),
-                                    sy(y),
-                                    s.color
-                                );
-                            }
-                        }
-                    }
-                }
-                Style::Points => {
-                    for &(x, lo, hi) in &s.error_bars {
-                        if lo.is_finite() && hi.is_finite() {
-                            let _ = writeln!(
-                                o,
-                                r#"<line x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2"/>"#,
-                                sx(x),
-                                sx(x),
-                                sy(lo),
-                                sy(hi),
-                                s.color
-                            );
-                        }
-                    }
-                    for &(x, y) in &s.points {
-                        if x.is_finite() && y.is_finite() {
-                            let _ = writeln!(
-                                o,
-                                r#"<circle cx="{:.1}" cy="{:.1}" r="4.5" fill="{}"/>"#,
-                                sx(x),
-                                sy(y),
-                                s.color
-                            );
-                        }
-                    }
-                }
-            }
-            let _ = writeln!(o, "</g>");
+            series_into(o, s, &sx, &sy);
         }
-        // Legend.
-        let lx = LEFT + pw + 14.0;
-        let _ = writeln!(o, r#"<g class="legend" font-size="12">"#);
-        for (i, s) in self.series.iter().enumerate() {
-            let y = TOP + 10.0 + i as f64 * 20.0;
-            let dash = if s.dashed {
-                r#" stroke-dasharray="6 4""#
+        self.point_labels(o, &sx, &sy, LEFT + pw);
+        let _ = writeln!(o, "</g>");
+    }
+
+    /// Labels next to their points, stacked downwards where they would
+    /// overlap, and to the left of points near the right edge.
+    fn point_labels(
+        &self,
+        o: &mut String,
+        sx: &dyn Fn(f64) -> f64,
+        sy: &dyn Fn(f64) -> f64,
+        right: f64,
+    ) {
+        let mut placed: Vec<(f64, f64, f64)> = Vec::new();
+        let mut order: Vec<&PointLabel> = self
+            .labels
+            .iter()
+            .filter(|l| l.x.is_finite() && l.y.is_finite())
+            .collect();
+        order.sort_by(|a, b| {
+            sy(a.y)
+                .total_cmp(&sy(b.y))
+                .then(sx(a.x).total_cmp(&sx(b.x)))
+        });
+        for l in order {
+            let width = text_width(&l.text, 10.0);
+            let (px, py) = (sx(l.x), sy(l.y));
+            let (mut x, anchor) = if px + 6.0 + width > right {
+                (px - 6.0 - width, "end")
             } else {
-                ""
+                (px + 6.0, "start")
             };
+            let mut y = py - 6.0;
+            while placed
+                .iter()
+                .any(|&(ox, oy, ow)| (oy - y).abs() < 11.0 && x < ox + ow && ox < x + width)
+            {
+                y += 12.0;
+            }
+            placed.push((x, y, width));
+            if anchor == "end" {
+                x += width;
+            }
             let _ = writeln!(
                 o,
-                r#"<line x1="{lx}" x2="{}" y1="{y}" y2="{y}" stroke="{}" stroke-width="3"{dash}/><text x="{}" y="{}">{}</text>"#,
-                lx + 22.0,
-                s.color,
-                lx + 28.0,
-                y + 4.0,
-                escape(&s.name)
+                r##"<text class="point-label" x="{x:.1}" y="{y:.1}" font-size="10" fill="#333" text-anchor="{anchor}">{}</text>"##,
+                escape(&l.text)
             );
         }
-        let _ = writeln!(o, "</g>\n</svg>");
-        o
     }
+
+    #[allow(clippy::too_many_arguments)]
+    fn axes(
+        &self,
+        o: &mut String,
+        (x0, x1): (f64, f64),
+        (y0, y1): (f64, f64),
+        top: f64,
+        pw: f64,
+        ph: f64,
+        h: f64,
+    ) {
+        let sx = |v: f64| LEFT + (v - x0) / (x1 - x0) * pw;
+        let sy = |v: f64| top + ph - (v - y0) / (y1 - y0) * ph;
+        let _ = writeln!(o, r##"<g class="axes" font-size="11" fill="#333">"##);
+        for t in nice_ticks(y0, y1) {
+            let ty = sy(t);
+            let _ = writeln!(
+                o,
+                r##"<line x1="{LEFT}" x2="{:.1}" y1="{ty:.1}" y2="{ty:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+                LEFT + pw,
+                LEFT - 5.0,
+                ty + 4.0,
+                fmt_tick(t)
+            );
+        }
+        if self.x_categories.is_empty() {
+            for t in nice_ticks(x0, x1) {
+                let tx = sx(t);
+                let _ = writeln!(
+                    o,
+                    r##"<line x1="{tx:.1}" x2="{tx:.1}" y1="{top:.1}" y2="{:.1}" stroke="#f0f0f0"/><text x="{tx:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+                    top + ph,
+                    top + ph + 15.0,
+                    fmt_tick(t)
+                );
+            }
+        } else {
+            for (i, c) in self.x_categories.iter().enumerate() {
+                let _ = writeln!(
+                    o,
+                    r#"<text class="category" transform="translate({:.1} {:.1}) rotate(-35)" text-anchor="end">{}</text>"#,
+                    sx(i as f64),
+                    top + ph + 13.0,
+                    escape(c)
+                );
+            }
+        }
+        let _ = writeln!(
+            o,
+            r##"<rect x="{LEFT}" y="{top:.1}" width="{pw:.1}" height="{ph:.1}" fill="none" stroke="#333"/>"##
+        );
+        let _ = writeln!(
+            o,
+            r#"<text class="x-label" x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"#,
+            LEFT + pw / 2.0,
+            h - 8.0,
+            escape(&self.x_label)
+        );
+        let _ = writeln!(
+            o,
+            r#"<text class="y-label" transform="translate(16 {:.1}) rotate(-90)" font-size="12" text-anchor="middle">{}</text>"#,
+            top + ph / 2.0,
+            escape(&self.y_label)
+        );
+        let _ = writeln!(o, "</g>");
+    }
+}
+
+fn series_into(o: &mut String, s: &Series, sx: &dyn Fn(f64) -> f64, sy: &dyn Fn(f64) -> f64) {
+    let _ = writeln!(
+        o,
+        r#"<g class="series" data-name="{}" data-points="{}">"#,
+        escape(&s.name),
+        s.finite_points().count()
+    );
+    let dash = if s.dashed {
+        r#" stroke-dasharray="6 4""#
+    } else {
+        ""
+    };
+    if matches!(s.style, Style::Line | Style::Step) {
+        let mut d = String::new();
+        let mut prev: Option<f64> = None;
+        for (x, y) in s.finite_points() {
+            match prev {
+                None => {
+                    let _ = write!(d, "M{:.1},{:.1} ", sx(x), sy(y));
+                }
+                Some(py) if s.style == Style::Step => {
+                    let _ = write!(d, "L{:.1},{:.1} L{:.1},{:.1} ", sx(x), sy(py), sx(x), sy(y));
+                }
+                Some(_) => {
+                    let _ = write!(d, "L{:.1},{:.1} ", sx(x), sy(y));
+                }
+            }
+            prev = Some(y);
+        }
+        let _ = writeln!(
+            o,
+            r#"<path d="{d}" fill="none" stroke="{}" stroke-width="2"{dash}/>"#,
+            s.color
+        );
+    }
+    for &(x, lo, hi) in &s.error_bars {
+        if x.is_finite() && lo.is_finite() && hi.is_finite() {
+            let _ = writeln!(
+                o,
+                r#"<line class="error-bar" x1="{:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="{}" stroke-width="2"/>"#,
+                sx(x),
+                sx(x),
+                sy(lo),
+                sy(hi),
+                s.color
+            );
+        }
+    }
+    if s.style != Style::Step {
+        let r = if s.style == Style::Points { 4.5 } else { 3.0 };
+        for (x, y) in s.finite_points() {
+            let _ = writeln!(
+                o,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="{r}" fill="{}"/>"#,
+                sx(x),
+                sy(y),
+                s.color
+            );
+        }
+    }
+    let _ = writeln!(o, "</g>");
 }
 
 #[cfg(test)]
@@ -438,22 +572,38 @@ mod tests {
     }
 
     #[test]
-    fn renders_each_series_as_a_named_group() {
+    fn wrapping_keeps_every_word_and_fits_the_width() {
+        let lines = wrap(
+            "never recovered: single-pool 34%, split-pool 0%",
+            120.0,
+            10.0,
+        );
+        // 6 px a character: at most 20 characters a line.
+        assert!(lines.iter().all(|l| l.chars().count() <= 20), "{lines:?}");
+        assert_eq!(
+            lines.join(" "),
+            "never recovered: single-pool 34%, split-pool 0%"
+        );
+    }
+
+    #[test]
+    fn a_panel_draws_each_series_as_a_named_group_with_its_point_count() {
         let mut a = Series::new("single-pool", Style::Line, 0);
-        a.points = vec![(0.0, 0.1), (1.0, 0.5)];
-        let mut chart = Chart {
+        a.points = vec![(0.0, 0.1), (1.0, 0.5), (2.0, f64::NAN)];
+        let chart = Chart {
             title: "t".into(),
             series: vec![a],
+            bands: vec![Band {
+                name: "single-pool 95%".into(),
+                points: vec![(0.0, 0.0, 0.2), (1.0, 0.4, 0.6)],
+                color: PALETTE[0].into(),
+            }],
             ..Chart::default()
         };
-        chart.bands.push(Band {
-            name: "single-pool 95%".into(),
-            points: vec![(0.0, 0.0, 0.2), (1.0, 0.4, 0.6)],
-            color: PALETTE[0].into(),
-        });
-        let svg = chart.render();
-        assert!(svg.contains(r#"<g class="series" data-name="single-pool">"#));
+        let mut svg = String::new();
+        chart.render_into(&mut svg, 0.0, 0.0, 400.0, 300.0);
+        assert!(svg.contains(r#"<g class="series" data-name="single-pool" data-points="2">"#));
+        assert_eq!(svg.matches("<circle").count(), 2);
         assert!(svg.contains(r#"class="band" data-name="single-pool 95%""#));
-        assert!(svg.starts_with("<svg"));
     }
 }
