@@ -70,13 +70,15 @@ fn replacement_timeline_after_terminate_all() {
     sim.run_until(&mut world, s.horizon);
     let nodes = world.cluster.nodes();
     assert_eq!(nodes.len(), 4);
-    // Old nodes: heartbeat lost at 600 s; the node monitor runs every 5 s and
-    // marks them NotReady once 40 s have passed (640 s); the cloud node
-    // lifecycle controller deletes them at the next pass (645 s).
+    // Old nodes: heartbeat lost at 600 s, when the instances begin shutting
+    // down; the node monitor runs every 5 s and marks them NotReady once
+    // 40 s have passed (640 s); the instances are `terminated` after 60 s of
+    // `shutting-down` (660 s) and the cloud node lifecycle controller
+    // deletes the Nodes at that pass.
     for old in &nodes[..2] {
         assert_eq!(old.condition, NodeCondition::Deleted);
         assert_eq!(old.not_ready_since, Some(Millis::from_secs(640)));
-        assert_eq!(old.deleted_at, Some(Millis::from_secs(645)));
+        assert_eq!(old.deleted_at, Some(Millis::from_secs(660)));
     }
     // New nodes: the ASG notices 10 s after the termination (610 s), the
     // launch takes 30 s and the boot 60 s: Ready at 700 s.
@@ -84,7 +86,7 @@ fn replacement_timeline_after_terminate_all() {
         assert_eq!(new.joined_at, Millis::from_secs(700));
         assert_eq!(new.condition, NodeCondition::Ready);
     }
-    // PodGC runs every 20 s and waits 40 s after the Node's deletion (645 s):
+    // PodGC runs every 20 s and waits 40 s after the Node's deletion (660 s):
     // 660 and 680 are too early, 700 deletes. The controllers recreate the
     // three pods 1 s later, all at once (within the API client's burst of
     // 30), and each is bound at once and runs 5 s later.

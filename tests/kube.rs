@@ -242,7 +242,7 @@ fn network_plugin_gates_readiness_and_log_agent_loses_race() {
     let agent = agent.id;
     // The machine vanishes at 60 s: NotReady at 100 s, Node deleted at
     // 105 s, and with it the DaemonSet deletes the agent's unbound pod.
-    sim.with_context(|ctx| world.cluster.instance_lost(ctx, poolsim::kube::NodeId(0)));
+    sim.with_context(|ctx| world.cluster.instance_gone(ctx, poolsim::kube::NodeId(0)));
     sim.run_until(&mut world, Millis::from_secs(104));
     assert_eq!(world.cluster.pods()[agent.index()].state, PodState::Pending);
     sim.run_until(&mut world, Millis::from_secs(105));
@@ -377,7 +377,7 @@ fn eviction_after_default_toleration() {
     let (mut world, mut sim) = World::new(&s, 0, 1);
     sim.run_until(&mut world, Millis::from_secs(100));
     let node = world.cluster.pods()[0].state.node().expect("bound");
-    sim.with_context(|ctx| world.cluster.instance_lost(ctx, node));
+    sim.with_context(|ctx| world.cluster.instance_unreachable(ctx, node));
     sim.run_until(&mut world, Millis::from_secs(439));
     let n = &world.cluster.nodes()[node.index()];
     assert_eq!(n.not_ready_since, Some(Millis::from_secs(140)));
@@ -404,7 +404,7 @@ fn evictions_halt_when_every_zone_is_disrupted() {
     sim.run_until(&mut world, Millis::from_secs(100));
     sim.with_context(|ctx| {
         for i in 0..3 {
-            world.cluster.instance_lost(ctx, poolsim::kube::NodeId(i));
+            world.cluster.instance_gone(ctx, poolsim::kube::NodeId(i));
         }
     });
     sim.run_until(&mut world, Millis::from_secs(3800));
@@ -772,7 +772,7 @@ pools = [
     let (mut world, mut sim) = World::new(&s, 0, 1);
     sim.run_until(&mut world, Millis::from_secs(30));
     let db_node = world.cluster.pods()[0].state.node().expect("db bound");
-    sim.with_context(|ctx| world.cluster.instance_lost(ctx, db_node));
+    sim.with_context(|ctx| world.cluster.instance_unreachable(ctx, db_node));
     sim.run_until(&mut world, Millis::from_secs(600));
     let c = &world.cluster;
     assert_eq!(c.status().jobs_completed, 0);

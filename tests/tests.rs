@@ -53,6 +53,10 @@ mod cloud;
 /// Kubernetes fidelity: scores, queue, preemption, taints, DaemonSets.
 mod kube;
 
+/// A machine's end: impaired and shutting-down instances keep their Node
+/// until they are gone.
+mod lifecycle;
+
 /// Validation against theory: an M/M/c queue against Erlang C, and
 /// Little's law.
 mod validation;

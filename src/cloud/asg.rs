@@ -307,6 +307,7 @@ mod tests {
             running_at: None,
             booted_at: None,
             terminated_at: None,
+            gone_at: None,
             price_per_hour: 0.0,
             spot: false,
             protected,

@@ -22,7 +22,11 @@ pub enum InstanceState {
     Pending,
     /// Running (the OS may still be booting).
     Running,
-    /// Gone for good.
+    /// Terminating: the OS shuts down; not billed, no longer counted by its
+    /// group, but the instance still exists for the EC2 API (and so for the
+    /// cloud node lifecycle controller).
+    ShuttingDown,
+    /// Gone for good: `DescribeInstances` reports it `terminated`.
     Terminated,
 }
 
@@ -54,8 +58,11 @@ pub struct Instance {
     pub running_at: Option<Millis>,
     /// When its kubelet became Ready (the world joined its node).
     pub booted_at: Option<Millis>,
-    /// When it was terminated (billing stops).
+    /// When its termination began: it entered `shutting-down`, billing
+    /// stopped and its group stopped counting it.
     pub terminated_at: Option<Millis>,
+    /// When it left `shutting-down` and reached `terminated`.
+    pub gone_at: Option<Millis>,
     /// Dollars per hour it is billed at (spot pools pay a share of the
     /// on-demand price).
     pub price_per_hour: f64,
@@ -88,9 +95,9 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Not yet terminated.
+    /// Pending or running: its termination has not begun.
     pub fn is_live(&self) -> bool {
-        self.state != InstanceState::Terminated
+        matches!(self.state, InstanceState::Pending | InstanceState::Running)
     }
 
     /// Healthy and ready for at least `warmup`: what an instance refresh

@@ -48,8 +48,12 @@ pub enum CloudRecord {
     Running(InstanceId),
     /// Its OS and kubelet are up: its node can join.
     Booted(InstanceId),
-    /// The instance was terminated, for this reason.
+    /// The instance's termination began (it is `shutting-down`), for this
+    /// reason.
     Terminated(InstanceId, TerminationReason),
+    /// It left `shutting-down`: it is `terminated` and no longer exists
+    /// for the cloud node lifecycle controller.
+    Gone(InstanceId),
     /// A launch failed in every zone and type the group allows.
     LaunchFailed(AsgId),
 }

@@ -53,6 +53,11 @@ pub struct CloudConfig {
     /// unhealthy. AWS says "a few minutes" (user guide,
     /// ec2-auto-scaling-health-checks); UNCONFIRMED, default 3 min.
     pub impaired_detection: Millis,
+    /// How long a terminated instance stays `shutting-down` before it is
+    /// `terminated`. AWS documents no typical figure, only that "longer
+    /// than a few minutes" is unusual (user guide,
+    /// TroubleshootingInstancesShuttingDown); UNCONFIRMED, default 60 s.
+    pub shutting_down: Millis,
     /// Spot price as a share of the on-demand price (UNCONFIRMED: Spot
     /// prices move; default 0.35).
     pub spot_price_ratio: f64,
@@ -68,6 +73,7 @@ impl CloudConfig {
             reservation: Reservation::default(),
             launch_failures: LaunchFailures::new(n),
             impaired_detection: Millis::from_mins(3),
+            shutting_down: Millis::from_secs(60),
             spot_price_ratio: 0.35,
         }
     }
@@ -89,6 +95,8 @@ pub enum CloudEvent {
     Impair(InstanceId),
     /// The ASG's health check finds the impaired instance unhealthy.
     HealthCheck(InstanceId),
+    /// The instance leaves `shutting-down`: it is `terminated`.
+    ShutDown(InstanceId),
     /// A zone outage ends (scenario zone index).
     ZoneBack(u16),
     /// An instance refresh checks whether it may replace the next batch.
@@ -100,9 +108,13 @@ pub enum CloudEvent {
 pub enum CloudNotice {
     /// A node for this instance can join the cluster.
     Booted(InstanceId),
-    /// The instance is gone or unreachable: its node's heartbeats stop.
-    /// May come twice for one instance (impaired, then terminated).
-    Lost(InstanceId),
+    /// The instance stopped answering: it failed its status checks
+    /// (impaired) or began shutting down. Its node's heartbeats stop, but
+    /// the instance still exists. Comes once per instance.
+    Unreachable(InstanceId),
+    /// The instance is `terminated`: the cloud provider's
+    /// `InstanceExistsByProviderID` now answers false for it.
+    Gone(InstanceId),
     /// A Spot interruption notice: the instance dies after the notice.
     Interruption {
         /// The instance.
@@ -326,6 +338,7 @@ impl Cloud {
                 // launch": user guide, ec2-auto-scaling-health-checks).
                 self.terminate_instance(ctx, id, Millis::ZERO, TerminationReason::Health)
             }
+            CloudEvent::ShutDown(id) => self.shut_down(id, ctx.now()),
             CloudEvent::ZoneBack(z) => self.zone_back(ctx, usize::from(z)),
             CloudEvent::RefreshStep(asg) => self.refresh_step(ctx, asg),
         }
@@ -342,7 +355,9 @@ impl Cloud {
         );
     }
 
-    /// Terminates an instance for reason `why`; its group reconciles
+    /// Terminates an instance for reason `why`: it is `shutting-down` (not
+    /// billed, not counted) until `shutting_down` has passed; its group
+    /// reconciles
     /// `reconcile_in` later.
     fn terminate_instance<E: From<CloudEvent>>(
         &mut self,
@@ -353,11 +368,13 @@ impl Cloud {
     ) {
         let now = ctx.now();
         let inst = &mut self.instances[id.index()];
-        if inst.state == InstanceState::Terminated {
+        if !inst.is_live() {
             return;
         }
-        inst.state = InstanceState::Terminated;
+        inst.state = InstanceState::ShuttingDown;
         inst.terminated_at = Some(now);
+        // An impaired instance stopped answering already.
+        let unreachable_before = inst.impaired_at.is_some();
         let (asg, zone, counted) = (inst.asg, inst.zone, inst.counted);
         if counted {
             inst.counted = false;
@@ -380,9 +397,24 @@ impl Cloud {
             let g = &mut self.asgs[asg.index()];
             g.rebalancing = g.rebalancing.saturating_sub(1);
         }
-        self.notices.push(CloudNotice::Lost(id));
+        if !unreachable_before {
+            self.notices.push(CloudNotice::Unreachable(id));
+        }
         self.note(CloudRecord::Terminated(id, why));
+        ctx.schedule_in(self.config.shutting_down, CloudEvent::ShutDown(id));
         self.request_reconcile(ctx, asg, reconcile_in);
+    }
+
+    /// The instance leaves `shutting-down`: it no longer exists.
+    fn shut_down(&mut self, id: InstanceId, now: Millis) {
+        let inst = &mut self.instances[id.index()];
+        if inst.state != InstanceState::ShuttingDown {
+            return;
+        }
+        inst.state = InstanceState::Terminated;
+        inst.gone_at = Some(now);
+        self.notices.push(CloudNotice::Gone(id));
+        self.note(CloudRecord::Gone(id));
     }
 
     /// Schedules a reconcile of `asg` unless one is already pending.
@@ -435,6 +467,7 @@ impl Cloud {
             running_at: None,
             booted_at: None,
             terminated_at: None,
+            gone_at: None,
             price_per_hour: if spot {
                 on_demand * self.config.spot_price_ratio
             } else {

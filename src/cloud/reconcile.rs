@@ -90,7 +90,7 @@ impl Cloud {
             + self.asgs[inst.asg.index()].spec.health_check_grace_period;
         let check_at = (now + self.config.impaired_detection).max(grace_end);
         ctx.schedule_at(check_at, CloudEvent::HealthCheck(id));
-        self.notices.push(CloudNotice::Lost(id));
+        self.notices.push(CloudNotice::Unreachable(id));
         self.notices.push(CloudNotice::Struck);
     }
 
@@ -199,7 +199,7 @@ impl Cloud {
         id: InstanceId,
     ) {
         let inst = &self.instances[id.index()];
-        if inst.state == InstanceState::Terminated {
+        if !inst.is_live() {
             return;
         }
         let g = &mut self.asgs[inst.asg.index()];

@@ -39,9 +39,10 @@ pub struct KubeConfig {
     pub pod_create_burst: u32,
     /// From binding to containers running (image pull, start).
     pub pod_startup: Delay,
-    /// How long a terminated instance still counts as existing for the
-    /// cloud node lifecycle controller (UNCONFIRMED for AWS; default 0 s:
-    /// the Node is deleted at the first pass after it turns NotReady).
+    /// How long an instance still counts as existing for the cloud node
+    /// lifecycle controller after EC2 reports it `terminated` (default 0 s:
+    /// cloud-provider-aws answers from `DescribeInstances`, which reports
+    /// the state at once; the Node goes at the first pass after that).
     pub terminated_instance_visible_for: Millis,
     /// `--node-eviction-rate`: NoExecute taints per second per zone (0.1).
     pub node_eviction_rate: f64,
@@ -367,6 +368,7 @@ impl Cluster {
             joined_at: ctx.now(),
             heartbeat_lost_at: None,
             not_ready_since: None,
+            instance_gone_at: None,
             deleted_at: None,
             pool_slot: Some(self.by_pool[pool].len()),
         });
@@ -388,9 +390,15 @@ impl Cluster {
         id
     }
 
-    /// The machine behind `node` is gone: its heartbeats stop and its pods
-    /// stop serving at once, though the API only notices later.
-    pub fn instance_lost<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, node: NodeId) {
+    /// The machine behind `node` stopped answering (impaired, or shutting
+    /// down): its heartbeats stop and its pods stop serving at once, though
+    /// the API only notices later. The Node stays until its instance is
+    /// gone ([`Cluster::instance_gone`]).
+    pub fn instance_unreachable<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        node: NodeId,
+    ) {
         let now = ctx.now();
         if self.nodes[node.index()].heartbeat_lost_at.is_some() {
             return;
@@ -416,6 +424,18 @@ impl Cluster {
         self.lost_nodes.push(node);
         self.arm_monitor(ctx);
         self.flush_job_dirty(ctx);
+    }
+
+    /// The machine behind `node` no longer exists (EC2 reports it
+    /// `terminated`): the cloud node lifecycle controller may delete the
+    /// Node once it is not Ready. A machine that vanished without a word
+    /// stopped answering too.
+    pub fn instance_gone<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, node: NodeId) {
+        self.instance_unreachable(ctx, node);
+        let n = &mut self.nodes[node.index()];
+        if n.instance_gone_at.is_none() {
+            n.instance_gone_at = Some(ctx.now());
+        }
     }
 
     /// Handles one Kubernetes event.

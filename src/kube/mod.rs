@@ -2,7 +2,9 @@
 //! controllers that react to lost nodes, and service dependencies.
 //!
 //! Kubernetes learns about machines only through [`Cluster::node_join`],
-//! [`Cluster::instance_lost`] and [`Cluster::drain`] (a Spot interruption
+//! [`Cluster::instance_unreachable`] (heartbeats stop),
+//! [`Cluster::instance_gone`] (the instance no longer exists) and
+//! [`Cluster::drain`] (a Spot interruption
 //! notice handled like the AWS node termination handler); it never sees an
 //! instance or an ASG. The cluster autoscaler ([`autoscaler`]) reads node
 //! groups from a snapshot the world builds and answers with actions the

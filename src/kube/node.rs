@@ -103,6 +103,9 @@ pub struct Node {
     pub heartbeat_lost_at: Option<Millis>,
     /// When it became NotReady after losing its heartbeat.
     pub not_ready_since: Option<Millis>,
+    /// When the cloud reported its instance `terminated` (no longer
+    /// existing); until then the cloud node lifecycle controller keeps it.
+    pub instance_gone_at: Option<Millis>,
     /// When it was deleted.
     pub deleted_at: Option<Millis>,
     /// Its position in its pool's list of registered nodes.

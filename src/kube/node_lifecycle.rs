@@ -12,11 +12,15 @@
 //! the DefaultTolerationSeconds admission plugin). When every zone is fully
 //! disrupted the controller assumes a control-plane network problem: it
 //! stops tainting and removes the NoExecute taints it placed, cancelling the
-//! evictions. The cloud node lifecycle controller deletes a NotReady Node
-//! whose instance no longer exists; how long AWS keeps reporting a
-//! terminated instance as existing is a parameter
-//! (`terminated_instance_visible_for`, default 0 s: UNCONFIRMED, see
-//! `docs/fidelity.md`, "Node lifecycle").
+//! evictions. The cloud node lifecycle controller deletes a not-Ready Node
+//! whose instance no longer exists. For AWS (cloud-provider-aws
+//! `InstanceExistsByProviderID`) an instance exists in every state but
+//! `terminated`: an impaired instance, and one still `shutting-down`, keep
+//! their Node, which stays Unknown and tainted while its pods are evicted
+//! as their tolerations run out. `terminated_instance_visible_for`
+//! (default 0 s) adds a lag after `terminated`, e.g. for an eventually
+//! consistent `DescribeInstances`; see `docs/fidelity.md`, "Node
+//! lifecycle".
 
 use crate::engine::{Context, Millis};
 
@@ -101,7 +105,8 @@ impl Cluster {
                 }
                 still_lost.push(node);
             } else if n.not_ready_since.is_some_and(|t| t < now)
-                && now.saturating_sub(lost_at) >= visible
+                && n.instance_gone_at
+                    .is_some_and(|g| now.saturating_sub(g) >= visible)
             {
                 self.delete_node(node, now);
             } else {

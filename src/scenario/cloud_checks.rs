@@ -90,6 +90,9 @@ pub(super) fn cloud_config(
     if let Some(d) = i.impaired_detection {
         c.impaired_detection = d.0;
     }
+    if let Some(d) = i.shutting_down {
+        c.shutting_down = d.0;
+    }
     let lf = &mut c.launch_failures;
     if let Some(d) = i.launch_retry_backoff {
         lf.retry_backoff = d.0;

@@ -95,6 +95,9 @@ pub struct InstancesFile {
     /// From a failed status check to the ASG marking the instance unhealthy
     /// (3m, UNCONFIRMED).
     pub impaired_detection: Option<DurationText>,
+    /// How long a terminated instance stays `shutting-down` (60s,
+    /// UNCONFIRMED).
+    pub shutting_down: Option<DurationText>,
     /// First retry after a launch failed everywhere (10s, UNCONFIRMED).
     pub launch_retry_backoff: Option<DurationText>,
     /// Longest retry interval (5m, UNCONFIRMED).

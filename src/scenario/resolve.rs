@@ -86,6 +86,7 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
     kf.controller_retry_initial = Some(duration(k.controller_retry_initial));
     kf.controller_retry_max = Some(duration(k.controller_retry_max));
     f.instances.impaired_detection = Some(duration(s.cloud.impaired_detection));
+    f.instances.shutting_down = Some(duration(s.cloud.shutting_down));
     let sc = &k.scheduler;
     kf.scheduler.initial_backoff = Some(duration(sc.initial_backoff));
     kf.scheduler.max_backoff = Some(duration(sc.max_backoff));

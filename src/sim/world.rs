@@ -273,17 +273,23 @@ impl World {
         ts.catch_up(now, inclusive, &ready, &self.recorder.gauges());
     }
 
-    /// Acts on what the cloud reported: nodes join, nodes lose their
-    /// machine, interrupted nodes are drained, faults mark the origin.
+    /// Acts on what the cloud reported: nodes join, nodes stop answering,
+    /// their machines cease to exist, interrupted nodes are drained, faults
+    /// mark the origin.
     fn apply_notices(&mut self, ctx: &mut Context<'_, Event>) {
         let mut notices = std::mem::take(&mut self.notices);
         self.cloud.take_notices(&mut notices);
         for n in notices.drain(..) {
             match n {
                 CloudNotice::Booted(id) => self.join(ctx, id),
-                CloudNotice::Lost(id) => {
+                CloudNotice::Unreachable(id) => {
                     if let Some(node) = self.node(id) {
-                        self.cluster.instance_lost(ctx, node);
+                        self.cluster.instance_unreachable(ctx, node);
+                    }
+                }
+                CloudNotice::Gone(id) => {
+                    if let Some(node) = self.node(id) {
+                        self.cluster.instance_gone(ctx, node);
                     }
                 }
                 CloudNotice::Interruption { instance, drain } => {

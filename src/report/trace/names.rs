@@ -157,6 +157,12 @@ impl Names<'_> {
                         None => why.as_str().to_string(),
                     },
                 ),
+                CloudRecord::Gone(i) => (
+                    K::Instances,
+                    "gone",
+                    instance(i),
+                    "left shutting-down: EC2 reports it terminated".to_string(),
+                ),
                 CloudRecord::LaunchFailed(g) => (
                     K::Instances,
                     "launch-failed",
