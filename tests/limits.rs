@@ -454,6 +454,23 @@ fn a_bad_sweep_key_names_file_and_line() {
     );
 }
 
+/// A `[sweep]` key that names nothing: the file, the line, the nearest keys.
+#[test]
+fn an_unknown_sweep_key_names_file_and_line() {
+    let text = format!("{VALID}\n[sweep]\n\"workloads.dsn.replicas\" = [1, 2]\n");
+    let (_tmp, f) = file(&text, "sweep.toml");
+    let o = poolsim(&["validate", f.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:17: sweep.workloads.dsn.replicas: unknown key `workloads.dsn.replicas` (nearest valid: `workloads.dns`",
+            f.display()
+        )),
+        "{err}"
+    );
+}
+
 /// The shipped scenarios are within every limit.
 #[test]
 fn shipped_scenarios_are_within_the_limits() {

@@ -133,7 +133,7 @@ impl Plan {
             max_events,
         };
         for point in 0..plan.grid.points() {
-            let s = plan.scenario(point)?;
+            let s = plan.scenario(point).map_err(|e| at_sweep_key(base, e))?;
             // A swept value may not rename a policy run: rows name them.
             for &p in &plan.policies {
                 if s.policies.get(p).map(|x| &x.name) != Some(&base.policies[p].name) {
@@ -241,6 +241,25 @@ pub(super) fn at_sweep_line(base: &Scenario, e: SweepError) -> SweepError {
             }
         }
         other => other,
+    }
+}
+
+/// An error about a key the file's `[sweep]` names (a key that does not
+/// exist, or goes through a value), naming the file and the entry's line.
+/// Keys from `--set` have no line and stay as they are.
+fn at_sweep_key(base: &Scenario, e: SweepError) -> SweepError {
+    use crate::scenario::overrides::OverrideError;
+    let key = match &e {
+        SweepError::Override(OverrideError::UnknownKey { key, .. })
+        | SweepError::Override(OverrideError::NotATable { key, .. }) => key.clone(),
+        _ => return e,
+    };
+    match base.sweep_lines.iter().find(|(k, _)| *k == key) {
+        Some((_, line)) => SweepError::BadSet {
+            arg: format!("{}:{line}: sweep.{key}", base.source),
+            message: e.to_string(),
+        },
+        None => e,
     }
 }
 
