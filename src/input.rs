@@ -145,7 +145,7 @@ impl fmt::Display for Escaped<'_> {
 /// Whether a character prints as itself without side effects: not a C0 or
 /// C1 control, DEL, a bidirectional override, or another format character
 /// that changes how following text is shown.
-fn is_printable(c: char) -> bool {
+pub fn is_printable(c: char) -> bool {
     !(c.is_control()
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'))
 }

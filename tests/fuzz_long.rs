@@ -100,6 +100,8 @@ struct Tally {
     runs_stopped: u64,
     panics: u64,
     unclear: u64,
+    /// The first few distinct keys refused without a line, with a message.
+    without_line: Vec<String>,
     slowest_case_ms: u128,
 }
 
@@ -148,6 +150,10 @@ fn case(n: u64, seeds: &[String], dir: &std::path::Path, tally: &mut Tally) -> R
             tally.refused += 1;
             if line.is_none() {
                 tally.refused_without_line += 1;
+                let seen = tally.without_line.iter().any(|k| k.starts_with(&key));
+                if !seen && tally.without_line.len() < 30 {
+                    tally.without_line.push(format!("{key}: {message}"));
+                }
             }
             if f != file.display().to_string() || key.is_empty() || message.is_empty() {
                 tally.unclear += 1;
@@ -170,9 +176,16 @@ fn case(n: u64, seeds: &[String], dir: &std::path::Path, tally: &mut Tally) -> R
             tally.panics += 1;
             return Err(format!("case {n}: plan panicked"));
         }
-        Ok(Err(_)) => {
+        Ok(Err(e)) => {
             tally.refused += 1;
-            tally.refused_without_line += 1;
+            // Grid errors name the file and line in their text.
+            let text = e.to_string();
+            if !text.contains(&format!("{}:", file.display())) {
+                tally.refused_without_line += 1;
+                if tally.without_line.len() < 30 {
+                    tally.without_line.push(format!("(plan) {text}"));
+                }
+            }
             return Ok(());
         }
         Ok(Ok(_)) => tally.accepted += 1,
@@ -262,6 +275,9 @@ fn fuzz_scenarios_for_a_while() {
     }
     CASE.store(u64::MAX, Ordering::SeqCst);
     let summary = tally.line(origin.elapsed());
+    for k in &tally.without_line {
+        let _ = writeln!(log, "WITHOUT LINE {k}");
+    }
     let _ = writeln!(log, "DONE first_case={first} hangs=0 {summary}");
     let _ = log.flush();
     eprintln!("fuzz: {summary}");

@@ -36,6 +36,30 @@ fn controller_retry_max_of_zero_is_refused_on_its_line() {
     );
 }
 
+/// kube-scheduler's own validation: a backoff of whole seconds > 0, and
+/// a maximum no shorter than the initial backoff.
+#[test]
+fn scheduler_backoffs_follow_kube_schedulers_minimums() {
+    let with = |table: &str| {
+        VALID.replace(
+            "horizon = \"30m\"\n",
+            &format!("horizon = \"30m\"\n\n[kubernetes.scheduler]\n{table}\n"),
+        )
+    };
+    rejects(
+        &with("max_backoff = \"0s\""),
+        5,
+        "kubernetes.scheduler.max_backoff",
+        "must be at least initial_backoff (1s)",
+    );
+    rejects(
+        &with("initial_backoff = \"1ms\""),
+        5,
+        "kubernetes.scheduler.initial_backoff",
+        "must be at least 1s",
+    );
+}
+
 /// A fault every millisecond on average made runs grow without end; with
 /// an event budget each run ends as a `failed` row that says why, and the
 /// sweep finishes.
@@ -329,6 +353,24 @@ fn control_characters_from_input_are_escaped() {
         stderr(&o).contains("\\u{1b}[2J\\u{1b}[31mPWNED"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// A scenario name is the default results directory: it may not leave
+/// `results/`; names hold no control characters.
+#[test]
+fn names_are_plain() {
+    rejects(
+        &VALID.replace("name = \"tiny\"", "name = \"../../etc\""),
+        1,
+        "name",
+        "must be a plain name (it names the results directory)",
+    );
+    rejects(
+        &VALID.replace("name = \"dns\"", "name = \"d\\u001bns\""),
+        5,
+        "workloads.name",
+        "no control or other non-printable character",
     );
 }
 

@@ -164,8 +164,60 @@ pub(super) fn delay(d: &DelayFile) -> Result<Delay, String> {
     })
 }
 
+/// Names end up in file paths (the scenario's name is the default results
+/// directory), CSV cells and terminal lines: the scenario's name must be a
+/// plain directory name, and no name may hold a control or other
+/// non-printable character.
+fn check_names(src: &Source<'_>, raw: &ScenarioFile) -> Result<(), ScenarioError> {
+    let printable = |s: &str| s.chars().all(crate::input::is_printable);
+    let n = &raw.name;
+    if n.is_empty() || n == "." || n == ".." || n.contains(['/', '\\']) || !printable(n) {
+        return Err(src.error(
+            None,
+            "name",
+            "must be a plain name (it names the results directory): not empty, no `/` or `\\`, not `.` or `..`, no control characters",
+        ));
+    }
+    let mut named: Vec<(String, &str, Option<Range<usize>>)> = Vec::new();
+    for w in &raw.workloads {
+        named.push((
+            "workloads.name".into(),
+            w.name.get_ref(),
+            Some(w.name.span()),
+        ));
+    }
+    for p in &raw.policies {
+        named.push((
+            "policies.name".into(),
+            p.name.get_ref(),
+            Some(p.name.span()),
+        ));
+        for pool in &p.pools {
+            named.push((
+                format!("policies.{}.pools.name", p.name.get_ref()),
+                pool.name.get_ref(),
+                Some(pool.name.span()),
+            ));
+        }
+    }
+    for t in &raw.instance_types {
+        named.push(("instance_types.name".into(), &t.name, None));
+    }
+    for (key, name, span) in named {
+        if name.is_empty() || !printable(name) {
+            return Err(src.error(
+                span,
+                key,
+                "a name must be non-empty, with no control or other non-printable character",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError> {
     let none = None;
+    check_names(src, &raw)?;
     if raw.horizon.0 == Millis::ZERO {
         return Err(src.error(none.clone(), "horizon", "must be longer than 0s"));
     }
@@ -593,6 +645,29 @@ fn kube_config(src: &Source<'_>, raw: &ScenarioFile) -> Result<KubeConfig, Scena
         if v == Millis::ZERO {
             return Err(src.error(None, key, "must be longer than 0s"));
         }
+    }
+    // KubeSchedulerConfiguration: podInitialBackoffSeconds is a whole
+    // number of seconds > 0, and podMaxBackoffSeconds must be >= it.
+    let (initial, max) = (
+        config.scheduler.initial_backoff,
+        config.scheduler.max_backoff,
+    );
+    if initial < Millis::from_secs(1) {
+        return Err(src.error(
+            None,
+            "kubernetes.scheduler.initial_backoff",
+            "must be at least 1s (kube-scheduler's podInitialBackoffSeconds is a whole number of seconds > 0)",
+        ));
+    }
+    if max < initial {
+        return Err(src.error(
+            None,
+            "kubernetes.scheduler.max_backoff",
+            format!(
+                "must be at least initial_backoff ({}), as kube-scheduler requires of podMaxBackoffSeconds",
+                crate::quantity::format_duration(initial)
+            ),
+        ));
     }
     Ok(config)
 }
