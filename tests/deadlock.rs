@@ -173,3 +173,32 @@ fn a_late_outage_is_never_recovered() {
     }
     assert!(late > 0, "no seed of 1-12 has a late outage to the horizon");
 }
+
+/// Issue 21's acceptance: the ReplicaSet controller's worker count is a
+/// sweepable key, and it changes the story's histories (one worker syncs
+/// the recreated ReplicaSets one after another, five interleave their
+/// slow-start batches).
+#[test]
+fn replicaset_workers_change_the_seed_deadlock_rows() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().join("o");
+    let file = shipped("seed-deadlock.toml");
+    let o = poolsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--seeds",
+        "20",
+        "--policy",
+        "single-pool",
+        "--set",
+        "kubernetes.concurrent_replicaset_syncs=1,5",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary = std::fs::read_to_string(dir.join("summary.csv")).unwrap();
+    let rows: Vec<&str> = summary.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2);
+    let figures = |row: &str| row.split_once(',').map(|(_, rest)| rest.to_string());
+    assert_ne!(figures(rows[0]), figures(rows[1]), "{summary}");
+}

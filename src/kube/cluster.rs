@@ -7,6 +7,7 @@ use crate::engine::{Context, Millis, RngStreams, Stream};
 use crate::quantity::Delay;
 
 use super::node_lifecycle::ZoneCounts;
+use super::replicaset::{RateLimiter, ReplicaSetController};
 use super::scheduler::{
     self, EventView, NodeView, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero,
 };
@@ -39,8 +40,13 @@ pub struct KubeConfig {
     /// `--kube-api-qps` of 20 (managed control planes often raise it).
     pub pod_create_interval: Millis,
     /// Creations allowed at once before the rate applies:
-    /// `--kube-api-burst`, 30.
+    /// `--kube-api-burst`, 30. Each controller has its own API client, so
+    /// its own bucket.
     pub pod_create_burst: u32,
+    /// `--concurrent-replicaset-syncs` (5): ReplicaSets synced at once.
+    pub concurrent_replicaset_syncs: u32,
+    /// `burstReplicas` (500): most pods one ReplicaSet sync creates.
+    pub replicaset_burst: u32,
     /// From binding to containers running (image pull, start).
     pub pod_startup: Delay,
     /// How long an instance still counts as existing for the cloud node
@@ -78,6 +84,8 @@ impl Default for KubeConfig {
             controller_delay: Millis::from_secs(1),
             pod_create_interval: Millis(50),
             pod_create_burst: 30,
+            concurrent_replicaset_syncs: 5,
+            replicaset_burst: 500,
             pod_startup: Delay::Fixed(Millis::from_secs(5)),
             terminated_instance_visible_for: Millis::ZERO,
             node_eviction_rate: 0.1,
@@ -110,6 +118,11 @@ pub enum KubeEvent {
     /// A controller creates a pod in this replica slot (for a DaemonSet,
     /// the slot is the node's index).
     CreatePod(WorkloadId, u32),
+    /// The ReplicaSet controller's informer adds this ReplicaSet's key to
+    /// the work queue.
+    ReplicaSetAdd(WorkloadId),
+    /// A create call of this ReplicaSet worker returns.
+    ReplicaSetCreate(u16),
     /// A gracefully deleted pod's grace period is over: it is gone.
     PodTerminated(PodId),
     /// The pod's toleration of its node's `unreachable:NoExecute` taint may
@@ -193,6 +206,12 @@ pub struct Cluster {
     pub(super) pods: Vec<Pod>,
     pub(super) workloads: Vec<Workload>,
     pub(super) queue: SchedulingQueue,
+    /// The ReplicaSet controller's work queue, workers and API client.
+    pub(super) replicasets: ReplicaSetController,
+    /// The Job controller's API client.
+    pub(super) job_client: RateLimiter,
+    /// The DaemonSet controller's API client.
+    pub(super) daemonset_client: RateLimiter,
     /// Nodes whose heartbeat stopped and that are not yet deleted.
     pub(super) lost_nodes: Vec<NodeId>,
     /// Deleted nodes whose pods PodGC has not yet removed.
@@ -320,6 +339,14 @@ impl Cluster {
                 ws[need.index()].dependents.push(WorkloadId(i as u16));
             }
         }
+        // Each controller builds its own API client, so its own bucket.
+        let client = RateLimiter::new(config.pod_create_interval, config.pod_create_burst);
+        let replicasets = ReplicaSetController::new(
+            ws.len(),
+            config.concurrent_replicaset_syncs,
+            config.replicaset_burst,
+            client.clone(),
+        );
         let mut status = ClusterStatus {
             wanted_user_mcpu: ws
                 .iter()
@@ -354,6 +381,9 @@ impl Cluster {
             pods: Vec::new(),
             workloads: ws,
             queue: SchedulingQueue::default(),
+            replicasets,
+            job_client: client.clone(),
+            daemonset_client: client,
             lost_nodes: Vec::new(),
             orphan_nodes: Vec::new(),
             armed: Armed::default(),
@@ -538,6 +568,8 @@ impl Cluster {
             KubeEvent::NodeMonitor => self.node_monitor(ctx),
             KubeEvent::PodGc => self.pod_gc(ctx),
             KubeEvent::CreatePod(w, slot) => self.try_create_pod(ctx, w, slot),
+            KubeEvent::ReplicaSetAdd(w) => self.replicaset_add(ctx, w),
+            KubeEvent::ReplicaSetCreate(k) => self.replicaset_create(ctx, k),
             KubeEvent::RetryCreate(w) => self.retry_create(ctx, w),
             KubeEvent::JobArrival(w) => self.job_arrival(ctx, w),
             KubeEvent::JobCheck(w, epoch) => self.job_check(ctx, w, epoch),

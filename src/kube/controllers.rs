@@ -1,7 +1,9 @@
 //! Pod garbage collection (deletes pods bound to deleted Nodes,
-//! `pkg/controller/podgc/gc_controller.go`) and the Deployment controller's
-//! recreation of what it deleted. The node lifecycle controllers that
-//! delete Nodes and evict pods are in `node_lifecycle.rs`.
+//! `pkg/controller/podgc/gc_controller.go`) and the owners' replacement of
+//! what went away: a ReplicaSet through its controller's work queue
+//! (`replicaset.rs`), a Job or a DaemonSet pod through its controller's own
+//! API client. The node lifecycle controllers that delete Nodes and evict
+//! pods are in `node_lifecycle.rs`.
 
 use rand::seq::SliceRandom;
 
@@ -11,6 +13,26 @@ use super::cluster::{Change, KubeEvent};
 use super::{Cluster, PodState, WorkloadId, WorkloadKind};
 
 impl Cluster {
+    /// The owner of a pod that went away (deleted, evicted, preempted)
+    /// replaces it once its informer has seen that (`controller_delay`): a
+    /// ReplicaSet through its work queue and workers; a Job, or a
+    /// DaemonSet for a node that still exists, with one create call through
+    /// its controller's API client.
+    pub(super) fn replace_pod<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        w: WorkloadId,
+        slot: u32,
+    ) {
+        let seen = ctx.now() + self.config.controller_delay;
+        let at = match self.workloads[w.index()].spec.kind {
+            WorkloadKind::Deployment => return self.replica_gone(ctx, w, slot),
+            WorkloadKind::Job => self.job_client.reserve(seen),
+            WorkloadKind::DaemonSet { .. } => self.daemonset_client.reserve(seen),
+        };
+        ctx.schedule_at(at, KubeEvent::CreatePod(w, slot));
+    }
+
     pub(super) fn arm_gc<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         if !self.armed.gc && !self.orphan_nodes.is_empty() {
             self.armed.gc = true;
@@ -51,34 +73,14 @@ impl Cluster {
             }
         }
         self.orphan_nodes = waiting;
+        // PodGC deletes in its lister's order, which is no order: a shuffle.
         // Sort first so that every policy shuffles the same list: the order
-        // then depends on the seed only (common random numbers).
+        // then depends on the seed only (common random numbers). Each
+        // deletion reaches its owner's informer in that order.
         recreate.sort_unstable();
         recreate.shuffle(&mut self.order_rng);
-        // Each ReplicaSet creates its pods in slow-start batches of 1, 2,
-        // 4, ... (`slowStartBatch`, pkg/controller/replicaset), and the
-        // ReplicaSets sync concurrently: the k-th pod of a workload (k from
-        // 0) is in batch floor(log2(k + 1)), and batch b of every workload
-        // goes before batch b + 1 of any. The creations share the
-        // controller manager's API client rate limit (burst, then QPS).
-        let mut seen = vec![0u32; self.workloads.len()];
-        let mut batched: Vec<(u32, usize, WorkloadId, u32)> = recreate
-            .into_iter()
-            .enumerate()
-            .map(|(i, (w, slot))| {
-                let k = seen[w.index()];
-                seen[w.index()] += 1;
-                ((k + 1).ilog2(), i, w, slot)
-            })
-            .collect();
-        batched.sort_unstable();
-        let start = now + self.config.controller_delay;
-        for (i, (_, _, w, slot)) in batched.into_iter().enumerate() {
-            // A token bucket: `pod_create_burst` calls at once, then one per
-            // interval.
-            let waits = (i as u64 + 1).saturating_sub(u64::from(self.config.pod_create_burst));
-            let at = start + Millis(self.config.pod_create_interval.0 * waits);
-            ctx.schedule_at(at, KubeEvent::CreatePod(w, slot));
+        for (w, slot) in recreate {
+            self.replace_pod(ctx, w, slot);
         }
         // Deleting assigned pods is a cluster event (AssignedPodDelete).
         if deleted_any {

@@ -10,7 +10,7 @@
 //! Default DaemonSet tolerations are added when the scenario is built
 //! (`pkg/controller/daemon/util/daemonset_util.go`).
 
-use crate::engine::{Context, Millis};
+use crate::engine::Context;
 
 use super::cluster::{Change, KubeEvent, RuntimeTaints};
 use super::{Cluster, NodeCondition, NodeId, WorkloadId, WorkloadKind};
@@ -26,7 +26,6 @@ impl Cluster {
     ) {
         let pool = self.nodes[node.index()].spec.pool.index();
         let ready = self.nodes[node.index()].condition == NodeCondition::Ready;
-        let mut k = 0u64;
         for w in 0..self.workloads.len() {
             let wl = &self.workloads[w];
             if !matches!(wl.spec.kind, WorkloadKind::DaemonSet { .. }) || !wl.fits_pool[pool] {
@@ -37,11 +36,11 @@ impl Cluster {
             if !now_ok || (only_new && created_before) {
                 continue;
             }
-            let at = ctx.now()
-                + self.config.controller_delay
-                + Millis(self.config.pod_create_interval.0 * k);
+            // The controller's own API client paces its create calls.
+            let at = self
+                .daemonset_client
+                .reserve(ctx.now() + self.config.controller_delay);
             ctx.schedule_at(at, KubeEvent::CreatePod(WorkloadId(w as u16), node.0));
-            k += 1;
         }
     }
 

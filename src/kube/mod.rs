@@ -24,6 +24,7 @@ mod journal;
 mod node;
 mod node_lifecycle;
 mod pod;
+mod replicaset;
 pub mod scheduler;
 mod scheduling;
 pub mod taint;

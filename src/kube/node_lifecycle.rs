@@ -205,7 +205,7 @@ impl Cluster {
             self.workloads[w.index()].spec.kind,
             WorkloadKind::DaemonSet { .. }
         ) {
-            ctx.schedule_in(self.config.controller_delay, KubeEvent::CreatePod(w, slot));
+            self.replace_pod(ctx, w, slot);
         }
     }
 

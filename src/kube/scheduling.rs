@@ -241,7 +241,7 @@ impl Cluster {
         // replacement at once. (live is restored by delete_pod's decrement
         // being skipped for Terminating pods.)
         let slot = self.pods[pid.index()].slot;
-        ctx.schedule_in(self.config.controller_delay, KubeEvent::CreatePod(w, slot));
+        self.replace_pod(ctx, w, slot);
     }
 }
 

@@ -18,7 +18,7 @@ use super::{Cluster, WorkloadId};
 
 impl Cluster {
     /// Whether a webhook that gates `w`'s pods is down.
-    fn creation_blocked(&self, w: WorkloadId) -> bool {
+    pub(super) fn creation_blocked(&self, w: WorkloadId) -> bool {
         self.workloads[w.index()]
             .spec
             .webhooks
@@ -52,6 +52,13 @@ impl Cluster {
     }
 
     fn arm_create_retry<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, w: WorkloadId) {
+        let delay = self.retry_delay(w);
+        ctx.schedule_in(delay, KubeEvent::RetryCreate(w));
+    }
+
+    /// The work queue's per-item backoff after one more failed sync of
+    /// `w`: 5 ms doubling per consecutive failure, at most 1000 s.
+    pub(super) fn retry_delay(&mut self, w: WorkloadId) -> Millis {
         let wl = &mut self.workloads[w.index()];
         let base = self.config.controller_retry_initial.0;
         let max = self.config.controller_retry_max.0;
@@ -59,7 +66,7 @@ impl Cluster {
             .saturating_mul(1u64 << wl.create_failures.min(40))
             .min(max);
         wl.create_failures += 1;
-        ctx.schedule_in(Millis(delay), KubeEvent::RetryCreate(w));
+        Millis(delay)
     }
 
     /// The controller's requeued sync: create every waiting slot if the

@@ -145,6 +145,9 @@ pub struct Workload {
     pub blocked_slots: Vec<u32>,
     /// Consecutive failed syncs, for the retry backoff.
     pub create_failures: u32,
+    /// A Deployment's replica slots without a pod, waiting for its
+    /// ReplicaSet's sync.
+    pub free_slots: Vec<u32>,
     /// For a Job workload: its Jobs and progress clock.
     pub job_state: Option<JobState>,
 }
@@ -250,6 +253,7 @@ pub(super) fn new_workload(
         evict_after,
         blocked_slots: Vec::new(),
         create_failures: 0,
+        free_slots: Vec::new(),
         job_state: None,
     }
 }

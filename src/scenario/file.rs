@@ -184,6 +184,10 @@ pub struct KubernetesFile {
     pub pod_create_interval: Option<DurationText>,
     /// Pod creations at once before the spacing applies.
     pub pod_create_burst: Option<u32>,
+    /// `--concurrent-replicaset-syncs`.
+    pub concurrent_replicaset_syncs: Option<u32>,
+    /// `burstReplicas`: most pods one ReplicaSet sync creates.
+    pub replicaset_burst: Option<u32>,
     /// Pod start-up delay.
     pub pod_startup: Option<DelayFile>,
     /// How long a terminated instance still counts as existing for the

@@ -458,6 +458,24 @@ pub(super) fn node_lifecycle(
     if let Some(b) = k.pod_create_burst {
         c.pod_create_burst = b;
     }
+    for (value, key, into) in [
+        (
+            k.concurrent_replicaset_syncs,
+            "kubernetes.concurrent_replicaset_syncs",
+            &mut c.concurrent_replicaset_syncs,
+        ),
+        (
+            k.replicaset_burst,
+            "kubernetes.replicaset_burst",
+            &mut c.replicaset_burst,
+        ),
+    ] {
+        match value {
+            Some(0) => return Err(src.error(None, key, "must be at least 1")),
+            Some(n) => *into = n,
+            None => {}
+        }
+    }
     Ok(())
 }
 

@@ -80,6 +80,8 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
     kf.pod_create_interval = Some(duration(k.pod_create_interval));
     kf.pod_startup = Some(delay(&k.pod_startup));
     kf.pod_create_burst = Some(k.pod_create_burst);
+    kf.concurrent_replicaset_syncs = Some(k.concurrent_replicaset_syncs);
+    kf.replicaset_burst = Some(k.replicaset_burst);
     kf.terminated_instance_visible_for = Some(duration(k.terminated_instance_visible_for));
     kf.node_eviction_rate = Some(k.node_eviction_rate);
     kf.secondary_node_eviction_rate = Some(k.secondary_node_eviction_rate);
