@@ -121,6 +121,9 @@ pub enum KubeEvent {
     /// The ReplicaSet controller's informer adds this ReplicaSet's key to
     /// the work queue.
     ReplicaSetAdd(WorkloadId),
+    /// The work queue's rate-limited re-add of this ReplicaSet's key falls
+    /// due (stale unless it is the key's earliest pending re-add).
+    ReplicaSetRetry(WorkloadId),
     /// A create call of this ReplicaSet worker returns.
     ReplicaSetCreate(u16),
     /// A gracefully deleted pod's grace period is over: it is gone.
@@ -569,6 +572,7 @@ impl Cluster {
             KubeEvent::PodGc => self.pod_gc(ctx),
             KubeEvent::CreatePod(w, slot) => self.try_create_pod(ctx, w, slot),
             KubeEvent::ReplicaSetAdd(w) => self.replicaset_add(ctx, w),
+            KubeEvent::ReplicaSetRetry(w) => self.replicaset_retry(ctx, w),
             KubeEvent::ReplicaSetCreate(k) => self.replicaset_create(ctx, k),
             KubeEvent::RetryCreate(w) => self.retry_create(ctx, w),
             KubeEvent::JobArrival(w) => self.job_arrival(ctx, w),

@@ -16,7 +16,10 @@
 //! in the order they asked, whichever worker they belong to. A call
 //! rejected by an admission webhook ends the sync after its batch; the key
 //! is then re-added after the work queue's per-item backoff (5 ms doubling
-//! to 1000 s), and a successful sync resets that backoff.
+//! to 1000 s), and a successful sync resets that backoff. As in client-go's
+//! delaying queue (`AddAfter`), a key already waiting keeps the sooner of
+//! its two times: a sync that fails again while its retry waits (a key
+//! re-queued by `Done`) does not add a second retry.
 //!
 //! Simplifications: API calls take no time beyond their wait for a token,
 //! and status updates (which spend tokens too) are not modelled.
@@ -86,6 +89,9 @@ pub(crate) struct ReplicaSetController {
     dirty: Vec<bool>,
     /// Per workload: a worker is syncing it.
     processing: Vec<bool>,
+    /// Per workload: when its rate-limited re-add is due (the delaying
+    /// queue's `waitingForQueue`).
+    waiting: Vec<Option<Millis>>,
     /// One slot per worker.
     workers: Vec<Option<Sync>>,
     /// `burstReplicas`: most creations in one sync.
@@ -101,6 +107,7 @@ impl ReplicaSetController {
             queue: VecDeque::new(),
             dirty: vec![false; workloads],
             processing: vec![false; workloads],
+            waiting: vec![None; workloads],
             workers: vec![None; workers.max(1) as usize],
             burst_replicas: burst_replicas.max(1),
             client,
@@ -158,6 +165,20 @@ impl Cluster {
     ) {
         self.replicasets.add(w);
         self.start_syncs(ctx);
+    }
+
+    /// A rate-limited re-add falls due: the key joins the queue, unless a
+    /// sooner re-add replaced this one.
+    pub(super) fn replicaset_retry<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        w: WorkloadId,
+    ) {
+        if self.replicasets.waiting[w.index()] != Some(ctx.now()) {
+            return;
+        }
+        self.replicasets.waiting[w.index()] = None;
+        self.replicaset_add(ctx, w);
     }
 
     /// Idle workers take keys and start their syncs.
@@ -245,8 +266,12 @@ impl Cluster {
             // The sync returned an error: `AddRateLimited`.
             self.status.webhook_rejections += 1;
             self.note(KubeRecord::CreationRejected(w));
-            let delay = self.retry_delay(w);
-            ctx.schedule_in(delay, KubeEvent::ReplicaSetAdd(w));
+            let at = ctx.now() + self.retry_delay(w);
+            let waiting = &mut self.replicasets.waiting[w.index()];
+            if waiting.is_none_or(|due| at < due) {
+                *waiting = Some(at);
+                ctx.schedule_at(at, KubeEvent::ReplicaSetRetry(w));
+            }
         } else {
             // `Forget`: the backoff starts over.
             self.workloads[w.index()].create_failures = 0;
