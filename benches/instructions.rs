@@ -25,13 +25,15 @@ mod support;
 const STEPS: usize = 100_000;
 
 /// The benchmarks, by name.
-const BENCHES: [&str; 6] = [
+const BENCHES: [&str; 8] = [
     "hold-10k-pending",
     "hold-100k-pending",
     "decision-500-nodes-adaptive",
     "decision-500-nodes-all-scored",
     "run-seed-deadlock-single-pool-seed-1",
     "run-backlog-churn-single-pool-seed-1",
+    "run-seed-deadlock-single-pool-seed-1-no-memo",
+    "run-backlog-churn-single-pool-seed-1-no-memo",
 ];
 
 fn main() -> ExitCode {
@@ -114,8 +116,14 @@ fn child(name: &str, full: bool) {
         "hold-100k-pending" => hold(100_000, full),
         "decision-500-nodes-adaptive" => decision(0, full),
         "decision-500-nodes-all-scored" => decision(100, full),
-        "run-seed-deadlock-single-pool-seed-1" => one_run("seed-deadlock.toml", full),
-        "run-backlog-churn-single-pool-seed-1" => one_run("backlog-churn.toml", full),
+        "run-seed-deadlock-single-pool-seed-1" => one_run("seed-deadlock.toml", true, full),
+        "run-backlog-churn-single-pool-seed-1" => one_run("backlog-churn.toml", true, full),
+        "run-seed-deadlock-single-pool-seed-1-no-memo" => {
+            one_run("seed-deadlock.toml", false, full)
+        }
+        "run-backlog-churn-single-pool-seed-1-no-memo" => {
+            one_run("backlog-churn.toml", false, full)
+        }
         _ => panic!("unknown benchmark {name}"),
     }
 }
@@ -146,12 +154,14 @@ fn decision(percentage: u32, full: bool) {
     black_box(world);
 }
 
-/// One run of a shipped scenario, first policy, seed 1.
-fn one_run(file: &str, full: bool) {
+/// One run of a shipped scenario, first policy, seed 1, with or without
+/// the scheduler's verdict memo (the same history either way).
+fn one_run(file: &str, memo: bool, full: bool) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios")
         .join(file);
-    let s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    s.kube.scheduler.verdict_memo = memo;
     if full {
         black_box(run_one(&s, 0, 1));
     }

@@ -81,3 +81,6 @@ mod advise;
 /// The module order of ARCHITECTURE.md, checked against every `crate::`
 /// path in `src/`.
 mod layering;
+
+/// The scheduler's verdict memo changes no history (issue 19).
+mod verdict_memo;

@@ -108,6 +108,7 @@ impl Cluster {
             }
             self.registered -= 1;
             self.zone_count(node, -1, 0);
+            self.select.snapshot.touch();
         }
     }
 

@@ -59,14 +59,25 @@ impl Cluster {
         }
     }
 
-    /// The plugins that rejected `pid`, which fits no node now.
-    fn rejectors(&self, pid: PodId) -> scheduler::Plugins {
+    /// The plugins that rejected `pid`, which fits no node now; remembered
+    /// per workload while the cluster is unchanged, as the verdict is.
+    fn rejectors(&mut self, pid: PodId) -> scheduler::Plugins {
         let pod = &self.pods[pid.index()];
         let wl = &self.workloads[pod.workload.index()];
+        let shape = pod.workload.index();
+        let memo =
+            self.config.scheduler.verdict_memo && pod.pinned.is_none() && pod.nominated.is_none();
+        if memo && let Some(p) = self.select.remembered_rejectors(shape) {
+            return p;
+        }
         let pinned = pod
             .pinned
             .map(|n| (n, self.nodes[n.index()].spec.pool.index()));
-        self.select.snapshot.rejectors(wl, pinned)
+        let rejected = self.select.snapshot.rejectors(wl, pinned);
+        if memo {
+            self.select.remember_rejectors(shape, rejected);
+        }
+        rejected
     }
 
     fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {

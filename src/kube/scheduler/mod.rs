@@ -62,6 +62,11 @@ pub struct SchedulerConfig {
     /// Feature gate `SchedulerPopFromBackoffQ` (on from 1.33): 1 s backoff
     /// ordering windows, and backoffQ popped when activeQ is empty.
     pub pop_from_backoff: bool,
+    /// Reuse a "fits no node" verdict for pods of one workload while the
+    /// cluster is unchanged (`select::select_node`). Not a scenario key:
+    /// it changes no history, and exists so a test can prove that.
+    #[doc(hidden)]
+    pub verdict_memo: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -89,6 +94,7 @@ impl Default for SchedulerConfig {
             min_candidate_nodes_absolute: 100,
             queueing_hints: true,
             pop_from_backoff: true,
+            verdict_memo: true,
         }
     }
 }

@@ -15,10 +15,10 @@ use rand::Rng;
 
 use crate::kube::{Node, NodeId, Pod, Workload};
 
-use super::SchedulerConfig;
 use super::filter;
 use super::score::{self, NodeScore, WEIGHT_AFFINITY, WEIGHT_TAINT};
 use super::snapshot::{NodeFit, PodFilter, Snapshot};
+use super::{Plugins, SchedulerConfig};
 
 /// `minFeasibleNodesToFind`.
 const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
@@ -38,6 +38,46 @@ pub(crate) struct SelectState {
     pub last_score: Option<NodeScore>,
     /// Buffers reused by every decision.
     feasible: Feasible,
+    /// Per workload: the snapshot generation at which a pod of that shape
+    /// last fitted no node (see [`select_node`]), and the plugins that
+    /// rejected it then, once asked.
+    no_fit: Vec<Option<NoFit>>,
+}
+
+/// A "fits no node" verdict for one pod shape.
+#[derive(Debug, Clone, Copy)]
+struct NoFit {
+    generation: u64,
+    rejectors: Option<Plugins>,
+}
+
+impl SelectState {
+    /// The verdict for pods of workload `shape` if it was reached at the
+    /// snapshot's current generation.
+    fn no_fit_now(&self, shape: usize) -> Option<NoFit> {
+        let g = self.snapshot.generation();
+        self.no_fit
+            .get(shape)
+            .copied()
+            .flatten()
+            .filter(|v| v.generation == g)
+    }
+
+    /// The plugins that rejected a pod of `shape` at this generation, if a
+    /// pod of that shape fitted no node and they were recorded.
+    pub fn remembered_rejectors(&self, shape: usize) -> Option<Plugins> {
+        self.no_fit_now(shape).and_then(|v| v.rejectors)
+    }
+
+    /// Records the plugins that rejected a pod of `shape`, which fitted no
+    /// node at this generation.
+    pub fn remember_rejectors(&mut self, shape: usize, rejectors: Plugins) {
+        if let Some(Some(v)) = self.no_fit.get_mut(shape)
+            && v.generation == self.snapshot.generation()
+        {
+            v.rejectors = Some(rejectors);
+        }
+    }
 }
 
 /// The feasible nodes of one decision, in the order the walk found them.
@@ -158,6 +198,20 @@ pub(crate) fn select_node<R: Rng>(
     if eligible == 0 {
         return None;
     }
+    // A pod of a shape that fitted no node at this generation fits none
+    // again: the walk is skipped, and only what it would have changed (the
+    // start index, taken modulo this pod's eligible nodes) is applied. The
+    // shape is the workload: its pods share requests, selector, tolerations
+    // and affinity. A nominated pod is left out (the filter of a node with
+    // nominated pods depends on which pod asks), and pinned pods returned
+    // above. Every per-pod input of the filters must be part of the key.
+    let shape = pod.workload.index();
+    let generation = state.snapshot.generation();
+    let memo = config.verdict_memo && pod.nominated.is_none();
+    if memo && state.no_fit_now(shape).is_some() {
+        state.next_start %= eligible;
+        return None;
+    }
     let to_find = num_feasible_nodes_to_find(all_nodes, config.percentage_of_nodes_to_score);
     let pod_filter = PodFilter::of(pod.workload, wl);
     debug_assert_eq!(pod.requests, wl.spec.requests);
@@ -210,6 +264,16 @@ pub(crate) fn select_node<R: Rng>(
     }
     state.next_start = (start + processed) % eligible;
     match found.candidates.len() {
+        0 if memo => {
+            if state.no_fit.len() <= shape {
+                state.no_fit.resize(shape + 1, None);
+            }
+            state.no_fit[shape] = Some(NoFit {
+                generation,
+                rejectors: None,
+            });
+            return None;
+        }
         0 => return None,
         // A single feasible node is chosen without comparing scores.
         1 => return Some(found.candidates[0].node),

@@ -224,11 +224,16 @@ pub(crate) struct Snapshot {
     rows: Vec<NodeFit>,
     /// Per pool: registered nodes per pattern of run-time states.
     patterns: Vec<PatternCounts>,
+    /// Bumped by every change to what the filters read (a row refreshed,
+    /// a node leaving its pool's list): two decisions at one generation
+    /// see the same cluster.
+    generation: u64,
 }
 
 impl Snapshot {
     /// Copies `node`'s state into its row and forgets the row's scores.
     pub fn refresh(&mut self, node: &Node) {
+        self.generation += 1;
         let i = node.id.index();
         if self.rows.len() <= i {
             self.rows.resize(i + 1, NodeFit::UNUSED);
@@ -290,6 +295,17 @@ impl Snapshot {
             }
         }
         out
+    }
+
+    /// Marks a change the rows do not show (a node taken out of its pool's
+    /// list).
+    pub fn touch(&mut self) {
+        self.generation += 1;
+    }
+
+    /// The current generation (see [`Snapshot::touch`]).
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Every row, indexed by [`NodeId::index`].
