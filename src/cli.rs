@@ -250,7 +250,7 @@ See README.md: \"Commands\" (report).";
 const PLOT_HELP: &str = "\
 Examples:
   poolsim plot results/seed-deadlock
-  poolsim plot results/seed-deadlock-timeline --policy single-pool --seed 4
+  poolsim plot results/seed-deadlock-timeline --policy single-pool --seed 3
 
 The run drawn over time needs timeseries.csv (`poolsim run --timeseries 10s`).
 See README.md: \"Commands\" (plot).";
