@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
+use super::events::KubeEvent;
 use super::{Cluster, KubeRecord, WorkloadId};
 
 /// A client-go token bucket (`flowcontrol.NewTokenBucketRateLimiter` over
