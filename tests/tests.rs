@@ -81,3 +81,7 @@ mod advise;
 /// The module order of ARCHITECTURE.md, checked against every `crate::`
 /// path in `src/`.
 mod layering;
+
+/// StatefulSets and zonal volumes: ordinal order, volume zones, a zone
+/// outage, and their bad input.
+mod stateful;

@@ -11,6 +11,7 @@ use super::replicaset::{RateLimiter, ReplicaSetController};
 use super::scheduler::{
     self, EventView, NodeView, SchedulerConfig, SchedulingQueue, SelectState, score::non_zero,
 };
+use super::statefulset::StatefulSetController;
 use super::workload::new_workload;
 use super::{
     KubeRecord, Node, NodeCondition, NodeId, NodeSpec, Pod, PodClass, PodId, PodState, PoolInfo,
@@ -141,6 +142,8 @@ pub enum KubeEvent {
     JobCheck(WorkloadId, u32),
     /// Retry the evictions a PodDisruptionBudget refused on a draining node.
     DrainRetry(NodeId),
+    /// The StatefulSet controller syncs this StatefulSet.
+    StatefulSetSync(WorkloadId),
 }
 
 /// The most pods one run may create, of every kind and counting every
@@ -215,6 +218,8 @@ pub struct Cluster {
     pub(super) job_client: RateLimiter,
     /// The DaemonSet controller's API client.
     pub(super) daemonset_client: RateLimiter,
+    /// The StatefulSet controller: its API client and pending syncs.
+    pub(super) statefulsets: StatefulSetController,
     /// Nodes whose heartbeat stopped and that are not yet deleted.
     pub(super) lost_nodes: Vec<NodeId>,
     /// Deleted nodes whose pods PodGC has not yet removed.
@@ -355,7 +360,10 @@ impl Cluster {
                 .iter()
                 .filter(|w| {
                     w.spec.class == PodClass::User
-                        && w.spec.kind == WorkloadKind::Deployment
+                        && matches!(
+                            w.spec.kind,
+                            WorkloadKind::Deployment | WorkloadKind::StatefulSet
+                        )
                         && !w.spec.placeholder
                 })
                 .map(|w| u64::from(w.spec.replicas) * w.spec.requests.cpu.0)
@@ -386,6 +394,10 @@ impl Cluster {
             queue: SchedulingQueue::default(),
             replicasets,
             job_client: client.clone(),
+            statefulsets: StatefulSetController::new(
+                client.clone(),
+                rng.stream(Stream::VolumeAttach),
+            ),
             daemonset_client: client,
             lost_nodes: Vec::new(),
             orphan_nodes: Vec::new(),
@@ -434,6 +446,10 @@ impl Cluster {
         for class in [PodClass::System, PodClass::User] {
             for w in 0..self.workloads.len() {
                 let spec = &self.workloads[w].spec;
+                if spec.class == class && spec.kind == WorkloadKind::StatefulSet {
+                    self.create_initial_stateful(ctx, WorkloadId(w as u16));
+                    continue;
+                }
                 if spec.class != class || spec.kind != WorkloadKind::Deployment {
                     continue;
                 }
@@ -578,6 +594,7 @@ impl Cluster {
             KubeEvent::JobArrival(w) => self.job_arrival(ctx, w),
             KubeEvent::JobCheck(w, epoch) => self.job_check(ctx, w, epoch),
             KubeEvent::DrainRetry(node) => self.drain_pass(ctx, node),
+            KubeEvent::StatefulSetSync(w) => self.statefulset_sync(ctx, w),
             KubeEvent::TaintEvict(pid) => self.taint_evict(ctx, pid),
             KubeEvent::PodTerminated(pid) => {
                 if matches!(self.pods[pid.index()].state, PodState::Terminating(_)) {
@@ -602,7 +619,7 @@ impl Cluster {
         let now = ctx.now();
         let spec = &self.workloads[w.index()].spec;
         let pinned = match spec.kind {
-            WorkloadKind::Deployment | WorkloadKind::Job => None,
+            WorkloadKind::Deployment | WorkloadKind::Job | WorkloadKind::StatefulSet => None,
             WorkloadKind::DaemonSet { .. } => {
                 let node = NodeId(slot);
                 if !self.nodes[node.index()].is_registered() {
@@ -636,6 +653,7 @@ impl Cluster {
             work_due: None,
         });
         self.workloads[w.index()].live += 1;
+        self.stateful_pod_created(w, slot, id);
         if let Some(n) = pinned {
             self.nodes[n.index()].daemon_pods.push(id);
         }
@@ -668,6 +686,7 @@ impl Cluster {
         let pod = &mut self.pods[pid.index()];
         SchedulingQueue::forget(pod);
         pod.state = PodState::Deleted;
+        self.stateful_pod_deleted(pid);
         // A terminating pod already left its controller's count.
         if !matches!(state, PodState::Terminating(_)) {
             self.workloads[w.index()].live -= 1;
@@ -790,6 +809,7 @@ impl Cluster {
         while let Some(w) = self.job_dirty.pop() {
             self.job_progress_changed(ctx, w);
         }
+        self.flush_statefulsets(ctx);
     }
 
     /// Removes a pod's nomination, if any.

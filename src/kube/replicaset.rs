@@ -322,6 +322,7 @@ mod tests {
             webhooks: Vec::new(),
             job: None,
             pdb: None,
+            statefulset: None,
         }
     }
 

@@ -67,7 +67,11 @@ impl Cluster {
         let pinned = pod
             .pinned
             .map(|n| (n, self.nodes[n.index()].spec.pool.index()));
-        self.select.snapshot.rejectors(wl, pinned)
+        let base = self.select.snapshot.rejectors(wl, pinned);
+        if wl.volume_zone(pod.slot).is_some() {
+            return self.volume_rejectors(pid, base);
+        }
+        base
     }
 
     fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {
@@ -86,7 +90,8 @@ impl Cluster {
             score: self.select.last_score,
         });
         let startup = self.config.pod_startup.sample(&mut self.startup_rng);
-        ctx.schedule_in(startup, KubeEvent::PodStarted(pid));
+        let attach = self.bind_volumes(pid, node);
+        ctx.schedule_in(attach + startup, KubeEvent::PodStarted(pid));
     }
 
     /// The kubelet started the pod's containers. A pod bound to a node whose
@@ -106,6 +111,7 @@ impl Cluster {
         self.change_running(w, 1);
         self.status.progress_steps += 1;
         self.note(KubeRecord::Started(pid));
+        self.stateful_changed(w);
         if self.workloads[w.index()].spec.job.is_some() {
             self.job_pod_started(ctx, pid);
         }
@@ -160,6 +166,8 @@ impl Cluster {
                 .enumerate()
                 .filter(|(p, _)| wl.fits_pool[*p])
                 .flat_map(|(_, l)| l.iter().copied())
+                // A volume in another zone is UnschedulableAndUnresolvable.
+                .filter(|n| wl.volumes_allow(pod.slot, &self.nodes[n.index()]))
                 .collect(),
         };
         if potential.is_empty() {
