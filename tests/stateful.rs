@@ -129,7 +129,7 @@ fn zonal_volume_keeps_its_pod_pending_until_the_zone_returns() {
     let pods = c.pods();
     let st = c.workloads()[0].stateful.as_ref().expect("a StatefulSet");
     let zone_of = |p: usize| {
-        c.nodes()[pods[p].state.node().expect("bound").index()]
+        c.nodes()[pods[p].state().node().expect("bound").index()]
             .spec
             .zone
     };
@@ -140,7 +140,7 @@ fn zonal_volume_keeps_its_pod_pending_until_the_zone_returns() {
     // Pod 2 is the second `-0`.
     assert_eq!((pods[2].slot, pods[2].created_at), (0, secs(701)));
     assert_eq!(pods[2].started_at, Some(secs(1915)));
-    let node = pods[2].state.node().expect("bound");
+    let node = pods[2].state().node().expect("bound");
     assert_eq!(c.nodes()[node.index()].joined_at, secs(1890));
     assert_eq!(st.volume_zone[0], Some(c.nodes()[0].spec.zone));
     assert_eq!(zone_of(2), c.nodes()[0].spec.zone);
@@ -148,7 +148,7 @@ fn zonal_volume_keeps_its_pod_pending_until_the_zone_returns() {
     // `-1`'s volume is in us-east-1b; wherever `-1` runs now, it is there.
     assert_eq!(st.volume_zone[1], Some(c.nodes()[1].spec.zone));
     for (i, p) in pods.iter().enumerate() {
-        if p.slot == 1 && matches!(p.state, PodState::Running(_)) {
+        if p.slot == 1 && matches!(p.state(), PodState::Running(_)) {
             assert_eq!(zone_of(i), c.nodes()[1].spec.zone);
         }
     }
@@ -171,7 +171,7 @@ fn the_rejection_names_the_volume_conflict() {
     let w = run(&three(2, VOLUME, OUTAGE_1A), secs(1000));
     let c = &w.cluster;
     let pod = &c.pods()[2];
-    assert!(matches!(pod.state, PodState::Pending));
+    assert!(matches!(pod.state(), PodState::Pending));
     assert_eq!(
         pod.rejected_by.names(),
         ["NodeResourcesFit", "VolumeBinding"]

@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
+use super::events::KubeEvent;
 use super::replicaset::RateLimiter;
 use super::volume::VolumeClaim;
 use super::{Cluster, PodId, PodState, WorkloadId};
@@ -227,6 +227,6 @@ impl Cluster {
     /// `isRunningAndReady`: the pod runs on a live node (readiness is not
     /// modelled apart from running yet).
     fn running_and_ready(&self, pid: PodId) -> bool {
-        matches!(self.pods[pid.index()].state, PodState::Running(_))
+        matches!(self.pods[pid.index()].state(), PodState::Running(_))
     }
 }
