@@ -69,12 +69,12 @@ fn history(w: &World) -> Vec<(u32, Millis, Option<Millis>)> {
         .collect()
 }
 
-/// OrderedReady: `-1` is created when the controller sees `-0` Running (5 s
-/// + 1 s), `-2` likewise at 12 s. All nodes die at 600 s; their Nodes go at
-/// 660 s and PodGC deletes the pods at 700 s (quarantine 40 s, period 20
-/// s), when the replacement nodes have joined (610 + 30 + 60). The
-/// controller recreates `-0` first (701 s), `-1` only once `-0` runs (706
-/// + 1 = 707 s), then `-2` at 713 s.
+/// OrderedReady: `-1` is created when the controller sees `-0` Running
+/// (start-up 5 s, then the 1 s informer delay: 6 s), `-2` likewise at 12 s.
+/// All nodes die at 600 s; their Nodes go at 660 s and PodGC deletes the
+/// pods at 700 s (quarantine 40 s, period 20 s), when the replacement nodes
+/// have joined (610 + 30 + 60). The controller recreates `-0` first
+/// (701 s), `-1` only once `-0` runs (706 s, so 707 s), then `-2` at 713 s.
 #[test]
 fn ordered_ready_creates_and_recreates_in_ordinal_order() {
     let w = run(&three(3, "", TERMINATE_ALL), secs(900));

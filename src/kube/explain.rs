@@ -118,7 +118,7 @@ impl Cluster {
                 r.too_many_pods += u32::from(slots);
                 // VolumeBinding runs after NodeResourcesFit.
                 r.volume_conflict +=
-                    u32::from(!(cpu || memory || slots) && !wl.volumes_allow(pod.slot, n));
+                    u32::from(!(cpu || memory || slots || wl.volumes_allow(pod.slot, n)));
             }
         }
         r

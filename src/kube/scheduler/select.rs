@@ -63,8 +63,12 @@ struct Candidate {
 /// to `found` with their resource scores (remembered, or computed by
 /// `score` and remembered), and stops at the one that brings `found` to
 /// `to_find`: its position in `ids` is returned. `nominated` is the full
-/// filter, for the rare nodes with nominated pods.
+/// filter, for the rare nodes with nominated pods. `zone` is the zone of a
+/// pod's bound volumes and the node table to read node zones from
+/// (VolumeBinding); `None` for the usual pod, which costs one branch per
+/// feasible node.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn scan(
     ids: &[NodeId],
     rows: &mut [NodeFit],
