@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::engine::Millis;
+use crate::input::escape;
 use crate::kube::{PodManagementPolicy, StatefulSetSpec, VolumeClaim, WorkloadKind};
 use crate::quantity::Delay;
 
@@ -61,12 +62,19 @@ pub(super) fn statefulset(
     let mut volume_claims = Vec::new();
     for c in &w.volume_claims {
         let name = c.name.get_ref();
-        let ckey = format!("{key}.volume_claims.{name}");
-        if name.is_empty() || !names.insert(name.as_str()) {
+        let ckey = format!("{key}.volume_claims.{}", escape(name));
+        if name.is_empty() || !name.chars().all(crate::input::is_printable) {
             return Err(src.error(
                 Some(c.name.span()),
                 format!("{key}.volume_claims.name"),
-                format!("volume claim name `{name}` is empty or used twice"),
+                "a name must be non-empty, with no control or other non-printable character",
+            ));
+        }
+        if !names.insert(name.as_str()) {
+            return Err(src.error(
+                Some(c.name.span()),
+                format!("{key}.volume_claims.name"),
+                format!("volume claim name `{}` is used twice", escape(name)),
             ));
         }
         let attach_delay = match &c.attach_delay {
