@@ -88,3 +88,7 @@ mod layering;
 
 /// The scheduler's verdict memo changes no history (issue 19).
 mod verdict_memo;
+
+/// StatefulSets and zonal volumes: ordinal order, volume zones, a zone
+/// outage, and their bad input.
+mod stateful;

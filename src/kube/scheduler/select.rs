@@ -103,8 +103,12 @@ struct Candidate {
 /// to `found` with their resource scores (remembered, or computed by
 /// `score` and remembered), and stops at the one that brings `found` to
 /// `to_find`: its position in `ids` is returned. `nominated` is the full
-/// filter, for the rare nodes with nominated pods.
+/// filter, for the rare nodes with nominated pods. `zone` is the zone of a
+/// pod's bound volumes and the node table to read node zones from
+/// (VolumeBinding); `None` for the usual pod, which costs one branch per
+/// feasible node.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn scan(
     ids: &[NodeId],
     rows: &mut [NodeFit],
@@ -113,6 +117,7 @@ fn scan(
     to_find: usize,
     mut nominated: impl FnMut(NodeId) -> bool,
     mut score: impl FnMut(NodeId) -> NodeScore,
+    zone: Option<(u16, &[Node])>,
 ) -> Option<usize> {
     let workload = filter.workload();
     for (k, &id) in ids.iter().enumerate() {
@@ -120,6 +125,12 @@ fn scan(
         // One branch for the common case: no nominated pods, and it fits.
         let fits = row.admits(filter) & !row.has_nominated();
         if !(fits || (row.has_nominated() && cold(|| nominated(id)))) {
+            continue;
+        }
+        // VolumeBinding, for a pod whose volumes are bound to a zone.
+        if let Some((z, nodes)) = zone
+            && nodes[id.index()].spec.zone != z
+        {
             continue;
         }
         // The row is in cache now: score the node at once.
@@ -202,12 +213,15 @@ pub(crate) fn select_node<R: Rng>(
     // again: the walk is skipped, and only what it would have changed (the
     // start index, taken modulo this pod's eligible nodes) is applied. The
     // shape is the workload: its pods share requests, selector, tolerations
-    // and affinity. A nominated pod is left out (the filter of a node with
-    // nominated pods depends on which pod asks), and pinned pods returned
-    // above. Every per-pod input of the filters must be part of the key.
+    // and affinity. Left out: a nominated pod (the filter of a node with
+    // nominated pods depends on which pod asks) and a pod whose volumes
+    // hold it to a zone (VolumeBinding differs pod by pod); pinned pods
+    // returned above. Every per-pod input of the filters must be part of
+    // the key or exclude the pod.
     let shape = pod.workload.index();
     let generation = state.snapshot.generation();
-    let memo = config.verdict_memo && pod.nominated.is_none();
+    let volume_zone = wl.volume_zone(pod.slot);
+    let memo = config.verdict_memo && pod.nominated.is_none() && volume_zone.is_none();
     if memo && state.no_fit_now(shape).is_some() {
         state.next_start %= eligible;
         return None;
@@ -251,6 +265,7 @@ pub(crate) fn select_node<R: Rng>(
                 to_find,
                 nominated,
                 resources,
+                volume_zone.map(|z| (z, nodes)),
             );
             if found.candidates.len() > before {
                 found.runs.push((found.candidates.len(), p));
