@@ -81,3 +81,7 @@ mod advise;
 /// The module order of ARCHITECTURE.md, checked against every `crate::`
 /// path in `src/`.
 mod layering;
+
+/// Karpenter: batches, the NodeClaim's type, insufficient capacity, and
+/// the deadlock's Karpenter form.
+mod karpenter;
