@@ -16,14 +16,21 @@ run scenarios/seed-deadlock.toml --out results/seed-deadlock
 run scenarios/seed-deadlock.toml --seeds 100 --set workloads.worker.replicas=0..400:50 \
     --out results/seed-deadlock-backlog
 "$P" plot results/seed-deadlock-backlog
-# Seeds 1 to 5 over time, sampled every 30 s; seed 4 deadlocks under
+# Seeds 1 to 5 over time, sampled every 30 s; seed 3 deadlocks under
 # single-pool and is the one drawn.
 "$P" run --quiet scenarios/seed-deadlock.toml --seeds 5 --timeseries 30s \
     --out results/seed-deadlock-timeline
-"$P" plot results/seed-deadlock-timeline --policy single-pool --seed 4
+"$P" plot results/seed-deadlock-timeline --policy single-pool --seed 3
 
 # The control and the alternatives.
 for s in seed-headroom seed-alternatives seed-webhook zone-outage spot-interruptions autoscaler; do
     run "scenarios/$s.toml" --out "results/$s"
     "$P" plot "results/$s"
 done
+
+# What should I run? The advisor on the story and on the autoscaler
+# scenario (README, *What should I run?*).
+"$P" advise --quiet scenarios/seed-deadlock.toml --objective cost \
+    --require 'deadlock_rate<=0.01' --out results/seed-deadlock-advise
+"$P" advise --quiet scenarios/autoscaler.toml --require 'deadlock_rate<=0.01' \
+    --out results/autoscaler-advise

@@ -329,7 +329,7 @@ fn drain_on_notice_moves_pods_before_the_instance_dies() {
     assert_eq!(recreated.len(), 2);
     assert_eq!(recreated, vec![Millis(601_000); 2]);
     for p in &w.cluster.pods()[2..] {
-        match p.state {
+        match p.state() {
             PodState::Running(n) => assert_eq!(w.cluster.nodes()[n.index()].joined_at, secs(690)),
             other => panic!("{other:?}"),
         }

@@ -48,7 +48,7 @@ fn initial_placement_spreads_by_least_allocated() {
         let (mut world, mut sim) = World::new(&s, 0, seed);
         sim.run_until(&mut world, Millis::from_secs(60));
         let pods = world.cluster.pods();
-        let node_of = |i: usize| match pods[i].state {
+        let node_of = |i: usize| match pods[i].state() {
             PodState::Running(n) => n,
             other => panic!("pod {i} is {other:?}"),
         };

@@ -129,11 +129,11 @@ fn queue_order_and_preemption_victims() {
     // the two small pods (not big alone, which would also have made room).
     let pods = world.cluster.pods();
     assert_eq!(pods[4].workload, WorkloadId(3));
-    assert!(matches!(pods[1].state, PodState::Terminating(_)));
-    assert!(matches!(pods[2].state, PodState::Terminating(_)));
-    assert!(matches!(pods[0].state, PodState::Running(_)));
-    assert!(matches!(pods[3].state, PodState::Running(_)));
-    assert_eq!(pods[4].nominated, pods[0].state.node());
+    assert!(matches!(pods[1].state(), PodState::Terminating(_)));
+    assert!(matches!(pods[2].state(), PodState::Terminating(_)));
+    assert!(matches!(pods[0].state(), PodState::Running(_)));
+    assert!(matches!(pods[3].state(), PodState::Running(_)));
+    assert_eq!(pods[4].nominated, pods[0].state().node());
     assert_eq!(world.cluster.status().preemptions, 2);
     // The victims hold their room for the 30 s grace period: gone at 40 s;
     // that deletion requeues the agent (backoff 1 s from 10 s has expired),
@@ -142,10 +142,10 @@ fn queue_order_and_preemption_victims() {
     sim.run_until(&mut world, Millis::from_secs(60));
     let pods = world.cluster.pods();
     assert_eq!(pods[4].started_at, Some(Millis::from_secs(45)));
-    assert_eq!(pods[1].state, PodState::Deleted);
+    assert_eq!(pods[1].state(), PodState::Deleted);
     for p in &pods[5..] {
         assert_eq!(p.created_at, Millis::from_secs(20));
-        assert_eq!(p.state, PodState::Pending);
+        assert_eq!(p.state(), PodState::Pending);
         assert_ne!(p.queue, QueueSlot::None);
     }
     let row = poolsim::run_one(&s, 0, 1);
@@ -233,11 +233,11 @@ fn network_plugin_gates_readiness_and_log_agent_loses_race() {
         .find(|p| p.workload == WorkloadId(1))
         .expect("log agent created");
     assert_eq!(agent.created_at, Millis::from_secs(7));
-    assert_eq!(agent.state, PodState::Pending);
+    assert_eq!(agent.state(), PodState::Pending);
     let apps = c
         .pods()
         .iter()
-        .filter(|p| p.workload == WorkloadId(2) && matches!(p.state, PodState::Running(_)))
+        .filter(|p| p.workload == WorkloadId(2) && matches!(p.state(), PodState::Running(_)))
         .count();
     assert_eq!(apps, 4);
     let agent = agent.id;
@@ -245,9 +245,15 @@ fn network_plugin_gates_readiness_and_log_agent_loses_race() {
     // 105 s, and with it the DaemonSet deletes the agent's unbound pod.
     sim.with_context(|ctx| world.cluster.instance_gone(ctx, poolsim::kube::NodeId(0)));
     sim.run_until(&mut world, Millis::from_secs(104));
-    assert_eq!(world.cluster.pods()[agent.index()].state, PodState::Pending);
+    assert_eq!(
+        world.cluster.pods()[agent.index()].state(),
+        PodState::Pending
+    );
     sim.run_until(&mut world, Millis::from_secs(105));
-    assert_eq!(world.cluster.pods()[agent.index()].state, PodState::Deleted);
+    assert_eq!(
+        world.cluster.pods()[agent.index()].state(),
+        PodState::Deleted
+    );
     assert_eq!(world.cluster.status().pending_system, 0);
 }
 
@@ -296,7 +302,7 @@ fn taints_keep_user_pods_off_system_nodes() {
             .pods()
             .iter()
             .filter(|p| p.workload == WorkloadId(1))
-            .filter_map(|p| p.state.node())
+            .filter_map(|p| p.state().node())
             .any(|n| c.nodes()[n.index()].spec.pool.0 == 0);
         // LeastAllocated spreads 6 app pods over 3 nodes when it may.
         assert_eq!(on_system, user_on_system, "{name}");
@@ -378,7 +384,7 @@ fn eviction_after_default_toleration() {
     let s = scenario(ZONES);
     let (mut world, mut sim) = World::new(&s, 0, 1);
     sim.run_until(&mut world, Millis::from_secs(100));
-    let node = world.cluster.pods()[0].state.node().expect("bound");
+    let node = world.cluster.pods()[0].state().node().expect("bound");
     sim.with_context(|ctx| world.cluster.instance_unreachable(ctx, node));
     sim.run_until(&mut world, Millis::from_secs(439));
     let n = &world.cluster.nodes()[node.index()];
@@ -530,7 +536,7 @@ fn job_completions_and_parallelism() {
     assert_eq!(world.cluster.status().jobs_completed, 2);
     let pods = world.cluster.pods();
     assert_eq!(pods.len(), 8);
-    assert!(pods.iter().all(|p| p.state == PodState::Succeeded));
+    assert!(pods.iter().all(|p| p.state() == PodState::Succeeded));
     let created: Vec<u64> = pods.iter().map(|p| p.created_at.0 / 1000).collect();
     assert_eq!(created, [0, 0, 65, 65, 100, 100, 165, 165]);
 }
@@ -583,12 +589,12 @@ fn preemption_respects_a_pdb_where_it_can() {
     sim.run_until(&mut world, Millis::from_secs(12));
     let pods = world.cluster.pods();
     assert!(
-        matches!(pods[0].state, PodState::Terminating(_)),
+        matches!(pods[0].state(), PodState::Terminating(_)),
         "{:?}",
-        pods[0].state
+        pods[0].state()
     );
     for (i, p) in pods.iter().enumerate().take(4).skip(1) {
-        assert!(matches!(p.state, PodState::Running(_)), "pod {i}");
+        assert!(matches!(p.state(), PodState::Running(_)), "pod {i}");
     }
     assert_eq!(world.cluster.status().preemptions, 1);
 }
@@ -621,7 +627,7 @@ pools = [{ name = "all", instance_type = "m5.large", desired = 300 }]
     for seed in 1..=5 {
         let (mut world, mut sim) = World::new(&s, 0, seed);
         sim.run_until(&mut world, Millis::from_secs(1));
-        let node = |i: usize| world.cluster.pods()[i].state.node().expect("bound").0;
+        let node = |i: usize| world.cluster.pods()[i].state().node().expect("bound").0;
         assert!(node(0) < 144, "seed {seed}");
         assert!((144..288).contains(&node(1)), "seed {seed}");
         assert!(node(2) >= 288 || node(2) < 132, "seed {seed}");
@@ -712,7 +718,7 @@ pools = [{ name = "all", instance_type = "m5.xlarge", desired = 2 }]
     );
     let (mut world, mut sim) = World::new(&s, 0, 1);
     sim.run_until(&mut world, Millis::from_secs(60));
-    let node = world.cluster.pods()[0].state.node().expect("bound");
+    let node = world.cluster.pods()[0].state().node().expect("bound");
     // At 60 s: 4 Running, 1 disruption allowed: the first pod on the node is
     // evicted, the second refused. Its replacement is created at 61 s on the
     // other node (this one is cordoned) and runs at 66 s. The retry at 65 s
@@ -728,7 +734,7 @@ pools = [{ name = "all", instance_type = "m5.xlarge", desired = 2 }]
     let running_elsewhere = c
         .pods()
         .iter()
-        .filter(|p| matches!(p.state, PodState::Running(n) if n != node))
+        .filter(|p| matches!(p.state(), PodState::Running(n) if n != node))
         .count();
     assert_eq!(running_elsewhere, 4);
 }
@@ -771,12 +777,12 @@ pools = [
     );
     let (mut world, mut sim) = World::new(&s, 0, 1);
     sim.run_until(&mut world, Millis::from_secs(30));
-    let db_node = world.cluster.pods()[0].state.node().expect("db bound");
+    let db_node = world.cluster.pods()[0].state().node().expect("db bound");
     sim.with_context(|ctx| world.cluster.instance_unreachable(ctx, db_node));
     sim.run_until(&mut world, Millis::from_secs(600));
     let c = &world.cluster;
     assert_eq!(c.status().jobs_completed, 0);
-    assert!(matches!(c.pods()[1].state, PodState::Running(_)));
+    assert!(matches!(c.pods()[1].state(), PodState::Running(_)));
     assert_eq!(c.status().stalled, 1);
 }
 
@@ -791,7 +797,7 @@ fn check_books(world: &World, label: &str) {
     for n in c.nodes() {
         let mut sum = Resources::default();
         for &p in &n.pods {
-            assert_eq!(c.pods()[p.index()].state.node(), Some(n.id), "{label}");
+            assert_eq!(c.pods()[p.index()].state().node(), Some(n.id), "{label}");
             assert!(!listed[p.index()], "{label}: pod on two nodes");
             listed[p.index()] = true;
             sum += c.pods()[p.index()].requests;
@@ -806,17 +812,17 @@ fn check_books(world: &World, label: &str) {
     assert_eq!(c.snapshot_mismatch(), None, "{label}: scheduler snapshot");
     for (i, p) in c.pods().iter().enumerate() {
         assert_eq!(
-            p.state.node().is_some(),
+            p.state().node().is_some(),
             listed[i],
             "{label}: pod {i} {:?}",
-            p.state
+            p.state()
         );
     }
     for (w, wl) in c.workloads().iter().enumerate() {
         let of = |f: fn(&PodState) -> bool| {
             c.pods()
                 .iter()
-                .filter(|p| p.workload.index() == w && f(&p.state))
+                .filter(|p| p.workload.index() == w && f(&p.state()))
                 .count() as u32
         };
         assert_eq!(

@@ -41,7 +41,7 @@ fn secs(s: u64) -> Millis {
 
 /// The instance behind the node that runs pod 0, and that node.
 fn first_pods_machine(world: &World) -> (InstanceId, poolsim::kube::NodeId) {
-    let node = world.cluster.pods()[0].state.node().expect("bound");
+    let node = world.cluster.pods()[0].state().node().expect("bound");
     let id = InstanceId(world.cluster.nodes()[node.index()].spec.provider_id as u32);
     (id, node)
 }
@@ -76,7 +76,7 @@ fn impaired_instance_keeps_its_node_until_it_is_gone() {
     assert_eq!(world.cluster.status().evictions, 2);
     for p in &evicted {
         assert_eq!(
-            world.cluster.pods()[p.index()].state,
+            world.cluster.pods()[p.index()].state(),
             PodState::Terminating(node)
         );
     }
@@ -106,7 +106,7 @@ fn impaired_instance_keeps_its_node_until_it_is_gone() {
     sim.run_until(&mut world, secs(840));
     assert!(world.cluster.nodes()[node.index()].pods.is_empty());
     for p in &evicted {
-        assert_eq!(world.cluster.pods()[p.index()].state, PodState::Deleted);
+        assert_eq!(world.cluster.pods()[p.index()].state(), PodState::Deleted);
     }
 }
 

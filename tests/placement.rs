@@ -67,7 +67,7 @@ fn a_workloads_own_selector_wins_over_the_policys_rule() {
     let c = &world.cluster;
     let mut seen = [0, 0];
     for p in c.pods() {
-        let node = p.state.node().expect("every pod bound within 30 s");
+        let node = p.state().node().expect("every pod bound within 30 s");
         let pool = c.nodes()[node.index()].spec.pool.index();
         let wl = &c.workloads()[p.workload.index()].spec.name;
         match wl.as_str() {

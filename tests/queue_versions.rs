@@ -73,7 +73,7 @@ fn cpu_rejection_is_requeued_by_a_pod_deletion() {
     for v in ["1.31", "1.32", "1.33", "1.34", "1.35"] {
         let text = story(v, "", "");
         let web = web_at(&text, Millis::from_secs(15) - Millis(1));
-        assert_eq!(web.state, PodState::Pending, "{v}");
+        assert_eq!(web.state(), PodState::Pending, "{v}");
         assert_eq!(web.rejected_by, Plugins::NODE_RESOURCES_FIT, "{v}");
         assert_eq!(web.queue, QueueSlot::Unschedulable, "{v}");
         assert_eq!(web.attempts, 1, "{v}");

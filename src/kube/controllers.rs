@@ -9,7 +9,7 @@ use rand::seq::SliceRandom;
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::{Change, KubeEvent};
+use super::events::{Change, KubeEvent};
 use super::{Cluster, PodState, WorkloadId, WorkloadKind};
 
 impl Cluster {
@@ -64,7 +64,7 @@ impl Cluster {
                 if !matches!(
                     self.workloads[pod.workload.index()].spec.kind,
                     WorkloadKind::DaemonSet { .. }
-                ) && !matches!(pod.state, PodState::Terminating(_))
+                ) && !matches!(pod.state(), PodState::Terminating(_))
                 {
                     recreate.push((pod.workload, pod.slot));
                 }

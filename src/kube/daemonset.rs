@@ -12,7 +12,7 @@
 
 use crate::engine::Context;
 
-use super::cluster::{Change, KubeEvent, RuntimeTaints};
+use super::events::{Change, KubeEvent, RuntimeTaints};
 use super::{Cluster, NodeCondition, NodeId, WorkloadId, WorkloadKind};
 
 impl Cluster {

@@ -44,7 +44,7 @@ impl Cluster {
         let Some(pod) = self
             .pods
             .iter()
-            .find(|p| p.workload.index() == down && p.state == PodState::Pending)
+            .find(|p| p.workload.index() == down && p.state() == PodState::Pending)
         else {
             return Some(if self.workloads[down].blocked_slots.is_empty() {
                 StallCause::ServiceDownNoPendingPods

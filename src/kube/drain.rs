@@ -7,7 +7,7 @@
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::{Change, KubeEvent, RuntimeTaints};
+use super::events::{Change, KubeEvent, RuntimeTaints};
 use super::{Cluster, NodeId, PodState, WorkloadKind};
 
 /// Interval between retries of evictions a PodDisruptionBudget refused.
@@ -56,13 +56,13 @@ impl Cluster {
             if matches!(
                 self.workloads[w.index()].spec.kind,
                 WorkloadKind::DaemonSet { .. }
-            ) || !matches!(pod.state, PodState::Running(_) | PodState::Starting(_))
+            ) || !matches!(pod.state(), PodState::Running(_) | PodState::Starting(_))
             {
                 continue;
             }
             // The Eviction API: a Running pod under a budget with no
             // disruption left is refused (429).
-            let counts = matches!(pod.state, PodState::Running(_));
+            let counts = matches!(pod.state(), PodState::Running(_));
             if counts
                 && self.workloads[w.index()]
                     .disruptions_allowed()

@@ -129,7 +129,7 @@ impl Cluster {
             .pods
             .iter()
             .filter(|p| {
-                p.state == PodState::Pending
+                p.state() == PodState::Pending
                     && self.workloads[p.workload.index()].spec.class == PodClass::System
             })
             .map(|p| PendingPod {
@@ -160,34 +160,8 @@ impl Cluster {
                 if !n.is_ready() {
                     continue;
                 }
-                let mut holders: Vec<Holder> = n
-                    .pods
-                    .iter()
-                    .map(|&q| &self.pods[q.index()])
-                    .filter(|q| self.workloads[q.workload.index()].spec.class == PodClass::User)
-                    .filter_map(|q| {
-                        let running = match q.state {
-                            PodState::Running(_) => true,
-                            PodState::Starting(_) => false,
-                            _ => return None,
-                        };
-                        let wl = &self.workloads[q.workload.index()];
-                        let stalled_on = wl
-                            .spec
-                            .needs
-                            .iter()
-                            .copied()
-                            .filter(|s| self.workloads[s.index()].is_unavailable())
-                            .collect();
-                        Some(Holder {
-                            pod: q.id,
-                            requests: q.requests,
-                            since: q.started_at.unwrap_or(q.created_at),
-                            running,
-                            stalled_on,
-                        })
-                    })
-                    .collect();
+                let mut holders: Vec<Holder> =
+                    n.pods.iter().filter_map(|&q| self.user_holder(q)).collect();
                 holders.sort_by_key(|h| h.pod);
                 held_nodes.push(HeldNode {
                     node: id,
@@ -201,5 +175,34 @@ impl Cluster {
             pending_system,
             held_nodes,
         }
+    }
+
+    /// A user pod bound to a node, as a holder of its room: `None` for a
+    /// system pod or one that holds the room without running or starting.
+    fn user_holder(&self, pid: PodId) -> Option<Holder> {
+        let q = &self.pods[pid.index()];
+        let wl = &self.workloads[q.workload.index()];
+        if wl.spec.class != PodClass::User {
+            return None;
+        }
+        let running = match q.state() {
+            PodState::Running(_) => true,
+            PodState::Starting(_) => false,
+            _ => return None,
+        };
+        let stalled_on = wl
+            .spec
+            .needs
+            .iter()
+            .copied()
+            .filter(|s| self.workloads[s.index()].is_unavailable())
+            .collect();
+        Some(Holder {
+            pod: q.id,
+            requests: q.requests,
+            since: q.started_at.unwrap_or(q.created_at),
+            running,
+            stalled_on,
+        })
     }
 }

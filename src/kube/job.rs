@@ -21,7 +21,7 @@ use rand::Rng;
 use crate::engine::{Context, Millis};
 use crate::quantity::Delay;
 
-use super::cluster::{Change, KubeEvent};
+use super::events::{Change, KubeEvent};
 use super::{Cluster, PodId, PodState, WorkloadId};
 
 /// When Jobs of a workload arrive.
@@ -258,7 +258,7 @@ impl Cluster {
                 }
                 st.due.pop();
                 let pod = &self.pods[pid.index()];
-                if matches!(pod.state, PodState::Running(_)) && pod.work_due == Some(due) {
+                if matches!(pod.state(), PodState::Running(_)) && pod.work_due == Some(due) {
                     finished.push(pid);
                 }
             }
@@ -278,18 +278,17 @@ impl Cluster {
             && self.work_rng.random_bool(job.failure_probability.min(1.0));
         let run = self.pods[pid.index()].slot as usize;
         // The pod ends: it leaves the Running count and releases its room.
-        let PodState::Running(node) = self.pods[pid.index()].state else {
+        let PodState::Running(_) = self.pods[pid.index()].state() else {
             return;
         };
-        self.change_running(w, -1);
-        self.release_from_node(pid, node);
-        self.pods[pid.index()].state = if failed {
-            PodState::Failed
-        } else {
-            PodState::Succeeded
-        };
-        self.workloads[w.index()].live -= 1;
-        self.status.progress_steps += 1;
+        self.set_pod_state(
+            pid,
+            if failed {
+                PodState::Failed
+            } else {
+                PodState::Succeeded
+            },
+        );
         let Some(st) = self.workloads[w.index()].job_state.as_mut() else {
             return;
         };

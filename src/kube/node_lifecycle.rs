@@ -24,7 +24,7 @@
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
+use super::events::KubeEvent;
 use super::{Cluster, KubeRecord, NodeCondition, NodeId, PodState, WorkloadKind};
 
 /// Pod and node counts of one zone, kept on every transition.
@@ -173,7 +173,7 @@ impl Cluster {
     /// taint ran out, unless the taint was removed meanwhile. Its
     /// controller replaces it at once.
     pub(super) fn taint_evict<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId) {
-        let Some(node) = self.pods[pid.index()].state.node() else {
+        let Some(node) = self.pods[pid.index()].state().node() else {
             return;
         };
         let w = self.pods[pid.index()].workload;
@@ -184,7 +184,7 @@ impl Cluster {
             return;
         };
         if ctx.now() < since + after
-            || matches!(self.pods[pid.index()].state, PodState::Terminating(_))
+            || matches!(self.pods[pid.index()].state(), PodState::Terminating(_))
         {
             return;
         }
@@ -194,13 +194,7 @@ impl Cluster {
         // The kubelet is gone, so the pod never finishes terminating; it
         // leaves the controller's count now and PodGC removes it with the
         // Node.
-        match self.pods[pid.index()].state {
-            PodState::Running(_) => self.change_running(w, -1),
-            PodState::Starting(_) => self.change_pending(w, -1),
-            _ => {}
-        }
-        self.pods[pid.index()].state = PodState::Terminating(node);
-        self.workloads[w.index()].live -= 1;
+        self.set_pod_state(pid, PodState::Terminating(node));
         if !matches!(
             self.workloads[w.index()].spec.kind,
             WorkloadKind::DaemonSet { .. }
@@ -221,7 +215,7 @@ impl Cluster {
         // The DaemonSet controller deletes the pods of a node that is gone;
         // bound ones go with PodGC, unbound ones now.
         for pid in std::mem::take(&mut self.nodes[node.index()].daemon_pods) {
-            if self.pods[pid.index()].state == PodState::Pending {
+            if self.pods[pid.index()].state() == PodState::Pending {
                 self.delete_pod(pid);
             }
         }

@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
+use super::events::KubeEvent;
 use super::{Cluster, KubeRecord, WorkloadId};
 
 /// A client-go token bucket (`flowcontrol.NewTokenBucketRateLimiter` over
@@ -57,7 +57,7 @@ impl RateLimiter {
 
     /// Reserves one call asked for at `now`; returns when it may go.
     pub fn reserve(&mut self, now: Millis) -> Millis {
-        let tolerance = Millis(self.interval.0 * u64::from(self.burst - 1));
+        let tolerance = Millis(self.interval.0.saturating_mul(u64::from(self.burst - 1)));
         let at = now.max(self.tat.saturating_sub(tolerance));
         self.tat = self.tat.max(at) + self.interval;
         at
@@ -108,7 +108,11 @@ impl ReplicaSetController {
             dirty: vec![false; workloads],
             processing: vec![false; workloads],
             waiting: vec![None; workloads],
-            workers: vec![None; workers.max(1) as usize],
+            // More workers than ReplicaSets never sync more at once (a key
+            // is synced by one worker at a time), so the extra ones are
+            // not kept: a huge `--concurrent-replicaset-syncs` costs no
+            // memory and worker indices fit the event's u16.
+            workers: vec![None; (workers.max(1) as usize).min(workloads.max(1))],
             burst_replicas: burst_replicas.max(1),
             client,
         }
@@ -352,6 +356,12 @@ mod tests {
     fn five_replicasets_after_a_mass_loss() {
         for (workers, expect) in [
             (5, [[3, 3, 2, 15, 9], [3, 3, 2, 17, 15], [3, 3, 2, 31, 31]]),
+            // As many workers as one could ask for: five are enough for
+            // five ReplicaSets, and the rest are not allocated.
+            (
+                u32::MAX,
+                [[3, 3, 2, 15, 9], [3, 3, 2, 17, 15], [3, 3, 2, 31, 31]],
+            ),
             (1, [[3, 3, 2, 24, 0], [3, 3, 2, 32, 0], [3, 3, 2, 62, 0]]),
         ] {
             let config = KubeConfig {
@@ -394,5 +404,9 @@ mod tests {
         let t: Vec<u64> = (0..31).map(|_| b.reserve(Millis(10_150)).0).collect();
         assert!(t[..30].iter().all(|&x| x == 10_150));
         assert_eq!(t[30], 10_200);
+        // A burst as large as the key allows does not overflow: every call
+        // of a fresh bucket goes at once.
+        let mut b = RateLimiter::new(Millis(u64::MAX / 4), u32::MAX);
+        assert!((0..3).all(|_| b.reserve(Millis(5)) == Millis(5)));
     }
 }

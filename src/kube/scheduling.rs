@@ -5,12 +5,11 @@
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
-use super::scheduler::{self, preemption, score::non_zero};
+use super::events::KubeEvent;
+use super::scheduler::{self, preemption};
 use super::workload::PreemptionPolicy;
 use super::{
-    Cluster, KubeRecord, NodeCondition, NodeId, Pod, PodId, PodState, QueueSlot, WorkloadId,
-    WorkloadKind,
+    Cluster, KubeRecord, NodeCondition, NodeId, Pod, PodId, PodState, WorkloadId, WorkloadKind,
 };
 
 use rand::Rng;
@@ -74,20 +73,7 @@ impl Cluster {
     }
 
     fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {
-        self.clear_nomination(pid);
-        let pod = &mut self.pods[pid.index()];
-        pod.state = PodState::Starting(node);
-        let n = &mut self.nodes[node.index()];
-        n.requested += pod.requests;
-        n.requested_for_scoring += non_zero(pod.requests);
-        n.pods.push(pid);
-        self.refresh_node(node);
-        self.status.progress_steps += 1;
-        self.note(KubeRecord::Bound {
-            pod: pid,
-            node,
-            score: self.select.last_score,
-        });
+        self.set_pod_state(pid, PodState::Starting(node));
         let startup = self.config.pod_startup.sample(&mut self.startup_rng);
         ctx.schedule_in(startup, KubeEvent::PodStarted(pid));
     }
@@ -95,20 +81,15 @@ impl Cluster {
     /// The kubelet started the pod's containers. A pod bound to a node whose
     /// machine is gone never starts.
     pub(super) fn pod_started<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId) {
-        let PodState::Starting(node) = self.pods[pid.index()].state else {
+        let PodState::Starting(node) = self.pods[pid.index()].state() else {
             return;
         };
         if self.nodes[node.index()].heartbeat_lost_at.is_some() {
             return;
         }
-        let pod = &mut self.pods[pid.index()];
-        pod.state = PodState::Running(node);
-        pod.started_at = Some(ctx.now());
-        let w = pod.workload;
-        self.change_pending(w, -1);
-        self.change_running(w, 1);
-        self.status.progress_steps += 1;
-        self.note(KubeRecord::Started(pid));
+        self.pods[pid.index()].started_at = Some(ctx.now());
+        self.set_pod_state(pid, PodState::Running(node));
+        let w = self.pods[pid.index()].workload;
         if self.workloads[w.index()].spec.job.is_some() {
             self.job_pod_started(ctx, pid);
         }
@@ -149,7 +130,7 @@ impl Cluster {
         if let Some(n) = pod.nominated {
             let waiting = self.nodes[n.index()].pods.iter().any(|&q| {
                 let v = &self.pods[q.index()];
-                matches!(v.state, PodState::Terminating(_)) && v.priority < pod.priority
+                matches!(v.state(), PodState::Terminating(_)) && v.priority < pod.priority
             });
             if waiting {
                 return;
@@ -193,23 +174,7 @@ impl Cluster {
         let Some(best) = preemption::pick_one_node(&candidates, &self.pods) else {
             return;
         };
-        let c = &candidates[best];
-        let node = c.node;
-        let priority = pod.priority;
-        // Lower-priority pods nominated to this node may no longer fit there.
-        let lower: Vec<PodId> = self.nodes[node.index()]
-            .nominated
-            .iter()
-            .copied()
-            .filter(|&q| self.pods[q.index()].priority < priority)
-            .collect();
-        for q in lower {
-            self.clear_nomination(q);
-        }
-        self.clear_nomination(pid);
-        self.pods[pid.index()].nominated = Some(node);
-        self.nodes[node.index()].nominated.push(pid);
-        self.refresh_node(node);
+        self.nominate(pid, candidates[best].node);
         for &v in &candidates[best].victims {
             self.note(KubeRecord::Preempted { victim: v, by: pid });
             self.evict_gracefully(ctx, v);
@@ -225,24 +190,16 @@ impl Cluster {
         pid: PodId,
     ) {
         let w = self.pods[pid.index()].workload;
-        let node = match self.pods[pid.index()].state {
-            PodState::Running(n) => {
-                self.change_running(w, -1);
-                n
-            }
-            PodState::Starting(n) => {
-                self.change_pending(w, -1);
-                n
-            }
-            _ => return,
+        let (PodState::Running(node) | PodState::Starting(node)) = self.pods[pid.index()].state()
+        else {
+            return;
         };
-        self.pods[pid.index()].state = PodState::Terminating(node);
+        // It leaves its controller's count (`live`) at once.
+        self.set_pod_state(pid, PodState::Terminating(node));
         let grace = self.workloads[w.index()].spec.termination_grace;
         ctx.schedule_in(grace, KubeEvent::PodTerminated(pid));
-        self.workloads[w.index()].live -= 1;
         // The ReplicaSet does not count terminating pods: it creates a
-        // replacement at once. (live is restored by delete_pod's decrement
-        // being skipped for Terminating pods.)
+        // replacement at once.
         let slot = self.pods[pid.index()].slot;
         self.replace_pod(ctx, w, slot);
     }
@@ -257,25 +214,15 @@ impl Cluster {
     /// that run's history.
     pub fn decide(&mut self, w: WorkloadId) -> Option<NodeId> {
         let spec = &self.workloads[w.index()].spec;
-        let pod = Pod {
-            id: PodId(u32::MAX),
-            workload: w,
-            slot: 0,
-            requests: spec.requests,
-            priority: spec.priority,
-            state: PodState::Pending,
-            created_at: Millis::ZERO,
-            queue_ts: Millis::ZERO,
-            attempts: 0,
-            queue: QueueSlot::None,
-            queue_gen: 0,
-            unschedulable_since: Millis::ZERO,
-            rejected_by: scheduler::Plugins::NONE,
-            nominated: None,
-            pinned: None,
-            started_at: None,
-            work_due: None,
-        };
+        let pod = Pod::new(
+            PodId(u32::MAX),
+            w,
+            0,
+            spec.requests,
+            spec.priority,
+            None,
+            Millis::ZERO,
+        );
         scheduler::select_node(
             &pod,
             &self.workloads[w.index()],

@@ -13,7 +13,7 @@
 
 use crate::engine::{Context, Millis};
 
-use super::cluster::KubeEvent;
+use super::events::KubeEvent;
 use super::{Cluster, WorkloadId};
 
 impl Cluster {

@@ -351,9 +351,9 @@ impl Autoscaler {
     fn too_many_unready(&self, now: Millis, cluster: &Cluster) -> bool {
         let mut total = 0u32;
         let mut unready = 0u32;
-        for pool in &cluster.by_pool {
+        for pool in cluster.pool_nodes() {
             for &n in pool {
-                let node = &cluster.nodes[n.index()];
+                let node = &cluster.nodes()[n.index()];
                 total += 1;
                 if !node.is_ready()
                     && (node.heartbeat_lost_at.is_some()

@@ -37,7 +37,7 @@ impl Autoscaler {
         let unneeded = self.unneeded_nodes(groups, cluster);
         // Refresh the timers: a node keeps its start while it stays
         // unneeded, and loses it as soon as it is needed again.
-        let mut since = vec![None; cluster.nodes.len()];
+        let mut since = vec![None; cluster.nodes().len()];
         for &n in &unneeded {
             since[n.index()] = Some(
                 self.unneeded_since
@@ -100,15 +100,15 @@ impl Autoscaler {
     fn finish_drains(&mut self, now: Millis, cluster: &Cluster, out: &mut Vec<Action>) {
         let draining = std::mem::take(&mut self.draining);
         for (n, since) in draining {
-            let node = &cluster.nodes[n.index()];
+            let node = &cluster.nodes()[n.index()];
             if !node.is_registered() {
                 continue;
             }
             let busy = node.pods.iter().any(|&p| {
-                let pod = &cluster.pods[p.index()];
+                let pod = &cluster.pods()[p.index()];
                 !is_daemon(cluster, p)
                     && matches!(
-                        pod.state,
+                        pod.state(),
                         PodState::Starting(_) | PodState::Running(_) | PodState::Terminating(_)
                     )
             });
@@ -126,39 +126,44 @@ impl Autoscaler {
         }
     }
 
-    /// The nodes that could go now, in node order, with their pods'
-    /// new places reserved on the nodes that stay.
-    fn unneeded_nodes(&self, groups: &[GroupSnapshot], cluster: &Cluster) -> Vec<NodeId> {
+    /// The Ready, schedulable nodes of low utilization, empty ones first
+    /// (the CA removes them before nodes it must drain), then in node
+    /// order; and per pool how many nodes may go: down to the group's
+    /// minimum, less those already draining.
+    fn candidates(&self, groups: &[GroupSnapshot], cluster: &Cluster) -> (Vec<NodeId>, Vec<u32>) {
         let mut candidates = Vec::new();
-        let mut removable = vec![0u32; cluster.by_pool.len()];
+        let mut removable = vec![0u32; cluster.pool_nodes().len()];
         for g in groups {
-            // The group may shrink to its minimum, less what is already
-            // being drained.
             let draining = self
                 .draining
                 .iter()
-                .filter(|(n, _)| cluster.nodes[n.index()].spec.pool == g.pool)
+                .filter(|(n, _)| cluster.nodes()[n.index()].spec.pool == g.pool)
                 .count() as u32;
             removable[g.pool.index()] = g.target.saturating_sub(g.min).saturating_sub(draining);
-            for &n in &cluster.by_pool[g.pool.index()] {
-                let node = &cluster.nodes[n.index()];
+            for &n in &cluster.pool_nodes()[g.pool.index()] {
+                let node = &cluster.nodes()[n.index()];
                 if node.is_ready() && !node.unschedulable && self.utilization_low(cluster, n) {
                     candidates.push(n);
                 }
             }
         }
-        // Empty nodes first, as the CA removes them before nodes it must
-        // drain; then node order.
         candidates.sort_by_key(|&n| (movable_pods(cluster, n).next().is_some(), n));
-        let mut taken: Vec<(Resources, u32)> = vec![Default::default(); cluster.nodes.len()];
-        let mut gone = vec![false; cluster.nodes.len()];
+        (candidates, removable)
+    }
+
+    /// The nodes that could go now, in node order, with their pods'
+    /// new places reserved on the nodes that stay.
+    fn unneeded_nodes(&self, groups: &[GroupSnapshot], cluster: &Cluster) -> Vec<NodeId> {
+        let (candidates, mut removable) = self.candidates(groups, cluster);
+        let mut taken: Vec<(Resources, u32)> = vec![Default::default(); cluster.nodes().len()];
+        let mut gone = vec![false; cluster.nodes().len()];
         for &(n, _) in &self.draining {
             gone[n.index()] = true;
         }
         let mut unneeded = Vec::new();
         let mut placed: Vec<(usize, Resources)> = Vec::new();
         for n in candidates {
-            let pool = cluster.nodes[n.index()].spec.pool.index();
+            let pool = cluster.nodes()[n.index()].spec.pool.index();
             if removable[pool] == 0 {
                 continue;
             }
@@ -166,11 +171,11 @@ impl Autoscaler {
             placed.clear();
             let mut ok = true;
             for p in movable_pods(cluster, n) {
-                let pod = &cluster.pods[p.index()];
+                let pod = &cluster.pods()[p.index()];
                 if pod.priority < self.config.expendable_pods_priority_cutoff {
                     continue;
                 }
-                let wl = &cluster.workloads[pod.workload.index()];
+                let wl = &cluster.workloads()[pod.workload.index()];
                 let system = wl.spec.class == PodClass::System;
                 let budget = wl.disruptions_allowed();
                 if (system && budget.is_none() && self.config.skip_nodes_with_system_pods)
@@ -179,8 +184,8 @@ impl Autoscaler {
                     ok = false;
                     break;
                 }
-                let spot = cluster.by_pool.iter().flatten().copied().find(|&m| {
-                    let other = &cluster.nodes[m.index()];
+                let spot = cluster.pool_nodes().iter().flatten().copied().find(|&m| {
+                    let other = &cluster.nodes()[m.index()];
                     !gone[m.index()]
                         && other.is_ready()
                         && passes_static(wl, other)
@@ -214,7 +219,7 @@ impl Autoscaler {
 
     /// max(cpu, memory) requests over allocatable below the threshold.
     fn utilization_low(&self, cluster: &Cluster, n: NodeId) -> bool {
-        let node = &cluster.nodes[n.index()];
+        let node = &cluster.nodes()[n.index()];
         let a = node.spec.allocatable;
         let r = node.requested;
         let cpu = r.cpu.0 as f64 / a.cpu.0.max(1) as f64;
@@ -224,9 +229,9 @@ impl Autoscaler {
 }
 
 fn is_daemon(cluster: &Cluster, p: super::super::PodId) -> bool {
-    let w = cluster.pods[p.index()].workload;
+    let w = cluster.pods()[p.index()].workload;
     matches!(
-        cluster.workloads[w.index()].spec.kind,
+        cluster.workloads()[w.index()].spec.kind,
         WorkloadKind::DaemonSet { .. }
     )
 }
@@ -234,14 +239,14 @@ fn is_daemon(cluster: &Cluster, p: super::super::PodId) -> bool {
 /// The pods a removal must move: bound, not DaemonSet pods, not already
 /// terminating.
 fn movable_pods(cluster: &Cluster, n: NodeId) -> impl Iterator<Item = super::super::PodId> + '_ {
-    cluster.nodes[n.index()]
+    cluster.nodes()[n.index()]
         .pods
         .iter()
         .copied()
         .filter(move |&p| {
             !is_daemon(cluster, p)
                 && matches!(
-                    cluster.pods[p.index()].state,
+                    cluster.pods()[p.index()].state(),
                     PodState::Starting(_) | PodState::Running(_)
                 )
         })

@@ -53,13 +53,13 @@ impl Autoscaler {
     ) -> bool {
         let mut pending = std::mem::take(&mut self.pending);
         pending.clear();
-        cluster.queue.waiting(&cluster.pods, &mut pending);
+        cluster.queue().waiting(cluster.pods(), &mut pending);
         let cutoff = self.config.expendable_pods_priority_cutoff;
         pending.retain(|&p| {
-            let pod = &cluster.pods[p.index()];
+            let pod = &cluster.pods()[p.index()];
             // Expendable pods never trigger a scale-up; pods waiting for a
             // preemption they triggered are skipped (FAQ).
-            pod.state == PodState::Pending && pod.priority >= cutoff && pod.nominated.is_none()
+            pod.state() == PodState::Pending && pod.priority >= cutoff && pod.nominated.is_none()
         });
         if pending.is_empty() {
             self.pending = pending;
@@ -67,7 +67,7 @@ impl Autoscaler {
         }
         // The scheduler's order: priority, then age.
         pending.sort_by_key(|&p| {
-            let pod = &cluster.pods[p.index()];
+            let pod = &cluster.pods()[p.index()];
             (std::cmp::Reverse(pod.priority), pod.created_at, p)
         });
         let templates: Vec<Template> = groups.iter().map(|g| template(g, cluster)).collect();
@@ -116,7 +116,7 @@ impl Autoscaler {
 fn template(g: &GroupSnapshot, cluster: &Cluster) -> Template {
     let mut free = g.allocatable;
     let mut slots = g.max_pods;
-    for w in &cluster.workloads {
+    for w in cluster.workloads() {
         if matches!(w.spec.kind, WorkloadKind::DaemonSet { .. }) && w.fits_pool[g.pool.index()] {
             let r = w.spec.requests;
             free.cpu.0 = free.cpu.0.saturating_sub(r.cpu.0);
@@ -139,7 +139,7 @@ fn filter_out_schedulable(
     // Simulated extra load per existing node.
     let mut taken: Vec<(Resources, u32)> = Vec::new();
     let mut nodes = Vec::new();
-    for pool in &cluster.by_pool {
+    for pool in cluster.pool_nodes() {
         nodes.extend_from_slice(pool);
     }
     nodes.sort();
@@ -152,10 +152,10 @@ fn filter_out_schedulable(
         }
     }
     pending.retain(|&p| {
-        let pod = &cluster.pods[p.index()];
-        let wl = &cluster.workloads[pod.workload.index()];
+        let pod = &cluster.pods()[p.index()];
+        let wl = &cluster.workloads()[pod.workload.index()];
         for (k, &n) in nodes.iter().enumerate() {
-            let node = &cluster.nodes[n.index()];
+            let node = &cluster.nodes()[n.index()];
             if passes_static(wl, node) && fits_resources(pod, node, taken[k]) {
                 taken[k].0 += pod.requests;
                 taken[k].1 += 1;
@@ -188,10 +188,10 @@ fn estimate(
         .iter()
         .copied()
         .filter(|&p| {
-            let pod = &cluster.pods[p.index()];
+            let pod = &cluster.pods()[p.index()];
             fits_template(
                 pod.requests,
-                &cluster.workloads[pod.workload.index()],
+                &cluster.workloads()[pod.workload.index()],
                 pool,
                 t.free,
                 t.slots,
@@ -203,7 +203,7 @@ fn estimate(
     }
     // Σ(cpu/alloc + mem/alloc), largest first; ties by pending order.
     let size = |p: &PodId| {
-        let r = cluster.pods[p.index()].requests;
+        let r = cluster.pods()[p.index()].requests;
         let c = r.cpu.0 as f64 / alloc.cpu.0.max(1) as f64;
         let m = r.memory.0 as f64 / alloc.memory.0.max(1) as f64;
         c + m
@@ -213,7 +213,7 @@ fn estimate(
     let mut placed = 0u32;
     let mut requested = Resources::default();
     for p in &pods {
-        let r = cluster.pods[p.index()].requests;
+        let r = cluster.pods()[p.index()].requests;
         let slot = bins.iter().position(|b| b.1 > 0 && r.fits_in(&b.0));
         let k = match slot {
             Some(k) => k,

@@ -61,7 +61,7 @@ pub fn select_victims_on_node(
             let v = &pods[q.index()];
             v.priority < pod.priority
                 && matches!(
-                    v.state,
+                    v.state(),
                     PodState::Starting(_) | PodState::Running(_) | PodState::Terminating(_)
                 )
         })
@@ -87,7 +87,7 @@ pub fn select_victims_on_node(
     let (mut violating, mut fine) = (Vec::new(), Vec::new());
     for q in potential {
         let w = pods[q.index()].workload.index();
-        let counts = matches!(pods[q.index()].state, PodState::Running(_));
+        let counts = matches!(pods[q.index()].state(), PodState::Running(_));
         match left.get_mut(w) {
             Some(Some(a)) if counts => {
                 *a -= 1;

@@ -3,6 +3,7 @@
 //! down, which system pods are pending since when and why,
 //! and which user pods hold the nodes those pods could use.
 
+use crate::engine::Millis;
 use crate::kube::PodClass;
 use crate::quantity::format_duration;
 
@@ -105,7 +106,7 @@ impl Names<'_> {
                 format!(
                     "since {} ({} ago), {}: {}",
                     p.since,
-                    format_duration(t.saturating_sub(p.since)),
+                    ago(t.saturating_sub(p.since)),
                     pod.requests,
                     rejection_text(&p.rejection)
                 ),
@@ -154,5 +155,27 @@ impl Names<'_> {
             }
         }
         out
+    }
+}
+
+/// How long ago, to the second (the exact instant is printed beside it):
+/// `1h28m18s`, not `5298450ms`.
+fn ago(d: Millis) -> String {
+    if d.0 < 1000 {
+        return format_duration(d);
+    }
+    format_duration(Millis(d.0 - d.0 % 1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ago;
+    use crate::engine::Millis;
+
+    #[test]
+    fn ago_is_to_the_second() {
+        assert_eq!(ago(Millis(5_298_450)), "1h28m18s");
+        assert_eq!(ago(Millis(450)), "450ms");
+        assert_eq!(ago(Millis(60_000)), "1m");
     }
 }

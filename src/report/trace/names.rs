@@ -205,7 +205,7 @@ impl Names<'_> {
                     (K::Pods, "unschedulable", self.pod(p), String::new())
                 }
                 KubeRecord::Started(p) => {
-                    let on = cluster.pods()[p.index()].state.node();
+                    let on = cluster.pods()[p.index()].state().node();
                     (
                         K::Pods,
                         "started",

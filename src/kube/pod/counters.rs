@@ -1,9 +1,10 @@
 //! The counters a cluster keeps on every pod transition: pending and
 //! Running pods per workload and class, service availability and its
 //! propagation to the workloads that need it, and progressing user work.
-//! Nothing here scans pods.
+//! Nothing here scans pods; only a pod transition (`transition.rs`) calls
+//! these.
 
-use super::{Cluster, PodClass, WorkloadId};
+use crate::kube::{Cluster, KubeRecord, PodClass, WorkloadId};
 
 impl Cluster {
     pub(super) fn change_pending(&mut self, w: WorkloadId, delta: i32) {
@@ -29,9 +30,9 @@ impl Cluster {
             return;
         }
         self.note(if is_down {
-            super::KubeRecord::ServiceDown(w)
+            KubeRecord::ServiceDown(w)
         } else {
-            super::KubeRecord::ServiceUp(w)
+            KubeRecord::ServiceUp(w)
         });
         if self.workloads[w.index()].spec.class == PodClass::System {
             let c = &mut self.status.system_services_down;

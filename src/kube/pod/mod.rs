@@ -1,4 +1,12 @@
 //! Pods: what they ask for and where they are in their life.
+//!
+//! A pod's state is private to this module: it changes only through
+//! `Cluster::set_pod_state` (`transition.rs`), which keeps the per-workload
+//! and cluster counters (`counters.rs`), the node's room and the journal in
+//! step with it.
+
+mod counters;
+mod transition;
 
 use crate::engine::Millis;
 use crate::quantity::Resources;
@@ -126,8 +134,9 @@ pub struct Pod {
     pub requests: Resources,
     /// Priority (0 when no PriorityClass applies).
     pub priority: i32,
-    /// Lifecycle state.
-    pub state: PodState,
+    /// Lifecycle state: read it with [`Pod::state`]; only
+    /// `Cluster::set_pod_state` writes it.
+    state: PodState,
     /// When it was created.
     pub created_at: Millis,
     /// Queue timestamp: creation, refreshed on each failed attempt
@@ -154,4 +163,43 @@ pub struct Pod {
     pub started_at: Option<Millis>,
     /// For a Job pod: the progress-clock reading at which its work is done.
     pub work_due: Option<Millis>,
+}
+
+impl Pod {
+    /// A new Pending pod of workload `w` in replica slot `slot`, created at
+    /// `now`, not yet queued.
+    pub fn new(
+        id: PodId,
+        workload: WorkloadId,
+        slot: u32,
+        requests: Resources,
+        priority: i32,
+        pinned: Option<NodeId>,
+        now: Millis,
+    ) -> Pod {
+        Pod {
+            id,
+            workload,
+            slot,
+            requests,
+            priority,
+            state: PodState::Pending,
+            created_at: now,
+            queue_ts: now,
+            attempts: 0,
+            queue: QueueSlot::None,
+            queue_gen: 0,
+            unschedulable_since: now,
+            rejected_by: Plugins::NONE,
+            nominated: None,
+            pinned,
+            started_at: None,
+            work_due: None,
+        }
+    }
+
+    /// Where the pod is in its life.
+    pub fn state(&self) -> PodState {
+        self.state
+    }
 }

@@ -1,0 +1,258 @@
+//! Event dispatch: the events the Kubernetes side schedules for itself
+//! ([`KubeEvent`], [`Cluster::handle`]), the self-rescheduling loops that
+//! are armed at most once each, and the cluster events (`Change`) that move
+//! pods out of unschedulablePods through their QueueingHints.
+
+use crate::engine::{Context, Millis};
+
+use super::scheduler::{self, EventView, NodeView};
+use super::{Cluster, Node, NodeCondition, NodeId, Pod, PodId, PodState, Workload, WorkloadId};
+
+/// Events the Kubernetes side schedules for itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubeEvent {
+    /// One scheduling cycle: try the head of activeQ.
+    ScheduleOne,
+    /// Move pods whose backoff expired to activeQ.
+    FlushBackoff,
+    /// Move pods stuck in unschedulablePods for too long.
+    FlushUnschedulable,
+    /// A bound pod's containers are up.
+    PodStarted(PodId),
+    /// The node lifecycle controllers' periodic check.
+    NodeMonitor,
+    /// The pod garbage collector's periodic sweep.
+    PodGc,
+    /// A controller creates a pod in this replica slot (for a DaemonSet,
+    /// the slot is the node's index).
+    CreatePod(WorkloadId, u32),
+    /// The ReplicaSet controller's informer adds this ReplicaSet's key to
+    /// the work queue.
+    ReplicaSetAdd(WorkloadId),
+    /// The work queue's rate-limited re-add of this ReplicaSet's key falls
+    /// due (stale unless it is the key's earliest pending re-add).
+    ReplicaSetRetry(WorkloadId),
+    /// A create call of this ReplicaSet worker returns.
+    ReplicaSetCreate(u16),
+    /// A gracefully deleted pod's grace period is over: it is gone.
+    PodTerminated(PodId),
+    /// The pod's toleration of its node's `unreachable:NoExecute` taint may
+    /// have run out.
+    TaintEvict(PodId),
+    /// A controller retries creating the pods an admission webhook
+    /// rejected.
+    RetryCreate(WorkloadId),
+    /// A Job of this workload arrives.
+    JobArrival(WorkloadId),
+    /// Job pods of this workload may have finished their work (stale unless
+    /// the epoch matches).
+    JobCheck(WorkloadId, u32),
+    /// Retry the evictions a PodDisruptionBudget refused on a draining node.
+    DrainRetry(NodeId),
+}
+
+/// A change to the cluster that may make pending pods schedulable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Change {
+    /// A node registered (`Node/Add`).
+    NodeAdded(NodeId),
+    /// Run-time taints left a node (it turned Ready, or was uncordoned):
+    /// `Node/UpdateNodeTaint`, with the node's taints before.
+    TaintsRemoved {
+        /// The node.
+        node: NodeId,
+        /// Its run-time taints before the change.
+        before: RuntimeTaints,
+    },
+    /// A pod bound to a node was deleted or finished (`AssignedPodDelete`).
+    AssignedPodDeleted,
+}
+
+/// A node's run-time taints: `unschedulable` (cordon), `not-ready`,
+/// `unreachable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RuntimeTaints {
+    /// Cordoned.
+    pub unschedulable: bool,
+    /// NotReady (and not unreachable).
+    pub not_ready: bool,
+    /// Unreachable.
+    pub unreachable: bool,
+}
+
+impl RuntimeTaints {
+    /// The node's taints now.
+    pub fn of(n: &Node) -> RuntimeTaints {
+        RuntimeTaints {
+            unschedulable: n.unschedulable,
+            not_ready: n.condition == NodeCondition::NotReady && !n.unreachable,
+            unreachable: n.unreachable,
+        }
+    }
+}
+
+/// How `pod`'s filters see `node` with the run-time taints `state`.
+fn node_view(
+    nodes: &[Node],
+    workloads: &[Workload],
+    node: NodeId,
+    pod: &Pod,
+    state: RuntimeTaints,
+) -> NodeView {
+    let n = &nodes[node.index()];
+    let wl = &workloads[pod.workload.index()];
+    let v = wl.pool_verdict[n.spec.pool.index()];
+    let d = wl.dynamic;
+    let runtime = (state.unschedulable && !d.unschedulable)
+        || (state.not_ready && !d.not_ready)
+        || (state.unreachable && !d.unreachable);
+    NodeView {
+        // A DaemonSet pod's affinity names its node.
+        labels_match: v.labels_match && pod.pinned.is_none_or(|p| p == node),
+        untolerated_no_schedule: v.untolerated_no_schedule || runtime,
+        untolerated_no_execute: v.untolerated_no_execute,
+        unschedulable: state.unschedulable,
+        fits_allocatable: n.spec.max_pods > 0 && pod.requests.fits_in(&n.spec.allocatable),
+        fits_now: scheduler::fits_resources(pod, n, Default::default()),
+    }
+}
+
+/// Which self-rescheduling events are already in the queue, so each is
+/// scheduled at most once.
+#[derive(Debug, Default)]
+pub(super) struct Armed {
+    pub schedule_one: bool,
+    pub backoff: bool,
+    pub leftover: bool,
+    pub monitor: bool,
+    pub gc: bool,
+}
+
+impl Cluster {
+    /// Handles one Kubernetes event.
+    pub fn handle<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, event: KubeEvent) {
+        match event {
+            KubeEvent::ScheduleOne => self.schedule_one(ctx),
+            KubeEvent::FlushBackoff => {
+                self.armed.backoff = false;
+                let n = self
+                    .queue
+                    .flush_backoff(&mut self.pods, ctx.now(), &self.config.scheduler);
+                if n > 0 {
+                    self.arm_schedule(ctx);
+                }
+                self.arm_backoff(ctx);
+            }
+            KubeEvent::FlushUnschedulable => {
+                self.armed.leftover = false;
+                let moved =
+                    self.queue
+                        .flush_leftover(&mut self.pods, ctx.now(), &self.config.scheduler);
+                self.after_move(ctx, moved);
+                self.arm_leftover(ctx);
+            }
+            KubeEvent::PodStarted(pid) => self.pod_started(ctx, pid),
+            KubeEvent::NodeMonitor => self.node_monitor(ctx),
+            KubeEvent::PodGc => self.pod_gc(ctx),
+            KubeEvent::CreatePod(w, slot) => self.try_create_pod(ctx, w, slot),
+            KubeEvent::ReplicaSetAdd(w) => self.replicaset_add(ctx, w),
+            KubeEvent::ReplicaSetRetry(w) => self.replicaset_retry(ctx, w),
+            KubeEvent::ReplicaSetCreate(k) => self.replicaset_create(ctx, k),
+            KubeEvent::RetryCreate(w) => self.retry_create(ctx, w),
+            KubeEvent::JobArrival(w) => self.job_arrival(ctx, w),
+            KubeEvent::JobCheck(w, epoch) => self.job_check(ctx, w, epoch),
+            KubeEvent::DrainRetry(node) => self.drain_pass(ctx, node),
+            KubeEvent::TaintEvict(pid) => self.taint_evict(ctx, pid),
+            KubeEvent::PodTerminated(pid) => {
+                if matches!(self.pods[pid.index()].state(), PodState::Terminating(_)) {
+                    self.delete_pod(pid);
+                    // AssignedPodDelete: the room may help pending pods.
+                    self.cluster_event(ctx, Change::AssignedPodDeleted);
+                }
+            }
+        }
+        self.flush_job_dirty(ctx);
+    }
+
+    /// A node joined or turned Ready, or a pod released room: the pods in
+    /// unschedulablePods that the event's QueueingHints accept move on
+    /// (`MoveAllToActiveOrBackoffQueue`).
+    pub(super) fn cluster_event<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        change: Change,
+    ) {
+        if !self.queue.has_unschedulable() {
+            return;
+        }
+        let (nodes, workloads) = (&self.nodes, &self.workloads);
+        let hints = self.config.scheduler.queueing_hints;
+        let moved =
+            self.queue
+                .on_cluster_event(&mut self.pods, ctx.now(), &self.config.scheduler, |pod| {
+                    let view = |node, state| node_view(nodes, workloads, node, pod, state);
+                    let event = match change {
+                        Change::NodeAdded(n) => {
+                            EventView::NodeAdd(view(n, RuntimeTaints::of(&nodes[n.index()])))
+                        }
+                        Change::TaintsRemoved { node, before } => EventView::NodeTaintUpdate {
+                            old: view(node, before),
+                            new: view(node, RuntimeTaints::of(&nodes[node.index()])),
+                        },
+                        Change::AssignedPodDeleted => EventView::AssignedPodDelete,
+                    };
+                    scheduler::worth_requeuing(pod.rejected_by, &event, hints)
+                });
+        self.after_move(ctx, moved);
+    }
+
+    pub(super) fn after_move<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        moved: scheduler::Moved,
+    ) {
+        if moved.to_active > 0 {
+            self.arm_schedule(ctx);
+        }
+        if moved.to_backoff > 0 {
+            self.arm_backoff(ctx);
+            // With pop-from-backoffQ, a pod in backoffQ wakes an idle
+            // scheduler (`activeQ.broadcast`).
+            if self.config.scheduler.pop_from_backoff {
+                self.arm_schedule(ctx);
+            }
+        }
+    }
+
+    pub(super) fn arm_schedule<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        if !self.armed.schedule_one {
+            self.armed.schedule_one = true;
+            ctx.schedule_in(Millis::ZERO, KubeEvent::ScheduleOne);
+        }
+    }
+
+    pub(super) fn arm_backoff<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        if !self.armed.backoff && self.queue.has_backoff() {
+            self.armed.backoff = true;
+            let period = self.config.scheduler.backoff_flush_period;
+            let at = Millis(ctx.now().0 + 1).next_multiple_of(period);
+            ctx.schedule_at(at, KubeEvent::FlushBackoff);
+        }
+    }
+
+    pub(super) fn arm_leftover<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        if !self.armed.leftover && self.queue.has_unschedulable() {
+            self.armed.leftover = true;
+            let period = self.config.scheduler.leftover_flush_period;
+            let at = Millis(ctx.now().0 + 1).next_multiple_of(period);
+            ctx.schedule_at(at, KubeEvent::FlushUnschedulable);
+        }
+    }
+
+    /// Updates the progress clocks of Job workloads whose needs changed.
+    pub(super) fn flush_job_dirty<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
+        while let Some(w) = self.job_dirty.pop() {
+            self.job_progress_changed(ctx, w);
+        }
+    }
+}

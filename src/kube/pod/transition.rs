@@ -1,0 +1,163 @@
+//! Pod transitions: the one place a pod enters the table and the one place
+//! its state changes. Each transition moves, together, the pod's state, its
+//! workload's pending, Running and live counts (and through them the
+//! cluster's counters and service availability, `counters.rs`), its room on
+//! a node, its nomination and queue entry, the progress count and the
+//! journal record that goes with it.
+//!
+//! What a state counts toward is fixed by the state alone ([`Tally::of`]),
+//! so the counters always equal a recount of the pods' states.
+
+use crate::kube::scheduler::{SchedulingQueue, score::non_zero};
+use crate::kube::{Cluster, KubeRecord, NodeId, Pod, PodId, PodState};
+
+/// What one pod in a state counts toward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    /// Its workload's `pending`: unbound, or bound and starting.
+    pending: i32,
+    /// Its workload's `running`: Running on a live node.
+    running: i32,
+    /// Its workload's `live`: the pods its controller counts. A terminating
+    /// pod was already replaced, and a finished Job pod is done.
+    live: i32,
+}
+
+impl Tally {
+    fn of(state: PodState) -> Tally {
+        let (pending, running, live) = match state {
+            PodState::Pending | PodState::Starting(_) => (1, 0, 1),
+            PodState::Running(_) => (0, 1, 1),
+            PodState::Lost(_) => (0, 0, 1),
+            PodState::Terminating(_)
+            | PodState::Succeeded
+            | PodState::Failed
+            | PodState::Deleted => (0, 0, 0),
+        };
+        Tally {
+            pending,
+            running,
+            live,
+        }
+    }
+}
+
+impl Cluster {
+    /// A controller's new pod enters the table, Pending. Its id must be the
+    /// table's next index.
+    pub(in crate::kube) fn add_pod(&mut self, pod: Pod) {
+        debug_assert_eq!(pod.id.index(), self.pods.len());
+        debug_assert_eq!(pod.state, PodState::Pending);
+        let (id, w) = (pod.id, pod.workload);
+        self.pods.push(pod);
+        self.workloads[w.index()].live += 1;
+        self.change_pending(w, 1);
+        self.status.pods_created += 1;
+        self.note(KubeRecord::PodCreated(id));
+    }
+
+    /// Moves pod `pid` to state `to`, the only way a pod's state changes:
+    ///
+    /// - its workload's counts follow [`Tally`] (pending before Running, so
+    ///   a service's availability changes once);
+    /// - binding (`Starting`) or deletion clears its nomination;
+    /// - it takes room on the node it is bound to and releases the node it
+    ///   leaves (a terminating or lost pod still holds its room);
+    /// - a deleted pod leaves the scheduling queue;
+    /// - binding, starting and finishing are progress steps;
+    /// - the journal records a binding (with the scheduler's last score), a
+    ///   start and a deletion.
+    ///
+    /// A pod that is deleted or finished stays so: moving it is a no-op, as
+    /// is moving a pod to the state it is in.
+    pub(in crate::kube) fn set_pod_state(&mut self, pid: PodId, to: PodState) {
+        let from = self.pods[pid.index()].state;
+        if from == to
+            || matches!(
+                from,
+                PodState::Deleted | PodState::Succeeded | PodState::Failed
+            )
+        {
+            return;
+        }
+        if matches!(to, PodState::Starting(_) | PodState::Deleted) {
+            self.clear_nomination(pid);
+        }
+        let w = self.pods[pid.index()].workload;
+        let (a, b) = (Tally::of(from), Tally::of(to));
+        if a.pending != b.pending {
+            self.change_pending(w, b.pending - a.pending);
+        }
+        if a.running != b.running {
+            self.change_running(w, b.running - a.running);
+        }
+        let wl = &mut self.workloads[w.index()];
+        wl.live = wl.live.wrapping_add_signed(b.live - a.live);
+        if to == PodState::Deleted {
+            self.note(KubeRecord::Deleted {
+                pod: pid,
+                node: from.node(),
+            });
+        }
+        if from.node() != to.node() {
+            if let Some(node) = from.node() {
+                self.release_from_node(pid, node);
+            }
+            if let Some(node) = to.node() {
+                self.occupy(pid, node);
+            }
+        }
+        let pod = &mut self.pods[pid.index()];
+        pod.state = to;
+        if to == PodState::Deleted {
+            SchedulingQueue::forget(pod);
+        }
+        match to {
+            PodState::Starting(node) => {
+                self.status.progress_steps += 1;
+                self.note(KubeRecord::Bound {
+                    pod: pid,
+                    node,
+                    score: self.select.last_score,
+                });
+            }
+            PodState::Running(_) => {
+                self.status.progress_steps += 1;
+                self.note(KubeRecord::Started(pid));
+            }
+            PodState::Succeeded | PodState::Failed => self.status.progress_steps += 1,
+            PodState::Pending
+            | PodState::Terminating(_)
+            | PodState::Lost(_)
+            | PodState::Deleted => {}
+        }
+    }
+
+    /// Deletes a pod from the API, releasing what it held on its node.
+    pub(in crate::kube) fn delete_pod(&mut self, pid: PodId) {
+        self.set_pod_state(pid, PodState::Deleted);
+    }
+
+    /// Puts a pod being bound on `node`: its requests and a pod slot.
+    fn occupy(&mut self, pid: PodId, node: NodeId) {
+        let requests = self.pods[pid.index()].requests;
+        let n = &mut self.nodes[node.index()];
+        n.requested += requests;
+        n.requested_for_scoring += non_zero(requests);
+        n.pods.push(pid);
+        self.refresh_node(node);
+    }
+
+    /// Takes a bound pod off `node`: its requests and its pod slot are free
+    /// again.
+    fn release_from_node(&mut self, pid: PodId, node: NodeId) {
+        let requests = self.pods[pid.index()].requests;
+        let n = &mut self.nodes[node.index()];
+        n.requested -= requests;
+        n.requested_for_scoring -= non_zero(requests);
+        if let Some(pos) = n.pods.iter().position(|&p| p == pid) {
+            n.pods.swap_remove(pos);
+        }
+        self.refresh_node(node);
+    }
+}
