@@ -268,7 +268,7 @@ fn provisionable(cluster: &Cluster) -> Vec<PodId> {
         .pods()
         .iter()
         .filter(|p| {
-            p.state == PodState::Pending
+            p.state() == PodState::Pending
                 && p.attempts > 0
                 && p.nominated.is_none()
                 && !matches!(
