@@ -89,6 +89,10 @@ mod layering;
 /// The scheduler's verdict memo changes no history (issue 19).
 mod verdict_memo;
 
+/// Karpenter: batches, the NodeClaim's type, insufficient capacity, and
+/// the deadlock's Karpenter form.
+mod karpenter;
+
 /// StatefulSets and zonal volumes: ordinal order, volume zones, a zone
 /// outage, and their bad input.
 mod stateful;
