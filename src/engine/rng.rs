@@ -29,6 +29,8 @@ pub enum Stream {
     JobArrivals,
     /// The cluster autoscaler's expander (random choice, tie-breaks).
     Autoscaler,
+    /// Where in its Lease renewal cycle a node's machine stops.
+    NodeLease,
 }
 
 impl Stream {
@@ -43,6 +45,7 @@ impl Stream {
             Stream::WorkSizes => "work-sizes",
             Stream::JobArrivals => "job-arrivals",
             Stream::Autoscaler => "autoscaler",
+            Stream::NodeLease => "node-lease",
         }
     }
 }
