@@ -182,61 +182,89 @@ impl Autoscaler {
         for &(n, _) in &self.draining {
             gone[n.index()] = true;
         }
+        // PodDisruptionBudgets: each node found removable spends its pods'
+        // budgets for the rest of the pass (`RemainingPdbTracker`).
+        let mut budgets: Vec<Option<i64>> = cluster
+            .workloads()
+            .iter()
+            .map(|w| w.disruptions_allowed())
+            .collect();
         let mut unneeded = Vec::new();
-        let mut placed: Vec<(usize, Resources)> = Vec::new();
         for n in candidates {
             let pool = cluster.nodes()[n.index()].spec.pool.index();
             if removable[pool] == 0 {
                 continue;
             }
             gone[n.index()] = true;
-            placed.clear();
-            let mut ok = true;
-            for p in movable_pods(cluster, n) {
-                let pod = &cluster.pods()[p.index()];
-                if pod.priority < self.config.expendable_pods_priority_cutoff {
-                    continue;
-                }
-                let wl = &cluster.workloads()[pod.workload.index()];
-                let system = wl.spec.class == PodClass::System;
-                let budget = wl.disruptions_allowed();
-                if (system && budget.is_none() && self.config.skip_nodes_with_system_pods)
-                    || budget.is_some_and(|a| a <= 0)
-                {
-                    ok = false;
-                    break;
-                }
-                let spot = cluster.pool_nodes().iter().flatten().copied().find(|&m| {
-                    let other = &cluster.nodes()[m.index()];
-                    !gone[m.index()]
-                        && other.is_ready()
-                        && passes_static(wl, other)
-                        && fits_resources(pod, other, taken[m.index()])
-                });
-                match spot {
-                    Some(m) => {
-                        taken[m.index()].0 += pod.requests;
-                        taken[m.index()].1 += 1;
-                        placed.push((m.index(), pod.requests));
-                    }
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if ok {
+            if self.pods_can_move(cluster, n, &gone, &mut taken, &mut budgets) {
                 removable[pool] -= 1;
                 unneeded.push(n);
             } else {
                 gone[n.index()] = false;
-                for &(m, r) in &placed {
-                    taken[m].0 -= r;
-                    taken[m].1 -= 1;
-                }
             }
         }
         unneeded
+    }
+
+    /// Whether every pod `n` must move has a place on a node that stays
+    /// (first fit, reserving its room in `taken`) and a budget that allows
+    /// its eviction (spending it in `budgets`). On failure nothing is kept.
+    fn pods_can_move(
+        &self,
+        cluster: &Cluster,
+        n: NodeId,
+        gone: &[bool],
+        taken: &mut [(Resources, u32)],
+        budgets: &mut [Option<i64>],
+    ) -> bool {
+        let mut placed: Vec<(usize, Resources)> = Vec::new();
+        let mut spent: Vec<usize> = Vec::new();
+        let mut ok = true;
+        for p in movable_pods(cluster, n) {
+            let pod = &cluster.pods()[p.index()];
+            if pod.priority < self.config.expendable_pods_priority_cutoff {
+                continue;
+            }
+            let w = pod.workload.index();
+            let wl = &cluster.workloads()[w];
+            let system = wl.spec.class == PodClass::System;
+            if (system && budgets[w].is_none() && self.config.skip_nodes_with_system_pods)
+                || budgets[w].is_some_and(|a| a <= 0)
+            {
+                ok = false;
+                break;
+            }
+            let spot = cluster.pool_nodes().iter().flatten().copied().find(|&m| {
+                let other = &cluster.nodes()[m.index()];
+                !gone[m.index()]
+                    && other.is_ready()
+                    && passes_static(wl, other)
+                    && fits_resources(pod, other, taken[m.index()])
+            });
+            let Some(m) = spot else {
+                ok = false;
+                break;
+            };
+            taken[m.index()].0 += pod.requests;
+            taken[m.index()].1 += 1;
+            placed.push((m.index(), pod.requests));
+            if let Some(a) = budgets[w].as_mut() {
+                *a -= 1;
+                spent.push(w);
+            }
+        }
+        if !ok {
+            for &(m, r) in &placed {
+                taken[m].0 -= r;
+                taken[m].1 -= 1;
+            }
+            for &w in &spent {
+                if let Some(a) = budgets[w].as_mut() {
+                    *a += 1;
+                }
+            }
+        }
+        ok
     }
 
     /// max(cpu, memory) requests over allocatable below the threshold.

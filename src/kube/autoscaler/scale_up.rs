@@ -31,8 +31,9 @@ pub(super) struct Candidate {
     pub pods: u32,
     /// Sum of those pods' requests.
     pub requested: Resources,
-    /// The template's allocatable.
-    pub allocatable: Resources,
+    /// The template node's capacity, which least-waste measures against
+    /// (`expander/waste/waste.go`, `resourcesForNode`).
+    pub capacity: Resources,
 }
 
 /// A template node's room once the group's DaemonSet pods are on it.
@@ -262,6 +263,6 @@ fn estimate(
         nodes: bins.len() as u32,
         pods: placed,
         requested,
-        allocatable: alloc,
+        capacity: g.capacity,
     })
 }
