@@ -106,6 +106,19 @@ fn finds_the_known_threshold_with_fewer_runs_than_the_grid() {
     assert_eq!(rec.policies.len(), 1);
     assert_eq!(rec.policies[0].pools[0].desired, 3);
     assert_eq!(rec.first_seed, base.first_seed + 256);
+    // The summary ends with `wrote PATH` for each file: the directory's.
+    let mut wrote: Vec<std::path::PathBuf> = poolsim::advise::summary(&a)
+        .lines()
+        .filter_map(|l| l.strip_prefix("wrote ").map(Into::into))
+        .collect();
+    wrote.sort();
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(wrote, files);
+    assert_eq!(files.len(), 5, "{files:?}");
 }
 
 #[test]

@@ -132,16 +132,27 @@ fn root_reexports(lib: &str) -> BTreeMap<String, String> {
     map
 }
 
+/// The modules of the binary: `mod name;` lines of `main.rs` (files of
+/// the binary, not of the library, so outside the library's order).
+fn binary_modules(src: &Path) -> Vec<String> {
+    let main = fs::read_to_string(src.join("main.rs")).expect("src/main.rs");
+    without_comments(&main)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("mod ")?.strip_suffix(';'))
+        .map(|m| m.trim().to_string())
+        .collect()
+}
+
 /// The top-level module a file of `src/` belongs to (`None` for the crate
-/// roots `lib.rs` and `main.rs`).
-fn top_module(src: &Path, file: &Path) -> Option<String> {
+/// roots `lib.rs` and `main.rs`, and for the binary's own modules).
+fn top_module(src: &Path, file: &Path, binary: &[String]) -> Option<String> {
     let rel = file.strip_prefix(src).expect("under src/");
     let first = rel.components().next()?.as_os_str().to_str()?.to_string();
     if rel.components().count() > 1 {
         return Some(first);
     }
     let stem = first.trim_end_matches(".rs").to_string();
-    (stem != "lib" && stem != "main").then_some(stem)
+    (stem != "lib" && stem != "main" && !binary.contains(&stem)).then_some(stem)
 }
 
 /// Every edge that points up (or sideways between peers), as
@@ -156,11 +167,12 @@ fn upward_edges(root: &Path) -> Vec<String> {
     let src = root.join("src");
     let lib = fs::read_to_string(src.join("lib.rs")).expect("src/lib.rs");
     let reexports = root_reexports(&lib);
+    let binary = binary_modules(&src);
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     let mut bad = Vec::new();
     for file in &files {
-        let Some(from) = top_module(&src, file) else {
+        let Some(from) = top_module(&src, file, &binary) else {
             continue;
         };
         let shown = file.strip_prefix(root).unwrap_or(file).display();

@@ -401,3 +401,100 @@ fn report_writes_one_self_contained_page() {
     assert!(html.contains("<pre class=\"trace\">"));
     assert!(html.contains("--set workloads.worker.replicas="));
 }
+
+/// The paths of the `wrote PATH` lines of a command's output.
+fn wrote(stdout: &[u8]) -> Vec<PathBuf> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("wrote ").map(PathBuf::from))
+        .collect()
+}
+
+/// The files in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// `run` prints `wrote PATH` for every file it wrote: the files then in its
+/// directory, exactly; `plot` does the same for its figures. `plot
+/// --policy`/`--seed` with no `timeseries.csv` to draw from is refused
+/// (exit 2, naming the file), and no figure is written.
+#[test]
+fn run_and_plot_list_every_file_they_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("o");
+    let out = dir.to_str().unwrap();
+    let file = shipped("seed-deadlock.toml");
+    let file = file.to_str().unwrap();
+    let names = |paths: &[PathBuf]| -> Vec<String> {
+        let mut n: Vec<String> = paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let args = ["run", file, "--seeds", "2", "--quiet", "--out", out];
+    let with_series = [&args[..], &["--timeseries", "10m"]].concat();
+    let o = poolsim(&with_series);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut printed = wrote(&o.stdout);
+    assert!(printed.iter().all(|p| p.parent() == Some(dir.as_path())));
+    printed.sort();
+    assert_eq!(printed, listing(&dir));
+    assert_eq!(
+        names(&printed),
+        [
+            "runs.csv",
+            "scenario.resolved.toml",
+            "summary.csv",
+            "sweep.toml",
+            "timeseries.csv"
+        ]
+    );
+
+    // Again without a time series: the old one is removed, not listed.
+    let o = poolsim(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut printed = wrote(&o.stdout);
+    printed.sort();
+    assert_eq!(printed, listing(&dir));
+    assert_eq!(
+        names(&printed),
+        [
+            "runs.csv",
+            "scenario.resolved.toml",
+            "summary.csv",
+            "sweep.toml"
+        ]
+    );
+
+    let p = poolsim(&["plot", out, "--policy", "split-pool"]);
+    assert_eq!(p.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&p.stderr);
+    assert!(
+        err.contains(
+            "timeseries.csv: not found: --policy and --seed choose the run drawn over time"
+        ),
+        "{err}"
+    );
+    assert_eq!(listing(&dir), printed, "nothing written");
+
+    let figures = plot(&dir, &[]);
+    assert_eq!(
+        names(&figures),
+        [
+            "cost-vs-unavailability.svg",
+            "deadlock-rate.svg",
+            "recovery-cdf.svg"
+        ]
+    );
+    let mut all = [printed, figures].concat();
+    all.sort();
+    assert_eq!(all, listing(&dir));
+}

@@ -78,6 +78,10 @@ mod queue_versions;
 /// over many seeds, determinism, resume and bad input.
 mod advise;
 
+/// The README's reference sections name every stall cause and `runs.csv`
+/// column the code defines.
+mod docs;
+
 /// The module order of ARCHITECTURE.md, checked against every `crate::`
 /// path in `src/`.
 mod layering;

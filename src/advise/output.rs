@@ -534,14 +534,15 @@ pub fn summary(a: &Advice) -> String {
             "warning: monotonicity contradicted: {v}; pruning may have been wrong, run again with --no-prune"
         );
     }
-    let _ = writeln!(
-        s,
-        "wrote {dir}/{ADVISE_CSV}, {ADVISE_SVG}, {}{}",
+    let written = [
+        ADVISE_CSV,
+        ADVISE_SVG,
         super::exec::RUNS_FILE,
-        a.recommended_file
-            .as_ref()
-            .map_or(String::new(), |p| format!(", {}", p.display())),
-        dir = a.dir.display()
-    );
+        super::exec::PLAN_FILE,
+    ]
+    .map(|f| a.dir.join(f));
+    for path in written.iter().chain(&a.recommended_file) {
+        let _ = writeln!(s, "wrote {}", path.display());
+    }
     s
 }

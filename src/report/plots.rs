@@ -451,9 +451,19 @@ pub fn figures(dir: &Path, choice: &RunChoice) -> Result<BTreeMap<String, Figure
     Ok(figures)
 }
 
-/// [`plot_dir`], drawing `choice` over time when `timeseries.csv` exists.
-/// Writes nothing if any figure would be empty.
+/// [`plot_dir`], drawing `choice` over time. A choice of policy or seed
+/// needs `timeseries.csv` (it would otherwise choose nothing). Writes
+/// nothing if any figure would be empty.
 pub fn plot_dir_with(dir: &Path, choice: &RunChoice) -> Result<Vec<PathBuf>, PlotError> {
+    let series = dir.join("timeseries.csv");
+    if (choice.policy.is_some() || choice.seed.is_some()) && !series.exists() {
+        return Err(PlotError::Read {
+            path: series.display().to_string(),
+            message: "not found: --policy and --seed choose the run drawn over time, \
+                      which needs this file (poolsim run --timeseries 10s)"
+                .into(),
+        });
+    }
     let mut written = Vec::new();
     for (name, figure) in figures(dir, choice)? {
         let path = dir.join(name);

@@ -431,7 +431,7 @@ pub struct OverprovisionFile {
     pub cpu: CpuText,
     /// memory request of each.
     pub memory: MemoryText,
-    /// Their priority (default -10).
+    /// Their priority (default -1).
     pub priority: Option<i32>,
     /// Their nodeSelector.
     #[serde(default)]

@@ -30,6 +30,7 @@ pub(crate) use progress::Progress;
 pub use progress::{
     ProgressMode, ignore_file_size_signal, install_interrupt_handler, stop_requested,
 };
+pub use resume::result_files;
 pub use summarise::summarise_file;
 
 use crate::engine::Millis;
@@ -178,6 +179,10 @@ pub struct SweepOutput {
     pub summary: Vec<SummaryRow>,
     /// What `--resume` found and did not reuse, and why.
     pub notes: Vec<String>,
+    /// The result files in `dir` (see [`result_files`]): each written by
+    /// this sweep, but `runs.csv` (and `timeseries.csv`) of a sweep that
+    /// `--resume` found finished, which it checked instead.
+    pub files: Vec<PathBuf>,
 }
 
 /// One CSV record as a line.
@@ -296,6 +301,7 @@ pub fn run_sweep(base: &Scenario, opts: &SweepOptions) -> Result<SweepOutput, Sw
         match refinish(&dir, &plan, &resolved, range.clone())? {
             Ok(summary) => {
                 return Ok(SweepOutput {
+                    files: result_files(&dir),
                     dir,
                     runs: range.len(),
                     resumed: range.len(),
@@ -345,6 +351,7 @@ pub fn run_sweep(base: &Scenario, opts: &SweepOptions) -> Result<SweepOutput, Sw
     let summary = finish(&dir, &plan, &resolved, RUNS_PARTIAL)?;
     partial::promote(&dir, plan.timeseries.is_some())?;
     Ok(SweepOutput {
+        files: result_files(&dir),
         dir,
         runs: range.len(),
         resumed,

@@ -5,7 +5,7 @@
 //! outlives the `sweep.toml` it belonged to.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::output::{META_FILE, Meta, tmp_path, write_error};
 use super::partial::{RUNS_PARTIAL, SERIES_PARTIAL, SUMS_FILE};
@@ -23,6 +23,20 @@ const RESULT_FILES: [&str; 8] = [
     SUMS_FILE,
     META_FILE,
 ];
+
+/// The final files of a finished result directory that `dir` holds
+/// (`runs.csv`, `summary.csv`, `timeseries.csv`, the resolved scenario,
+/// `sweep.toml`, in that order): after a `run` or `merge` that succeeded,
+/// exactly the files it wrote (each starts by removing every result file
+/// of an earlier sweep).
+pub fn result_files(dir: &Path) -> Vec<PathBuf> {
+    RESULT_FILES
+        .iter()
+        .filter(|f| ![RUNS_PARTIAL, SERIES_PARTIAL, SUMS_FILE].contains(f))
+        .map(|f| dir.join(f))
+        .filter(|p| p.exists())
+        .collect()
+}
 
 /// How a sweep starts in its directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
