@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use poolsim::report;
 
@@ -25,177 +25,205 @@ pub enum Command {
     /// Run every policy of a scenario over many seeds (and a parameter
     /// grid) and write CSV results.
     #[command(after_help = RUN_HELP)]
-    Run {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-        /// Seeds per grid point and policy (default: the scenario's `seeds`).
-        #[arg(long)]
-        seeds: Option<u32>,
-        /// Sweep a scenario value: KEY=V1,V2,... with KEY a dotted path
-        /// (e.g. workloads.worker.replicas=100..400:100). Repeatable.
-        #[arg(long = "set", value_name = "KEY=V1,V2,...")]
-        set: Vec<String>,
-        /// Output directory (default: results/<scenario name>/).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Worker threads (default: all cores). Output does not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Run only this policy (repeatable).
-        #[arg(long = "policy")]
-        policies: Vec<String>,
-        /// Policy the others are compared with in summary.csv (default: the
-        /// first one run).
-        #[arg(long)]
-        baseline: Option<String>,
-        /// Run one slice of the runs: I/N, or auto/N to take I from
-        /// JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.
-        #[arg(long, value_name = "I/N")]
-        shard: Option<String>,
-        /// Reuse the finished runs of an interrupted sweep in the output
-        /// directory and run only the rest.
-        #[arg(long)]
-        resume: bool,
-        /// Also write timeseries.csv, sampled at this interval (e.g. 10s).
-        #[arg(long, value_name = "DURATION")]
-        timeseries: Option<String>,
-        /// No progress on stderr.
-        #[arg(long, short)]
-        quiet: bool,
-        /// Events one run may handle; a run that needs more ends as a
-        /// `failed` row saying so (default 50000000).
-        #[arg(long, value_name = "N")]
-        max_events_per_run: Option<u64>,
-    },
+    Run(RunArgs),
     /// Join the result directories of the shards of one sweep.
     #[command(after_help = MERGE_HELP)]
-    Merge {
-        /// Shard result directories.
-        #[arg(required = true)]
-        dirs: Vec<PathBuf>,
-        /// Output directory.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Merge(MergeArgs),
     /// Check a scenario file and print what it would run.
     #[command(after_help = VALIDATE_HELP)]
-    Validate {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-    },
+    Validate(ValidateArgs),
     /// Run one policy with one seed and print its event log, then explain
     /// what holds the cluster if it is stuck.
     #[command(after_help = TRACE_HELP)]
-    Trace {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-        /// The policy to run.
-        #[arg(long)]
-        policy: String,
-        /// The seed (as in runs.csv).
-        #[arg(long)]
-        seed: u64,
-        /// Set a scenario value, as `run --set` does: KEY=VALUE, or
-        /// KEY=V1,V2,... with --point choosing among the grid's points.
-        /// Repeatable.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        set: Vec<String>,
-        /// The grid point to run when the scenario's [sweep] and --set make
-        /// several (0-based, in runs.csv order).
-        #[arg(long, value_name = "I")]
-        point: Option<usize>,
-        /// A results directory: refuse a policy, seed or grid point its
-        /// runs.csv does not hold.
-        #[arg(long, value_name = "DIR")]
-        results: Option<PathBuf>,
-        /// Only lines about these objects: pods, nodes, instances,
-        /// services, faults, cluster (comma-separated).
-        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
-        only: Vec<report::ObjectKind>,
-        /// Only lines at or after this time (e.g. 29m).
-        #[arg(long, value_name = "DURATION")]
-        from: Option<String>,
-        /// Only lines at or before this time (e.g. 45m).
-        #[arg(long, value_name = "DURATION")]
-        to: Option<String>,
-        /// text (aligned columns) or jsonl (one JSON object per line).
-        #[arg(long, default_value = "text")]
-        format: report::TraceFormat,
-    },
+    Trace(TraceArgs),
     /// Find the cheapest design that meets requirements with confidence:
     /// pool sizes (or --search values) per policy, sequential seeds.
     #[command(after_help = ADVISE_HELP)]
-    Advise {
-        /// Scenario file (TOML).
-        scenario: PathBuf,
-        /// What to minimise among the designs that meet the requirements.
-        #[arg(long, default_value = "cost")]
-        objective: Objective,
-        /// A requirement METRIC<=LIMIT: deadlock_rate<=0.01,
-        /// system_recovery_p95<=300s, system_unavailable_p99<=10m. Repeatable.
-        #[arg(long = "require", value_name = "METRIC<=LIMIT", required = true)]
-        require: Vec<String>,
-        /// Search a scenario value instead of the default pool sizes:
-        /// KEY=V1,V2,... or KEY=FROM..TO[:STEP], as --set. Repeatable.
-        #[arg(long = "search", value_name = "KEY=RANGE")]
-        search: Vec<String>,
-        /// Default space: split each policy's total over its pools
-        /// (fixed-total) or vary each pool from 1 to that total (free).
-        #[arg(long, default_value = "fixed-total")]
-        pools: PoolsArg,
-        /// Only this policy (repeatable).
-        #[arg(long = "policy")]
-        policies: Vec<String>,
-        /// Runs in all, at most.
-        #[arg(long, default_value_t = 20_000)]
-        budget_runs: usize,
-        /// Seeds after which a candidate is left undecided.
-        #[arg(long, default_value_t = 4096)]
-        max_seeds: usize,
-        /// Confidence of each verdict.
-        #[arg(long, default_value_t = 0.95)]
-        confidence: f64,
-        /// Do not prune by the monotonicity of pool sizes.
-        #[arg(long)]
-        no_prune: bool,
-        /// Output directory (default: results/<scenario name>-advise/).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Worker threads (default: all cores). The answer does not depend on it.
-        #[arg(long)]
-        threads: Option<usize>,
-        /// Reuse the runs already in the output directory.
-        #[arg(long)]
-        resume: bool,
-        /// No progress on stderr.
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Advise(AdviseArgs),
     /// Write DIR/report.html: one self-contained page with the scenario,
     /// the summary, the figures, the stall causes and one run explained.
     #[command(after_help = REPORT_HELP)]
-    Report {
-        /// Results directory (with runs.csv and summary.csv).
-        dir: PathBuf,
-        /// Policy of the run explained (default: the worst run).
-        #[arg(long)]
-        policy: Option<String>,
-        /// Seed of the run explained.
-        #[arg(long)]
-        seed: Option<u64>,
-    },
+    Report(ReportArgs),
     /// Draw SVG figures from the CSV files in a results directory.
     #[command(after_help = PLOT_HELP)]
-    Plot {
-        /// Results directory (with runs.csv and summary.csv).
-        dir: PathBuf,
-        /// Policy of the run drawn over time (default: the first deadlocked run).
-        #[arg(long)]
-        policy: Option<String>,
-        /// Seed of the run drawn over time.
-        #[arg(long)]
-        seed: Option<u64>,
-    },
+    Plot(PlotArgs),
+}
+
+// The options of `poolsim run`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Seeds per grid point and policy (default: the scenario's `seeds`).
+    #[arg(long)]
+    pub seeds: Option<u32>,
+    /// Sweep a scenario value: KEY=V1,V2,... with KEY a dotted path
+    /// (e.g. workloads.worker.replicas=100..400:100). Repeatable.
+    #[arg(long = "set", value_name = "KEY=V1,V2,...")]
+    pub set: Vec<String>,
+    /// Output directory (default: results/<scenario name>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). Output does not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Run only this policy (repeatable).
+    #[arg(long = "policy")]
+    pub policies: Vec<String>,
+    /// Policy the others are compared with in summary.csv (default: the
+    /// first one run).
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// Run one slice of the runs: I/N, or auto/N to take I from
+    /// JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Reuse the finished runs of an interrupted sweep in the output
+    /// directory and run only the rest.
+    #[arg(long)]
+    pub resume: bool,
+    /// Also write timeseries.csv, sampled at this interval (e.g. 10s).
+    #[arg(long, value_name = "DURATION")]
+    pub timeseries: Option<String>,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Events one run may handle; a run that needs more ends as a
+    /// `failed` row saying so (default 50000000).
+    #[arg(long, value_name = "N")]
+    pub max_events_per_run: Option<u64>,
+}
+
+// The options of `poolsim merge`.
+#[derive(Args)]
+pub struct MergeArgs {
+    /// Shard result directories.
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+// The options of `poolsim validate`.
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+}
+
+// The options of `poolsim trace`.
+#[derive(Args)]
+pub struct TraceArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// The policy to run.
+    #[arg(long)]
+    pub policy: String,
+    /// The seed (as in runs.csv).
+    #[arg(long)]
+    pub seed: u64,
+    /// Set a scenario value, as `run --set` does: KEY=VALUE, or
+    /// KEY=V1,V2,... with --point choosing among the grid's points.
+    /// Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// The grid point to run when the scenario's [sweep] and --set make
+    /// several (0-based, in runs.csv order).
+    #[arg(long, value_name = "I")]
+    pub point: Option<usize>,
+    /// A results directory: refuse a policy, seed or grid point its
+    /// runs.csv does not hold.
+    #[arg(long, value_name = "DIR")]
+    pub results: Option<PathBuf>,
+    /// Only lines about these objects: pods, nodes, instances,
+    /// services, faults, cluster (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub only: Vec<report::ObjectKind>,
+    /// Only lines at or after this time (e.g. 29m).
+    #[arg(long, value_name = "DURATION")]
+    pub from: Option<String>,
+    /// Only lines at or before this time (e.g. 45m).
+    #[arg(long, value_name = "DURATION")]
+    pub to: Option<String>,
+    /// text (aligned columns) or jsonl (one JSON object per line).
+    #[arg(long, default_value = "text")]
+    pub format: report::TraceFormat,
+}
+
+// The options of `poolsim advise`.
+#[derive(Args)]
+pub struct AdviseArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// What to minimise among the designs that meet the requirements.
+    #[arg(long, default_value = "cost")]
+    pub objective: Objective,
+    /// A requirement METRIC<=LIMIT: deadlock_rate<=0.01,
+    /// system_recovery_p95<=300s, system_unavailable_p99<=10m. Repeatable.
+    #[arg(long = "require", value_name = "METRIC<=LIMIT", required = true)]
+    pub require: Vec<String>,
+    /// Search a scenario value instead of the default pool sizes:
+    /// KEY=V1,V2,... or KEY=FROM..TO[:STEP], as --set. Repeatable.
+    #[arg(long = "search", value_name = "KEY=RANGE")]
+    pub search: Vec<String>,
+    /// Default space: split each policy's total over its pools
+    /// (fixed-total) or vary each pool from 1 to that total (free).
+    #[arg(long, default_value = "fixed-total")]
+    pub pools: PoolsArg,
+    /// Only this policy (repeatable).
+    #[arg(long = "policy")]
+    pub policies: Vec<String>,
+    /// Runs in all, at most.
+    #[arg(long, default_value_t = 20_000)]
+    pub budget_runs: usize,
+    /// Seeds after which a candidate is left undecided.
+    #[arg(long, default_value_t = 4096)]
+    pub max_seeds: usize,
+    /// Confidence of each verdict.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Do not prune by the monotonicity of pool sizes.
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Output directory (default: results/<scenario name>-advise/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Worker threads (default: all cores). The answer does not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Reuse the runs already in the output directory.
+    #[arg(long)]
+    pub resume: bool,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+// The options of `poolsim report`.
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Results directory (with runs.csv and summary.csv).
+    pub dir: PathBuf,
+    /// Policy of the run explained (default: the worst run).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Seed of the run explained.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+// The options of `poolsim plot`.
+#[derive(Args)]
+pub struct PlotArgs {
+    /// Results directory (with runs.csv and summary.csv).
+    pub dir: PathBuf,
+    /// Policy of the run drawn over time (default: the first deadlocked run).
+    #[arg(long)]
+    pub policy: Option<String>,
+    /// Seed of the run drawn over time.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 // Each subcommand's `--help` ends with examples and the README sections

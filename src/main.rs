@@ -107,203 +107,227 @@ fn escape_lines(msg: &str) -> String {
 fn run(cli: Cli) -> Result<(), Failure> {
     let outside = cli.allow_paths_outside;
     match cli.command {
-        Command::Run {
-            scenario,
-            seeds,
-            set,
-            out,
-            threads,
-            policies,
-            baseline,
-            shard,
-            resume,
-            timeseries,
-            quiet,
-            max_events_per_run,
-        } => {
-            let scenario = Scenario::load_with(&scenario, outside)?;
-            let shard = shard
-                .map(|s| Shard::parse(&s, |var| std::env::var(var).ok()))
-                .transpose()?;
-            let timeseries = timeseries
-                .map(|t| {
-                    parse_duration(&t)
-                        .map_err(|m| Failure::BadInput(format!("--timeseries `{t}`: {m}")))
-                })
-                .transpose()?;
-            let opts = SweepOptions {
-                seeds,
-                policies,
-                set,
-                baseline,
-                threads,
-                out,
-                shard,
-                resume,
-                timeseries,
-                progress: if quiet {
-                    ProgressMode::Quiet
-                } else {
-                    ProgressMode::Auto
-                },
-                max_events_per_run,
-            };
-            let output = run_sweep(&scenario, &opts)?;
-            for note in &output.notes {
-                let _ = writeln!(std::io::stderr(), "poolsim: resume: {}", escape_lines(note));
-            }
-            if output.resumed > 0 {
-                print(&format!(
-                    "resumed {} of {} runs from an interrupted sweep\n",
-                    output.resumed, output.runs
-                ))?;
-            }
-            print(&escape_lines(&report::summary_table(&output.summary)))?;
-            print_written(&output.files)
-        }
-        Command::Advise {
-            scenario,
-            objective: Objective::Cost,
-            require,
-            search,
-            pools,
-            policies,
-            budget_runs,
-            max_seeds,
-            confidence,
-            no_prune,
-            out,
-            threads,
-            resume,
-            quiet,
-        } => {
-            let scenario = Scenario::load(&scenario)?;
-            let opts = advise::AdviseOptions {
-                requirements: require,
-                space: advise::SpaceOptions {
-                    pools: match pools {
-                        PoolsArg::FixedTotal => advise::PoolSpace::FixedTotal,
-                        PoolsArg::Free => advise::PoolSpace::Free,
-                    },
-                    search,
-                    policies,
-                },
-                confidence,
-                budget_runs,
-                max_seeds,
-                prune: !no_prune,
-                threads,
-                out,
-                resume,
-                progress: if quiet {
-                    ProgressMode::Quiet
-                } else {
-                    ProgressMode::Auto
-                },
-            };
-            let advice = advise::advise(&scenario, &opts).map_err(|e| {
-                if e.is_bad_input() {
-                    Failure::BadInput(e.to_string())
-                } else {
-                    Failure::Runtime(e.to_string())
-                }
-            })?;
-            print!("{}", advise::summary(&advice));
-            if advice.outcome.recommended.is_none() {
-                return Err(Failure::Runtime(
-                    "no candidate met every requirement with the confidence asked".into(),
-                ));
-            }
-            Ok(())
-        }
-        Command::Trace {
-            scenario,
-            policy,
-            seed,
-            set,
-            point,
-            results,
-            only,
-            from,
-            to,
-            format,
-        } => {
-            let base = Scenario::load_with(&scenario, outside)?;
-            let at = poolsim::sweep::grid_point(&base, &set, point)?;
-            if let Some(dir) = &results {
-                poolsim::sweep::check_results_hold(dir, &at, &policy, seed)?;
-            }
-            let scenario = at.scenario;
-            let time = |flag: &str, v: Option<String>| {
-                v.map(|t| {
-                    parse_duration(&t).map_err(|m| Failure::BadInput(format!("{flag} `{t}`: {m}")))
-                })
-                .transpose()
-            };
-            let opts = report::TraceOptions {
-                only,
-                from: time("--from", from)?,
-                to: time("--to", to)?,
-                format,
-            };
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            report::trace(&scenario, &policy, seed, &opts, &mut out).map_err(|e| match e {
-                report::TraceError::UnknownPolicy { .. }
-                | report::TraceError::EmptyWindow { .. } => Failure::BadInput(e.to_string()),
-                // A closed pipe (`| head`) is the reader's choice, not a failure.
-                report::TraceError::Write(ref io)
-                    if io.kind() == std::io::ErrorKind::BrokenPipe =>
-                {
-                    Failure::Quiet
-                }
-                report::TraceError::Write(_) => Failure::Runtime(e.to_string()),
-            })?;
-            out.flush().or_else(|e| match e.kind() {
-                std::io::ErrorKind::BrokenPipe => Ok(()),
-                _ => Err(Failure::Runtime(format!("writing the trace: {e}"))),
-            })
-        }
-        Command::Plot { dir, policy, seed } => {
-            let choice = report::RunChoice {
-                policy,
-                seed,
-                ..Default::default()
-            };
-            let written = report::plot_dir_with(&dir, &choice).map_err(|e| match e {
-                report::PlotError::Read { .. } | report::PlotError::Empty { .. } => {
-                    Failure::BadInput(e.to_string())
-                }
-                report::PlotError::Write { .. } => Failure::Runtime(e.to_string()),
-            })?;
-            print_written(&written)
-        }
-        Command::Report { dir, policy, seed } => {
-            let choice = report::RunChoice {
-                policy,
-                seed,
-                ..Default::default()
-            };
-            let path = report::write_report(&dir, &choice).map_err(|e| match e {
-                report::ReportError::Plot(report::PlotError::Write { .. })
-                | report::ReportError::Write { .. } => Failure::Runtime(e.to_string()),
-                report::ReportError::Plot(_) | report::ReportError::NoSuchRun { .. } => {
-                    Failure::BadInput(e.to_string())
-                }
-            })?;
-            print_written(&[path])
-        }
-        Command::Merge { dirs, out } => {
-            let summary = merge(&dirs, &out)?;
-            print(&escape_lines(&report::summary_table(&summary)))?;
-            print_written(&poolsim::sweep::result_files(&out))
-        }
-        Command::Validate { scenario } => {
-            let scenario = Scenario::load_with(&scenario, outside)?;
-            // Expanding the plan validates every grid point of `[sweep]`.
-            let plan = Plan::new(&scenario, &SweepOptions::default())?;
-            print(&escape_lines(&report::describe(&scenario)))?;
-            print(&escape_lines(&report::describe_grid(&plan)))
-        }
+        Command::Run(args) => sweep(args, outside),
+        Command::Advise(args) => advise_cmd(args),
+        Command::Trace(args) => trace(args, outside),
+        Command::Plot(args) => plot(args),
+        Command::Report(args) => report_cmd(args),
+        Command::Merge(args) => merge_cmd(args),
+        Command::Validate(args) => validate(args, outside),
     }
+}
+
+/// `poolsim run`: the sweep, its summary table and the files written.
+fn sweep(args: cli::RunArgs, outside: bool) -> Result<(), Failure> {
+    let cli::RunArgs {
+        scenario,
+        seeds,
+        set,
+        out,
+        threads,
+        policies,
+        baseline,
+        shard,
+        resume,
+        timeseries,
+        quiet,
+        max_events_per_run,
+    } = args;
+    let scenario = Scenario::load_with(&scenario, outside)?;
+    let shard = shard
+        .map(|s| Shard::parse(&s, |var| std::env::var(var).ok()))
+        .transpose()?;
+    let timeseries = timeseries
+        .map(|t| {
+            parse_duration(&t).map_err(|m| Failure::BadInput(format!("--timeseries `{t}`: {m}")))
+        })
+        .transpose()?;
+    let opts = SweepOptions {
+        seeds,
+        policies,
+        set,
+        baseline,
+        threads,
+        out,
+        shard,
+        resume,
+        timeseries,
+        progress: if quiet {
+            ProgressMode::Quiet
+        } else {
+            ProgressMode::Auto
+        },
+        max_events_per_run,
+    };
+    let output = run_sweep(&scenario, &opts)?;
+    for note in &output.notes {
+        let _ = writeln!(std::io::stderr(), "poolsim: resume: {}", escape_lines(note));
+    }
+    if output.resumed > 0 {
+        print(&format!(
+            "resumed {} of {} runs from an interrupted sweep\n",
+            output.resumed, output.runs
+        ))?;
+    }
+    print(&escape_lines(&report::summary_table(&output.summary)))?;
+    print_written(&output.files)
+}
+
+/// `poolsim advise`: the search, its report, exit 1 if nothing passed.
+fn advise_cmd(args: cli::AdviseArgs) -> Result<(), Failure> {
+    let cli::AdviseArgs {
+        scenario,
+        objective: Objective::Cost,
+        require,
+        search,
+        pools,
+        policies,
+        budget_runs,
+        max_seeds,
+        confidence,
+        no_prune,
+        out,
+        threads,
+        resume,
+        quiet,
+    } = args;
+    let scenario = Scenario::load(&scenario)?;
+    let opts = advise::AdviseOptions {
+        requirements: require,
+        space: advise::SpaceOptions {
+            pools: match pools {
+                PoolsArg::FixedTotal => advise::PoolSpace::FixedTotal,
+                PoolsArg::Free => advise::PoolSpace::Free,
+            },
+            search,
+            policies,
+        },
+        confidence,
+        budget_runs,
+        max_seeds,
+        prune: !no_prune,
+        threads,
+        out,
+        resume,
+        progress: if quiet {
+            ProgressMode::Quiet
+        } else {
+            ProgressMode::Auto
+        },
+    };
+    let advice = advise::advise(&scenario, &opts).map_err(|e| {
+        if e.is_bad_input() {
+            Failure::BadInput(e.to_string())
+        } else {
+            Failure::Runtime(e.to_string())
+        }
+    })?;
+    print!("{}", advise::summary(&advice));
+    if advice.outcome.recommended.is_none() {
+        return Err(Failure::Runtime(
+            "no candidate met every requirement with the confidence asked".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `poolsim trace`: one run's event log and explanation on stdout.
+fn trace(args: cli::TraceArgs, outside: bool) -> Result<(), Failure> {
+    let cli::TraceArgs {
+        scenario,
+        policy,
+        seed,
+        set,
+        point,
+        results,
+        only,
+        from,
+        to,
+        format,
+    } = args;
+    let base = Scenario::load_with(&scenario, outside)?;
+    let at = poolsim::sweep::grid_point(&base, &set, point)?;
+    if let Some(dir) = &results {
+        poolsim::sweep::check_results_hold(dir, &at, &policy, seed)?;
+    }
+    let scenario = at.scenario;
+    let time = |flag: &str, v: Option<String>| {
+        v.map(|t| parse_duration(&t).map_err(|m| Failure::BadInput(format!("{flag} `{t}`: {m}"))))
+            .transpose()
+    };
+    let opts = report::TraceOptions {
+        only,
+        from: time("--from", from)?,
+        to: time("--to", to)?,
+        format,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    report::trace(&scenario, &policy, seed, &opts, &mut out).map_err(|e| match e {
+        report::TraceError::UnknownPolicy { .. } | report::TraceError::EmptyWindow { .. } => {
+            Failure::BadInput(e.to_string())
+        }
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        report::TraceError::Write(ref io) if io.kind() == std::io::ErrorKind::BrokenPipe => {
+            Failure::Quiet
+        }
+        report::TraceError::Write(_) => Failure::Runtime(e.to_string()),
+    })?;
+    out.flush().or_else(|e| match e.kind() {
+        std::io::ErrorKind::BrokenPipe => Ok(()),
+        _ => Err(Failure::Runtime(format!("writing the trace: {e}"))),
+    })
+}
+
+/// `poolsim plot`: the figures of a results directory.
+fn plot(args: cli::PlotArgs) -> Result<(), Failure> {
+    let cli::PlotArgs { dir, policy, seed } = args;
+    let choice = report::RunChoice {
+        policy,
+        seed,
+        ..Default::default()
+    };
+    let written = report::plot_dir_with(&dir, &choice).map_err(|e| match e {
+        report::PlotError::Read { .. } | report::PlotError::Empty { .. } => {
+            Failure::BadInput(e.to_string())
+        }
+        report::PlotError::Write { .. } => Failure::Runtime(e.to_string()),
+    })?;
+    print_written(&written)
+}
+
+/// `poolsim report`: `report.html` of a results directory.
+fn report_cmd(args: cli::ReportArgs) -> Result<(), Failure> {
+    let cli::ReportArgs { dir, policy, seed } = args;
+    let choice = report::RunChoice {
+        policy,
+        seed,
+        ..Default::default()
+    };
+    let path = report::write_report(&dir, &choice).map_err(|e| match e {
+        report::ReportError::Plot(report::PlotError::Write { .. })
+        | report::ReportError::Write { .. } => Failure::Runtime(e.to_string()),
+        report::ReportError::Plot(_) | report::ReportError::NoSuchRun { .. } => {
+            Failure::BadInput(e.to_string())
+        }
+    })?;
+    print_written(&[path])
+}
+
+/// `poolsim merge`: the shards joined, their summary table and the files written.
+fn merge_cmd(args: cli::MergeArgs) -> Result<(), Failure> {
+    let cli::MergeArgs { dirs, out } = args;
+    let summary = merge(&dirs, &out)?;
+    print(&escape_lines(&report::summary_table(&summary)))?;
+    print_written(&poolsim::sweep::result_files(&out))
+}
+
+/// `poolsim validate`: what a scenario would run.
+fn validate(args: cli::ValidateArgs, outside: bool) -> Result<(), Failure> {
+    let cli::ValidateArgs { scenario } = args;
+    let scenario = Scenario::load_with(&scenario, outside)?;
+    // Expanding the plan validates every grid point of `[sweep]`.
+    let plan = Plan::new(&scenario, &SweepOptions::default())?;
+    print(&escape_lines(&report::describe(&scenario)))?;
+    print(&escape_lines(&report::describe_grid(&plan)))
 }

@@ -1,5 +1,6 @@
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use poolsim::Scenario;
 
@@ -29,4 +30,38 @@ pub fn shipped(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("scenarios")
         .join(name)
+}
+
+/// `poolsim run FILE --out OUT ARGS` on one thread, each run slowed by
+/// 10 ms (the test hook), quiet and with stdout dropped: a sweep still
+/// going when its first rows reach the disk, to kill or to race. Set
+/// stderr and spawn.
+pub fn slow_sweep(file: &Path, out: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_poolsim"));
+    c.args([
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .args(args)
+    .args(["--threads", "1", "-q"])
+    .env(poolsim::sweep::TEST_SLOW_MS, "10")
+    .stdout(Stdio::null());
+    c
+}
+
+/// Waits until `out/runs.csv.partial` holds more than `rows` lines (rows
+/// are flushed every second), failing if the sweep ends first.
+pub fn wait_for_rows(child: &mut Child, out: &Path, rows: usize) {
+    let partial = out.join("runs.csv.partial");
+    let start = Instant::now();
+    while std::fs::read_to_string(&partial).map_or(0, |t| t.lines().count()) <= rows {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep ended too soon"
+        );
+        assert!(start.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

@@ -1,12 +1,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use poolsim::metrics::stats::{mean_ci, wilson};
 use poolsim::metrics::{RunFigures, summarise};
 use poolsim::sweep::grid::{Grid, parse_set};
 
-use crate::support::poolsim;
+use crate::support::{poolsim, slow_sweep, wait_for_rows};
 
 /// A small scenario with a grid of 2 x 2 points in its `[sweep]` table.
 const GRID: &str = r#"name = "grid"
@@ -244,34 +243,12 @@ fn killed_then_resumed_equals_uninterrupted() {
     let file = grid_file(tmp.path());
     let args = ["--seeds", "40", "--timeseries", "2m"];
     let killed = tmp.path().join("killed");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_poolsim"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            killed.to_str().unwrap(),
-        ])
-        .args(args)
-        .args(["--threads", "1", "-q"])
-        .env(poolsim::sweep::TEST_SLOW_MS, "10")
-        .stdout(Stdio::null())
+    let mut child = slow_sweep(&file, &killed, &args)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let partial = killed.join("runs.csv.partial");
-    let start = Instant::now();
-    loop {
-        let rows = std::fs::read_to_string(&partial).map_or(0, |t| t.lines().count());
-        if rows > 3 {
-            break;
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the sweep finished before it could be killed"
-        );
-        assert!(start.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_rows(&mut child, &killed, 3);
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     assert!(!killed.join("runs.csv").exists());

@@ -1,8 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::support::poolsim;
+use crate::support::{poolsim, slow_sweep, wait_for_rows};
 use crate::sweep::{assert_same_files, grid_file, run_ok};
 
 fn bin() -> Command {
@@ -31,34 +30,10 @@ fn run(file: &Path, out: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 /// Starts a slow one-thread sweep (10 ms more per run) into `out`.
 fn spawn_slow(file: &Path, out: &Path, args: &[&str]) -> Child {
-    bin()
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .args(args)
-        .args(["--threads", "1", "-q"])
-        .env(poolsim::sweep::TEST_SLOW_MS, "10")
-        .stdout(Stdio::null())
+    slow_sweep(file, out, args)
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-/// Waits until `out/runs.csv.partial` holds more than `rows` lines.
-fn wait_for_rows(child: &mut Child, out: &Path, rows: usize) {
-    let partial = out.join("runs.csv.partial");
-    let start = Instant::now();
-    while std::fs::read_to_string(&partial).map_or(0, |t| t.lines().count()) <= rows {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the sweep ended too soon"
-        );
-        assert!(start.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A sweep of the grid scenario killed (SIGKILL) midway in `out`.
@@ -440,17 +415,7 @@ fn a_failed_finish_resumes_without_running_again() {
     run_ok(&file, &whole, &SEEDS40);
     let out = tmp.path().join("out");
     // Once the sweep runs, a directory takes the place of summary.csv.
-    let mut child = bin()
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .args(SEEDS40)
-        .args(["--threads", "1", "-q"])
-        .env(poolsim::sweep::TEST_SLOW_MS, "10")
-        .stdout(Stdio::null())
+    let mut child = slow_sweep(&file, &out, &SEEDS40)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

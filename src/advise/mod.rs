@@ -186,10 +186,8 @@ pub struct Advice {
     pub recommended_file: Option<PathBuf>,
 }
 
-/// Searches the space of `base` for the cheapest candidate meeting the
-/// requirements, and writes `advise.csv`, `advise.svg`, `advise-runs.csv`
-/// and, if a candidate passes, the recommended scenario.
-pub fn advise(base: &Scenario, opts: &AdviseOptions) -> Result<Advice, AdviseError> {
+/// The parsed `--require`s, once the options are known to be in range.
+fn checked_requirements(opts: &AdviseOptions) -> Result<Vec<Requirement>, AdviseError> {
     if opts.requirements.is_empty() {
         return Err(AdviseError::BadOption(
             "at least one --require is needed (e.g. --require 'deadlock_rate<=0.01')".into(),
@@ -211,19 +209,33 @@ pub fn advise(base: &Scenario, opts: &AdviseOptions) -> Result<Advice, AdviseErr
             "--budget-runs must be at least 1 and --max-seeds at least 2".into(),
         ));
     }
+    Ok(requirements)
+}
+
+/// The fingerprint of the scenario (defaults resolved) and the space,
+/// which `--resume` requires of `advise-plan.txt`.
+fn plan_fingerprint(base: &Scenario, candidates: &[Candidate]) -> Result<String, AdviseError> {
+    let resolved = toml::to_string(&crate::scenario::resolved_file(base))
+        .map_err(|e| AdviseError::BadOption(e.to_string()))?;
+    let labels: Vec<String> = candidates.iter().map(Candidate::label).collect();
+    Ok(exec::fingerprint(&[
+        env!("CARGO_PKG_VERSION").as_bytes(),
+        resolved.as_bytes(),
+        labels.join("\n").as_bytes(),
+    ]))
+}
+
+/// Searches the space of `base` for the cheapest candidate meeting the
+/// requirements, and writes `advise.csv`, `advise.svg`, `advise-runs.csv`
+/// and, if a candidate passes, the recommended scenario.
+pub fn advise(base: &Scenario, opts: &AdviseOptions) -> Result<Advice, AdviseError> {
+    let requirements = checked_requirements(opts)?;
     let candidates = space::candidates(base, &opts.space)?;
     let dir = opts
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(format!("{}-advise", base.name)));
-    let resolved = toml::to_string(&crate::scenario::resolved_file(base))
-        .map_err(|e| AdviseError::BadOption(e.to_string()))?;
-    let labels: Vec<String> = candidates.iter().map(Candidate::label).collect();
-    let plan = exec::fingerprint(&[
-        env!("CARGO_PKG_VERSION").as_bytes(),
-        resolved.as_bytes(),
-        labels.join("\n").as_bytes(),
-    ]);
+    let plan = plan_fingerprint(base, &candidates)?;
     install_interrupt_handler();
     let mut runner = exec::Runner::open(
         &candidates,

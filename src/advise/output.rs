@@ -227,6 +227,18 @@ fn csv_rows(a: &Advice) -> (Vec<String>, Vec<Vec<String>>) {
         .map(|r| r.metric)
         .filter(|m| m.is_duration())
         .collect();
+    let header = csv_header(&keys, &percentiles);
+    let rows = a
+        .candidates
+        .iter()
+        .map(|c| csv_row(a, c, &keys, &percentiles, alpha))
+        .collect();
+    (header, rows)
+}
+
+/// The columns of `advise.csv`: the candidate, its changed keys, its
+/// figures (with each percentile requirement's), its verdict.
+fn csv_header(keys: &BTreeSet<String>, percentiles: &[Metric]) -> Vec<String> {
     let mut header = vec!["candidate".to_string(), "policy".to_string()];
     header.extend(keys.iter().cloned());
     for h in [
@@ -241,7 +253,7 @@ fn csv_rows(a: &Advice) -> (Vec<String>, Vec<Vec<String>>) {
     ] {
         header.push(h.into());
     }
-    for m in &percentiles {
+    for m in percentiles {
         for suffix in ["_s", "_lo", "_hi"] {
             header.push(format!("{}{suffix}", m.name()));
         }
@@ -259,50 +271,54 @@ fn csv_rows(a: &Advice) -> (Vec<String>, Vec<Vec<String>>) {
     ] {
         header.push(h.into());
     }
-    let rows = a
-        .candidates
-        .iter()
-        .map(|c| {
-            let f = figures(&a.outcome, c.index, alpha);
-            let runs = &a.outcome.evaluations[c.index].runs;
-            let mut r = vec![c.index.to_string(), c.policy_name.clone()];
-            for k in &keys {
-                r.push(
-                    c.settings
-                        .iter()
-                        .find(|s| &s.key == k)
-                        .map_or(String::new(), |s| display(&s.value)),
-                );
-            }
-            r.push(f.runs.to_string());
-            r.push(f.deadlocks.to_string());
-            r.extend([f.rate.0, f.rate.1, f.rate.2].map(num));
-            let (e, l, h) = f.recovery_p95;
-            r.extend([e, l, h].map(|v| v.map_or(String::new(), num)));
-            for m in &percentiles {
-                let j = super::requirement::judge(
-                    &super::Requirement {
-                        metric: *m,
-                        limit: 0.0,
-                        text: String::new(),
-                    },
-                    runs,
-                    alpha / 2.0,
-                );
-                r.push(num(j.estimate));
-                r.push(j.low.map_or(String::new(), num));
-                r.push(j.high.map_or(String::new(), num));
-            }
-            r.extend([f.cost.0, f.cost.1, f.cost.2].map(num));
-            let (m, l, h) = f.cost_diff.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
-            r.extend([m, l, h].map(num));
-            r.push(a.outcome.evaluations[c.index].status.verdict());
-            r.push(a.front.contains(&c.index).to_string());
-            r.push((a.outcome.recommended == Some(c.index)).to_string());
-            r
-        })
-        .collect();
-    (header, rows)
+    header
+}
+
+/// One candidate's row of `advise.csv`, in [`csv_header`] order.
+fn csv_row(
+    a: &Advice,
+    c: &Candidate,
+    keys: &BTreeSet<String>,
+    percentiles: &[Metric],
+    alpha: f64,
+) -> Vec<String> {
+    let f = figures(&a.outcome, c.index, alpha);
+    let runs = &a.outcome.evaluations[c.index].runs;
+    let mut r = vec![c.index.to_string(), c.policy_name.clone()];
+    for k in keys {
+        r.push(
+            c.settings
+                .iter()
+                .find(|s| &s.key == k)
+                .map_or(String::new(), |s| display(&s.value)),
+        );
+    }
+    r.push(f.runs.to_string());
+    r.push(f.deadlocks.to_string());
+    r.extend([f.rate.0, f.rate.1, f.rate.2].map(num));
+    let (e, l, h) = f.recovery_p95;
+    r.extend([e, l, h].map(|v| v.map_or(String::new(), num)));
+    for m in percentiles {
+        let j = super::requirement::judge(
+            &super::Requirement {
+                metric: *m,
+                limit: 0.0,
+                text: String::new(),
+            },
+            runs,
+            alpha / 2.0,
+        );
+        r.push(num(j.estimate));
+        r.push(j.low.map_or(String::new(), num));
+        r.push(j.high.map_or(String::new(), num));
+    }
+    r.extend([f.cost.0, f.cost.1, f.cost.2].map(num));
+    let (m, l, h) = f.cost_diff.unwrap_or((f64::NAN, f64::NAN, f64::NAN));
+    r.extend([m, l, h].map(num));
+    r.push(a.outcome.evaluations[c.index].status.verdict());
+    r.push(a.front.contains(&c.index).to_string());
+    r.push((a.outcome.recommended == Some(c.index)).to_string());
+    r
 }
 
 /// Cost against deadlock rate, each candidate with runs a point with its
@@ -465,69 +481,7 @@ pub fn summary(a: &Advice) -> String {
             front.join("; ")
         }
     );
-    let alpha = 1.0 - a.confidence;
-    let reqs: Vec<&str> = a.requirements.iter().map(|r| r.text.as_str()).collect();
-    match o.recommended {
-        None => {
-            let undecided = o
-                .evaluations
-                .iter()
-                .filter(|e| e.status == super::Status::Undecided)
-                .count();
-            let _ = writeln!(
-                s,
-                "No candidate met {} at {:.0}% confidence ({undecided} undecided: raise --budget-runs or --max-seeds, or widen the space).",
-                reqs.join(" and "),
-                a.confidence * 100.0
-            );
-        }
-        Some(r) => {
-            let c = &a.candidates[r];
-            let f = figures(o, r, alpha);
-            let _ = writeln!(
-                s,
-                "Recommended: #{r} {} ({} nodes): deadlock rate {:.4} [{:.4}, {:.4}] over {} runs, recovery p95 {} s, ${:.2} per run; meets {} at {:.0}% confidence.",
-                c.label(),
-                nodes(c),
-                f.rate.0,
-                f.rate.1,
-                f.rate.2,
-                f.runs,
-                opt(f.recovery_p95.0),
-                f.cost.0,
-                reqs.join(" and "),
-                a.confidence * 100.0
-            );
-            for other in &a.candidates {
-                if other.policy == c.policy
-                    || nodes(other) != nodes(c)
-                    || o.evaluations[other.index].runs.is_empty()
-                {
-                    continue;
-                }
-                let (ra, rb) = (&o.evaluations[other.index].runs, &o.evaluations[r].runs);
-                let shared = ra.len().min(rb.len());
-                let (dc, dcl, dch) = paired(rb, ra, cost_of);
-                let (dd, ddl, ddh) = paired(rb, ra, deadlock_of);
-                let _ = writeln!(
-                    s,
-                    "  against #{} {} (same {} nodes, {} shared seeds): cost {:+.3} [{:+.3}, {:+.3}] $ per run, deadlock rate {:+.3} [{:+.3}, {:+.3}] (paired differences, recommended minus it; verdict of #{}: {})",
-                    other.index,
-                    other.label(),
-                    nodes(c),
-                    shared,
-                    dc / 1e6,
-                    dcl / 1e6,
-                    dch / 1e6,
-                    dd,
-                    ddl,
-                    ddh,
-                    other.index,
-                    o.evaluations[other.index].status.verdict()
-                );
-            }
-        }
-    }
+    recommendation(a, &mut s);
     for v in &o.violations {
         let _ = writeln!(
             s,
@@ -545,4 +499,70 @@ pub fn summary(a: &Advice) -> String {
         let _ = writeln!(s, "wrote {}", path.display());
     }
     s
+}
+
+/// The recommendation and its paired comparison with the other policies'
+/// candidates of the same number of nodes, or why there is none.
+fn recommendation(a: &Advice, s: &mut String) {
+    let o = &a.outcome;
+    let alpha = 1.0 - a.confidence;
+    let reqs: Vec<&str> = a.requirements.iter().map(|r| r.text.as_str()).collect();
+    let Some(r) = o.recommended else {
+        let undecided = o
+            .evaluations
+            .iter()
+            .filter(|e| e.status == super::Status::Undecided)
+            .count();
+        let _ = writeln!(
+            s,
+            "No candidate met {} at {:.0}% confidence ({undecided} undecided: raise --budget-runs or --max-seeds, or widen the space).",
+            reqs.join(" and "),
+            a.confidence * 100.0
+        );
+        return;
+    };
+    let c = &a.candidates[r];
+    let f = figures(o, r, alpha);
+    let _ = writeln!(
+        s,
+        "Recommended: #{r} {} ({} nodes): deadlock rate {:.4} [{:.4}, {:.4}] over {} runs, recovery p95 {} s, ${:.2} per run; meets {} at {:.0}% confidence.",
+        c.label(),
+        nodes(c),
+        f.rate.0,
+        f.rate.1,
+        f.rate.2,
+        f.runs,
+        opt(f.recovery_p95.0),
+        f.cost.0,
+        reqs.join(" and "),
+        a.confidence * 100.0
+    );
+    for other in &a.candidates {
+        if other.policy == c.policy
+            || nodes(other) != nodes(c)
+            || o.evaluations[other.index].runs.is_empty()
+        {
+            continue;
+        }
+        let (ra, rb) = (&o.evaluations[other.index].runs, &o.evaluations[r].runs);
+        let shared = ra.len().min(rb.len());
+        let (dc, dcl, dch) = paired(rb, ra, cost_of);
+        let (dd, ddl, ddh) = paired(rb, ra, deadlock_of);
+        let _ = writeln!(
+            s,
+            "  against #{} {} (same {} nodes, {} shared seeds): cost {:+.3} [{:+.3}, {:+.3}] $ per run, deadlock rate {:+.3} [{:+.3}, {:+.3}] (paired differences, recommended minus it; verdict of #{}: {})",
+            other.index,
+            other.label(),
+            nodes(c),
+            shared,
+            dc / 1e6,
+            dcl / 1e6,
+            dch / 1e6,
+            dd,
+            ddl,
+            ddh,
+            other.index,
+            o.evaluations[other.index].status.verdict()
+        );
+    }
 }

@@ -242,6 +242,32 @@ fn check_cells<'c>(
     Ok(())
 }
 
+/// The error for a result file that is not what poolsim wrote.
+fn corrupt(path: &Path) -> impl Fn(String) -> SweepError + '_ {
+    move |message| SweepError::Corrupt {
+        path: path.display().to_string(),
+        message,
+    }
+}
+
+/// Opens a result CSV (rows of any length) and checks that its columns are
+/// `header`.
+fn open_with_header(
+    path: &Path,
+    header: &[String],
+) -> Result<csv::Reader<std::io::BufReader<std::fs::File>>, SweepError> {
+    let bad = corrupt(path);
+    let file = std::fs::File::open(path).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(std::io::BufReader::new(file));
+    let found = rdr.byte_headers().map_err(|e| bad(e.to_string()))?;
+    if found.iter().ne(header.iter().map(|h| h.as_bytes())) {
+        return Err(bad("its columns are not those of this sweep".into()));
+    }
+    Ok(rdr)
+}
+
 /// Checks that `path` is a `runs.csv` holding exactly the runs `range` of
 /// the plan, in order, each row whole (see [`RowChecker::check`]).
 pub(crate) fn check_runs_file(
@@ -249,19 +275,8 @@ pub(crate) fn check_runs_file(
     range: std::ops::Range<usize>,
     path: &Path,
 ) -> Result<(), SweepError> {
-    let bad = |message: String| SweepError::Corrupt {
-        path: path.display().to_string(),
-        message,
-    };
-    let file = std::fs::File::open(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
-    let header = super::runs_header(plan);
-    let found = rdr.byte_headers().map_err(|e| bad(e.to_string()))?;
-    if found.iter().ne(header.iter().map(|h| h.as_bytes())) {
-        return Err(bad("its columns are not those of this sweep".into()));
-    }
+    let bad = corrupt(path);
+    let mut rdr = open_with_header(path, &super::runs_header(plan))?;
     let mut rec = csv::ByteRecord::new();
     let mut run = range.start;
     let mut checker = RowChecker::new(plan);
@@ -317,19 +332,9 @@ pub(crate) fn check_series_file(
     range: std::ops::Range<usize>,
     path: &Path,
 ) -> Result<(), SweepError> {
-    let bad = |message: String| SweepError::Corrupt {
-        path: path.display().to_string(),
-        message,
-    };
-    let file = std::fs::File::open(path).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(std::io::BufReader::new(file));
+    let bad = corrupt(path);
     let header = super::series_header(plan);
-    let found = rdr.byte_headers().map_err(|e| bad(e.to_string()))?;
-    if found.iter().ne(header.iter().map(|h| h.as_bytes())) {
-        return Err(bad("its columns are not those of this sweep".into()));
-    }
+    let mut rdr = open_with_header(path, &header)?;
     let mut rec = csv::ByteRecord::new();
     let mut run = range.start;
     let mut row = 1;
