@@ -31,6 +31,8 @@ pub enum Stream {
     Autoscaler,
     /// Where in its Lease renewal cycle a node's machine stops.
     NodeLease,
+    /// Volume attach times of StatefulSet pods.
+    VolumeAttach,
 }
 
 impl Stream {
@@ -46,6 +48,7 @@ impl Stream {
             Stream::JobArrivals => "job-arrivals",
             Stream::Autoscaler => "autoscaler",
             Stream::NodeLease => "node-lease",
+            Stream::VolumeAttach => "volume-attach",
         }
     }
 }
