@@ -46,6 +46,7 @@ pub mod advise;
 pub mod cloud;
 pub mod engine;
 pub mod input;
+pub mod karpenter;
 pub mod kube;
 pub mod metrics;
 pub mod quantity;

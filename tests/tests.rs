@@ -86,6 +86,10 @@ mod docs;
 /// path in `src/`.
 mod layering;
 
+/// Karpenter: batches, the NodeClaim's type, insufficient capacity, and
+/// the deadlock's Karpenter form.
+mod karpenter;
+
 /// StatefulSets and zonal volumes: ordinal order, volume zones, a zone
 /// outage, and their bad input.
 mod stateful;

@@ -132,6 +132,9 @@ pub struct AutoScalingGroup {
     /// Live instances no longer counted: interrupted Spot instances whose
     /// replacement Capacity Rebalancing already launched.
     pub(super) leaving: Vec<InstanceId>,
+    /// Live instances launched outside the desired count
+    /// (`Cloud::launch_fleet_instance`), oldest first.
+    pub(super) fleet: Vec<InstanceId>,
 }
 
 impl AutoScalingGroup {
@@ -150,6 +153,7 @@ impl AutoScalingGroup {
             rebalancing: 0,
             warm: Vec::new(),
             leaving: Vec::new(),
+            fleet: Vec::new(),
         }
     }
 
@@ -176,6 +180,12 @@ impl AutoScalingGroup {
     /// The counted instances.
     pub fn members(&self) -> &[InstanceId] {
         &self.members
+    }
+
+    /// Live instances launched outside the desired count (Karpenter's),
+    /// oldest first.
+    pub fn fleet(&self) -> &[InstanceId] {
+        &self.fleet
     }
 
     /// Counted instances per zone, by scenario zone index.

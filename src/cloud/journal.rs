@@ -23,6 +23,9 @@ pub enum TerminationReason {
     ScaleIn,
     /// An instance refresh replaced it.
     Refresh,
+    /// Karpenter deleted its NodeClaim (registration timeout, emptiness,
+    /// consolidation, expiration, interruption).
+    NodeClaimDeleted,
 }
 
 impl TerminationReason {
@@ -35,6 +38,7 @@ impl TerminationReason {
             TerminationReason::AzRebalance => "az rebalance",
             TerminationReason::ScaleIn => "scale-in",
             TerminationReason::Refresh => "instance refresh",
+            TerminationReason::NodeClaimDeleted => "nodeclaim deleted",
         }
     }
 }

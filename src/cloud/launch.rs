@@ -54,7 +54,7 @@ impl LaunchFailures {
         }
     }
 
-    fn ice(&self, zone: usize, instance_type: usize, now: Millis) -> bool {
+    pub(super) fn ice(&self, zone: usize, instance_type: usize, now: Millis) -> bool {
         self.ice.iter().any(|w| {
             w.zone == zone && w.instance_type == instance_type && w.from <= now && now < w.until
         })
@@ -97,7 +97,8 @@ impl Cloud {
         }
         self.scratch_zones = order;
         let (zone, t) = chosen?;
-        let id = self.create_instance(asg, zone, t, now, warm);
+        let spot = self.asgs[asg.index()].spec.spot;
+        let id = self.create_instance(asg, zone, t, now, warm, spot);
         self.launched += 1;
         self.note(super::CloudRecord::Launched(id));
         let delay = self.asgs[asg.index()]

@@ -13,10 +13,12 @@
 //! termination policy), `launch.rs` (where a launch lands, or why it fails),
 //! `reconcile.rs` (replacement, health checks, AZ rebalancing),
 //! `refresh.rs` (instance refresh), `warm.rs` (warm pools), `fault.rs` (the
-//! fault library).
+//! fault library), `fleet.rs` (one instance of a given type, zone and
+//! purchase option outside any ASG's count, as Karpenter launches them).
 
 mod asg;
 mod fault;
+mod fleet;
 mod instance;
 mod instance_type;
 mod journal;
@@ -27,6 +29,7 @@ mod warm;
 
 pub use asg::{AsgId, AsgSpec, AutoScalingGroup, WarmPoolSpec};
 pub use fault::{Fault, FaultKind, Target, Victims};
+pub use fleet::LaunchRefused;
 pub use instance::{Instance, InstanceId, InstanceState, Warm};
 pub use instance_type::{InstanceType, Reservation, builtin_instance_types};
 pub use journal::{CloudRecord, TerminationReason};
@@ -254,6 +257,17 @@ impl Cloud {
             .allocatable_with(&self.config.reservation)
     }
 
+    /// The run's instance types, by catalogue index.
+    pub fn instance_types(&self) -> &[InstanceType] {
+        &self.types
+    }
+
+    /// The capacity a node of type `t` offers pods (the scenario's
+    /// reservation applied).
+    pub fn type_allocatable(&self, t: usize) -> crate::quantity::Resources {
+        self.types[t].allocatable_with(&self.config.reservation)
+    }
+
     /// The scenario's zones.
     pub fn zones(&self) -> &[String] {
         &self.config.zones
@@ -286,7 +300,8 @@ impl Cloud {
                 let zone = self.asgs[g].zone_ids.get(order[0]).copied().unwrap_or(0);
                 self.scratch_zones = order;
                 let t = self.asgs[g].spec.instance_type;
-                let id = self.create_instance(AsgId(g as u16), zone, t, now, false);
+                let spot = self.asgs[g].spec.spot;
+                let id = self.create_instance(AsgId(g as u16), zone, t, now, false, spot);
                 let inst = &mut self.instances[id.index()];
                 inst.state = InstanceState::Running;
                 inst.running_at = Some(now);
@@ -333,6 +348,12 @@ impl Cloud {
             }
             CloudEvent::Impair(id) => self.impair(ctx, id),
             CloudEvent::HealthCheck(id) => {
+                // No ASG health check watches a fleet instance (Karpenter's
+                // node repair is off by default): it stays impaired.
+                let inst = &self.instances[id.index()];
+                if self.asgs[inst.asg.index()].fleet.contains(&id) {
+                    return;
+                }
                 // The ASG terminates what it found unhealthy and launches the
                 // replacement itself, at once ("terminate first, then
                 // launch": user guide, ec2-auto-scaling-health-checks).
@@ -383,6 +404,10 @@ impl Cloud {
         let leaving = &mut self.asgs[asg.index()].leaving;
         if let Some(pos) = leaving.iter().position(|&l| l == id) {
             leaving.remove(pos);
+        }
+        let fleet = &mut self.asgs[asg.index()].fleet;
+        if let Some(pos) = fleet.iter().position(|&l| l == id) {
+            fleet.remove(pos);
         }
         let inst = &mut self.instances[id.index()];
         if inst.warm.take().is_some() {
@@ -447,6 +472,7 @@ impl Cloud {
         instance_type: usize,
         now: Millis,
         warm: bool,
+        spot: bool,
     ) -> InstanceId {
         let id = InstanceId(self.instances.len() as u32);
         let group = &mut self.asgs[asg.index()];
@@ -455,7 +481,6 @@ impl Cloud {
         } else {
             group.count(id, zone);
         }
-        let spot = group.spec.spot;
         let on_demand = self.types[instance_type].price_per_hour;
         self.instances.push(Instance {
             id,

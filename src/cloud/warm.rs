@@ -20,7 +20,8 @@ impl Cloud {
         for k in 0..w.size as usize {
             let zone = zones[k % zones.len().max(1)];
             let t = self.asgs[asg.index()].spec.instance_type;
-            let id = self.create_instance(asg, zone, t, now, true);
+            let spot = self.asgs[asg.index()].spec.spot;
+            let id = self.create_instance(asg, zone, t, now, true, spot);
             let inst = &mut self.instances[id.index()];
             inst.state = InstanceState::Running;
             inst.running_at = Some(now);

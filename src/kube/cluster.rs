@@ -63,6 +63,9 @@ pub struct ClusterStatus {
     pub scheduling_attempts: u64,
     /// Pods created (every replacement counts).
     pub pods_created: u64,
+    /// Pods that failed their first scheduling attempt (the scheduler set
+    /// their `PodScheduled` condition to False): what wakes Karpenter.
+    pub first_failures: u64,
 }
 
 /// The Kubernetes state of one run.

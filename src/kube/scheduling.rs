@@ -38,6 +38,9 @@ impl Cluster {
                     // PostFilter, then back to the queue: the preemptor waits
                     // for its victims to go (an AssignedPodDelete event).
                     self.note(KubeRecord::Unschedulable(pid));
+                    if self.pods[pid.index()].attempts == 0 {
+                        self.status.first_failures += 1;
+                    }
                     let rejected = self.rejectors(pid);
                     self.try_preempt(ctx, pid);
                     let moved = self.queue.push_unschedulable(

@@ -126,7 +126,11 @@ pub fn describe(s: &crate::Scenario) -> String {
     }
     for p in &s.policies {
         let _ = writeln!(out, "  policy {}:", p.name);
-        for pool in &p.pools {
+        for (i, pool) in p.pools.iter().enumerate() {
+            if let Some(line) = nodepool_line(s, p, i) {
+                let _ = writeln!(out, "{line}");
+                continue;
+            }
             let t = &s.instance_types[pool.instance_type];
             let labels: Vec<String> = pool
                 .labels
@@ -263,4 +267,46 @@ pub fn describe_grid(plan: &crate::sweep::Plan) -> String {
         let _ = writeln!(out, "    {} = {}", a.key, values.join(", "));
     }
     out
+}
+
+/// `validate`'s line for pool `i` of policy `p` if it is a Karpenter
+/// NodePool: its types, zones, capacity types, weight, limits and labels.
+fn nodepool_line(
+    s: &crate::scenario::Scenario,
+    p: &crate::scenario::Policy,
+    i: usize,
+) -> Option<String> {
+    let k = p.karpenter.as_ref()?;
+    let np = &k.nodepools[k.nodepool_of(crate::kube::PoolId(i as u16))?];
+    let types: Vec<&str> = np
+        .types
+        .iter()
+        .map(|&t| s.instance_types[t].name.as_str())
+        .collect();
+    let zones: Vec<&str> = np
+        .zones
+        .iter()
+        .map(|&z| s.cloud.zones[z].as_str())
+        .collect();
+    let capacity = match (np.capacity.on_demand, np.capacity.spot) {
+        (true, true) => "spot or on-demand",
+        (false, true) => "spot",
+        _ => "on-demand",
+    };
+    let limit = |v: Option<String>| v.unwrap_or_else(|| "none".to_string());
+    let labels: Vec<String> = p.pools[i]
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    Some(format!(
+        "    nodepool {:<8} types {}; zones {}; {capacity}; weight {}; limits cpu {} memory {} [{}]",
+        np.name,
+        types.join(", "),
+        zones.join(", "),
+        np.weight,
+        limit(np.limits.cpu.map(|c| format!("{}m", c.0))),
+        limit(np.limits.memory.map(crate::quantity::format_memory)),
+        labels.join(",")
+    ))
 }

@@ -420,7 +420,14 @@ pub struct PolicyFile {
     #[serde(default)]
     pub description: String,
     /// One ASG per pool.
+    #[serde(default)]
     pub pools: Vec<PoolFile>,
+    /// Karpenter NodePools, each a pool of its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodepools: Vec<super::karpenter_file::NodePoolFile>,
+    /// Karpenter's controller settings (with NodePools only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub karpenter: Option<super::karpenter_file::KarpenterFile>,
     /// Placement rules per pod class.
     #[serde(default)]
     pub placement: PlacementFile,

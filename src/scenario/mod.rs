@@ -11,6 +11,8 @@ mod autoscaler_file;
 mod cloud_checks;
 mod file;
 mod jobs;
+mod karpenter_checks;
+mod karpenter_file;
 pub mod kube_checks;
 mod locate;
 pub mod overrides;
@@ -176,6 +178,9 @@ pub struct Policy {
     pub overprovision: Option<WorkloadSpec>,
     /// The cluster autoscaler, if this policy runs one.
     pub autoscaler: Option<AutoscalerConfig>,
+    /// Karpenter, if this policy has NodePools (their pools follow the
+    /// ASG pools in `pools`).
+    pub karpenter: Option<crate::karpenter::KarpenterConfig>,
 }
 
 impl Policy {

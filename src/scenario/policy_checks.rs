@@ -91,11 +91,11 @@ fn policy(
     cx: &PoolContext<'_>,
 ) -> Result<Policy, ScenarioError> {
     let pkey = format!("policies.{}", p.name.get_ref());
-    if p.pools.is_empty() {
+    if p.pools.is_empty() && p.nodepools.is_empty() {
         return Err(src.error(
             Some(p.name.span()),
             format!("{pkey}.pools"),
-            "a policy needs at least one pool",
+            "a policy needs at least one pool or NodePool",
         ));
     }
     let mut pools = Vec::new();
@@ -118,6 +118,9 @@ fn policy(
             Some(file.name.span()),
         )?);
     }
+    let karpenter = super::karpenter_checks::nodepools(src, p, cx, pools.len(), &mut pool_names)?;
+    pools.extend(karpenter.pools);
+    pool_taints.extend(karpenter.taints);
     let mut placement = BTreeMap::new();
     let mut rules = BTreeMap::new();
     for (class, c) in [
@@ -154,6 +157,7 @@ fn policy(
     };
     Ok(Policy {
         autoscaler,
+        karpenter: karpenter.config,
         name: p.name.get_ref().clone(),
         description: p.description.clone(),
         pools,

@@ -2,6 +2,7 @@
 
 use crate::cloud::{Cloud, CloudEvent, CloudNotice, InstanceId};
 use crate::engine::{Context, Millis, Model, RngStreams, RunLimits, Simulation, Stop};
+use crate::karpenter::{Karpenter, KarpenterEvent};
 use crate::kube::autoscaler::{Action, Autoscaler, GroupSnapshot};
 use crate::kube::{Cluster, ClusterStatus, KubeEvent, NodeId, NodeSpec, PoolId};
 use crate::metrics::{Gauges, RunRecorder, RunRow, RunStatus, TimeSeries};
@@ -20,6 +21,14 @@ pub enum Event {
     Fault(u16),
     /// The cluster autoscaler's periodic scan.
     Autoscale,
+    /// For Karpenter.
+    Karpenter(KarpenterEvent),
+}
+
+impl From<KarpenterEvent> for Event {
+    fn from(e: KarpenterEvent) -> Self {
+        Event::Karpenter(e)
+    }
 }
 
 impl From<CloudEvent> for Event {
@@ -53,6 +62,8 @@ pub struct World {
     pub timeseries: Option<TimeSeries>,
     /// The cluster autoscaler, if the policy runs one.
     pub autoscaler: Option<Autoscaler>,
+    /// Karpenter, if the policy has NodePools.
+    pub karpenter: Option<Karpenter>,
     /// The most instances counted by the groups at once.
     pub max_nodes: u32,
     /// Reused buffers for autoscaler scans.
@@ -106,6 +117,7 @@ impl World {
                 .autoscaler
                 .clone()
                 .map(|c| Autoscaler::new(c, p.pools.len(), &rng)),
+            karpenter: p.karpenter.clone().map(Karpenter::new),
             max_nodes: 0,
             snapshots: Vec::new(),
             actions: Vec::new(),
@@ -153,6 +165,9 @@ impl World {
             self.node_of.resize(id.index() + 1, None);
         }
         self.node_of[id.index()] = Some(node);
+        if let Some(k) = &mut self.karpenter {
+            k.node_joined(id, node, ctx.now());
+        }
     }
 
     /// A small integer per zone name, assigned as zones are first seen.
@@ -188,6 +203,14 @@ impl World {
         let mut snapshots = std::mem::take(&mut self.snapshots);
         snapshots.clear();
         for g in self.cloud.asgs() {
+            // Karpenter's NodePools are not node groups.
+            if self
+                .karpenter
+                .as_ref()
+                .is_some_and(|k| k.config().nodepool_of(PoolId(g.id().0)).is_some())
+            {
+                continue;
+            }
             let spec = g.spec();
             let registered = g
                 .members()
@@ -252,7 +275,12 @@ impl World {
 
     /// Keeps the peak of instances counted by the groups.
     fn count_nodes(&mut self) {
-        let n: u32 = self.cloud.asgs().iter().map(|g| g.live()).sum();
+        let n: u32 = self
+            .cloud
+            .asgs()
+            .iter()
+            .map(|g| g.live() + g.fleet().len() as u32)
+            .sum();
         self.max_nodes = self.max_nodes.max(n);
     }
 
@@ -295,7 +323,11 @@ impl World {
                     }
                 }
                 CloudNotice::Interruption { instance, drain } => {
-                    if let (true, Some(node)) = (drain, self.node(instance)) {
+                    let karpenter = self
+                        .karpenter
+                        .as_ref()
+                        .is_some_and(|k| k.handles_interruption(instance));
+                    if let (true, Some(node)) = (drain || karpenter, self.node(instance)) {
                         self.cluster.drain(ctx, node);
                     }
                 }
@@ -352,6 +384,15 @@ impl Model for World {
                 self.apply_notices(ctx);
             }
             Event::Autoscale => self.autoscale(ctx),
+            Event::Karpenter(e) => {
+                if let Some(k) = &mut self.karpenter {
+                    k.handle(ctx, e, &mut self.cloud, &self.cluster);
+                }
+                self.apply_notices(ctx);
+            }
+        }
+        if let Some(k) = &mut self.karpenter {
+            k.observe(ctx, &self.cluster);
         }
         if !matches!(event, Event::Kube(_)) {
             self.count_nodes();
