@@ -15,6 +15,8 @@ boot_delay = { dist = "fixed", value = "60s" }
 replacement_delay = "10s"
 [kubernetes]
 node_monitor_grace_period = "40s"
+# Hand-computed with the Lease renewed at the instant the machine stops.
+node_lease_renew_interval = "0s"
 pod_startup = { dist = "fixed", value = "5s" }
 controller_delay = "1s"
 pod_create_interval = "20ms"

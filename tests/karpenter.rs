@@ -170,6 +170,8 @@ horizon = "1h"
 detection_window = "10m"
 [kubernetes]
 terminated_instance_visible_for = "10m"
+# Counted with the Lease renewed at the instant the machine stops.
+node_lease_renew_interval = "0s"
 [instances]
 launch_delay = { dist = "fixed", value = "30s" }
 boot_delay = { dist = "uniform", min = "90s", max = "150s" }

@@ -185,6 +185,8 @@ name = "cni"
 horizon = "5m"
 [kubernetes]
 node_monitor_grace_period = "40s"
+# Hand-computed with the Lease renewed at the instant the machine stops.
+node_lease_renew_interval = "0s"
 pod_startup = { dist = "fixed", value = "5s" }
 controller_delay = "1s"
 [[workloads]]
@@ -358,6 +360,8 @@ name = "zones"
 horizon = "2h"
 [kubernetes]
 node_monitor_grace_period = "40s"
+# Hand-computed with the Lease renewed at the instant the machine stops.
+node_lease_renew_interval = "0s"
 pod_startup = { dist = "fixed", value = "5s" }
 controller_delay = "1s"
 terminated_instance_visible_for = "1h"

@@ -13,7 +13,10 @@ use crate::support::scenario;
 
 /// Three m5.large nodes, one per zone, six app pods spread two per node;
 /// impaired instances are found unhealthy after 10 min, terminated ones
-/// shut down in 90 s.
+/// shut down in 90 s. The Lease is taken as renewed at the instant a
+/// machine stops (`node_lease_renew_interval = "0s"`), so the grace period
+/// runs from the first pass at or after it; `lease_phase_moves_unknown`
+/// checks the renewal cycle.
 const THREE_ZONES: &str = r#"
 name = "lifecycle"
 horizon = "2h"
@@ -22,6 +25,7 @@ impaired_detection = "10m"
 shutting_down = "90s"
 [kubernetes]
 node_monitor_grace_period = "40s"
+node_lease_renew_interval = "0s"
 pod_startup = { dist = "fixed", value = "5s" }
 controller_delay = "1s"
 [[workloads]]
@@ -144,4 +148,47 @@ fn node_deleted_only_after_shutting_down() {
     assert_eq!(world.cluster.nodes()[node.index()].pods.len(), 2);
     sim.run_until(&mut world, secs(240));
     assert!(world.cluster.nodes()[node.index()].pods.is_empty());
+}
+
+/// The grace period runs from the node lifecycle controller's first pass
+/// (every 5 s) that saw the kubelet's last Lease renewal, and the kubelet
+/// renews every 10 s (the default). A machine impaired at 100 s last
+/// renewed in (90 s, 100 s]: renewed in (90 s, 95 s], the 95 s pass saw it
+/// and the node is Unknown at 95 + 40 = 135 s; renewed in (95 s, 100 s],
+/// the 100 s pass saw it: Unknown at 140 s. Both happen across seeds (each
+/// half of the cycle is equally likely). With `node_lease_renew_interval =
+/// "0s"` (renewed at the instant the machine stopped) every seed gives
+/// 140 s.
+#[test]
+fn lease_phase_moves_unknown() {
+    let with_cycle = scenario(&THREE_ZONES.replace("node_lease_renew_interval = \"0s\"\n", ""));
+    let without = scenario(THREE_ZONES);
+    let (mut early, mut late) = (0, 0);
+    for seed in 1..=40 {
+        let mut unknown_at = Vec::new();
+        for s in [&with_cycle, &without] {
+            let (mut world, mut sim) = World::new(s, 0, seed);
+            sim.run_until(&mut world, secs(100));
+            let (id, node) = first_pods_machine(&world);
+            sim.with_context(|ctx| world.handle(ctx, Event::Cloud(CloudEvent::Impair(id))));
+            sim.run_until(&mut world, secs(150));
+            let n = &world.cluster.nodes()[node.index()];
+            assert_eq!(n.heartbeat_lost_at, Some(secs(100)));
+            let renewed = n.lease_renewed_at.expect("lost");
+            assert!(renewed > secs(90) && renewed <= secs(100), "{renewed}");
+            let expected = if renewed <= secs(95) { 135 } else { 140 };
+            if s.kube.node_lease_renew_interval == Millis::ZERO {
+                assert_eq!(renewed, secs(100));
+            }
+            assert_eq!(n.not_ready_since, Some(secs(expected)), "seed {seed}");
+            unknown_at.push(expected);
+        }
+        assert_eq!(unknown_at[1], 140);
+        if unknown_at[0] == 135 {
+            early += 1;
+        } else {
+            late += 1;
+        }
+    }
+    assert!(early > 0 && late > 0, "{early} early, {late} late");
 }

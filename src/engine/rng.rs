@@ -29,6 +29,8 @@ pub enum Stream {
     JobArrivals,
     /// The cluster autoscaler's expander (random choice, tie-breaks).
     Autoscaler,
+    /// Where in its Lease renewal cycle a node's machine stops.
+    NodeLease,
     /// Volume attach times of StatefulSet pods.
     VolumeAttach,
 }
@@ -45,6 +47,7 @@ impl Stream {
             Stream::WorkSizes => "work-sizes",
             Stream::JobArrivals => "job-arrivals",
             Stream::Autoscaler => "autoscaler",
+            Stream::NodeLease => "node-lease",
             Stream::VolumeAttach => "volume-attach",
         }
     }

@@ -106,6 +106,8 @@ pub struct Cluster {
     pub(super) startup_rng: ChaCha8Rng,
     pub(super) work_rng: ChaCha8Rng,
     pub(super) arrival_rng: ChaCha8Rng,
+    /// Where in its Lease renewal cycle each lost node's machine stopped.
+    pub(super) lease_rng: ChaCha8Rng,
     /// Job workloads whose progress (needed services) changed during the
     /// current event; their progress clocks are updated at its end.
     pub(super) job_dirty: Vec<WorkloadId>,
@@ -176,6 +178,7 @@ impl Cluster {
             startup_rng: rng.stream(Stream::PodStartup),
             work_rng: rng.stream(Stream::WorkSizes),
             arrival_rng: rng.stream(Stream::JobArrivals),
+            lease_rng: rng.stream(Stream::NodeLease),
             job_dirty: Vec::new(),
             journal: None,
         }

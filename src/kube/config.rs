@@ -15,6 +15,11 @@ pub struct KubeConfig {
     /// `node-monitor-grace-period`: 40 s up to 1.31, 50 s from 1.32
     /// ([`super::KubeVersion::node_monitor_grace_period`]).
     pub node_monitor_grace_period: Millis,
+    /// How often a kubelet renews its node's Lease: 10 s,
+    /// `nodeLeaseDurationSeconds` 40 s times the renew fraction 0.25. A
+    /// machine stops at a uniformly random point of its renewal cycle; 0
+    /// means the Lease was renewed at the instant it stopped.
+    pub node_lease_renew_interval: Millis,
     /// PodGC loop period (20 s).
     pub pod_gc_period: Millis,
     /// How long PodGC waits after a node is gone before deleting its pods
@@ -67,6 +72,7 @@ impl Default for KubeConfig {
         KubeConfig {
             node_monitor_period: Millis::from_secs(5),
             node_monitor_grace_period: super::KubeVersion::NEWEST.node_monitor_grace_period(),
+            node_lease_renew_interval: Millis::from_secs(10),
             pod_gc_period: Millis::from_secs(20),
             pod_gc_quarantine: Millis::from_secs(40),
             controller_delay: Millis::from_secs(1),

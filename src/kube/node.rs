@@ -99,8 +99,13 @@ pub struct Node {
     pub nominated: Vec<PodId>,
     /// When it registered and became Ready.
     pub joined_at: Millis,
-    /// When the last heartbeat arrived, if heartbeats stopped.
+    /// When its machine stopped answering, if it did: its kubelet's
+    /// heartbeats stop.
     pub heartbeat_lost_at: Option<Millis>,
+    /// The kubelet's last Lease renewal before its machine stopped (up to
+    /// `node_lease_renew_interval` earlier): the node lifecycle
+    /// controller's grace period runs from the first pass that saw it.
+    pub lease_renewed_at: Option<Millis>,
     /// When it became NotReady after losing its heartbeat.
     pub not_ready_since: Option<Millis>,
     /// When the cloud reported its instance `terminated` (no longer

@@ -90,12 +90,15 @@ impl Cluster {
         let mut still_lost = Vec::with_capacity(self.lost_nodes.len());
         for node in std::mem::take(&mut self.lost_nodes) {
             let n = &self.nodes[node.index()];
-            let lost_at = n.heartbeat_lost_at.unwrap_or(now);
             if n.condition == NodeCondition::Deleted {
                 continue;
             }
             if !n.unreachable {
-                if now.saturating_sub(lost_at) >= grace {
+                // `probeTimestamp`: the first pass (passes fall on multiples
+                // of the period) that saw the last Lease renewal.
+                let renewed = n.lease_renewed_at.unwrap_or(now);
+                let probe = renewed.next_multiple_of(self.config.node_monitor_period);
+                if now >= probe + grace {
                     self.set_condition(node, NodeCondition::NotReady);
                     let n = &mut self.nodes[node.index()];
                     n.unreachable = true;

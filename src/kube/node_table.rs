@@ -2,7 +2,9 @@
 //! condition and leaving their pool's index, with the counts kept per pool
 //! and zone and the scheduler's snapshot row refreshed on each change.
 
-use crate::engine::Context;
+use rand::Rng;
+
+use crate::engine::{Context, Millis};
 
 use super::events::{Change, KubeEvent};
 use super::{Cluster, KubeRecord, Node, NodeCondition, NodeId, NodeSpec, PodId, PodState};
@@ -37,6 +39,7 @@ impl Cluster {
             nominated: Vec::new(),
             joined_at: ctx.now(),
             heartbeat_lost_at: None,
+            lease_renewed_at: None,
             not_ready_since: None,
             instance_gone_at: None,
             deleted_at: None,
@@ -73,7 +76,17 @@ impl Cluster {
         if self.nodes[node.index()].heartbeat_lost_at.is_some() {
             return;
         }
-        self.nodes[node.index()].heartbeat_lost_at = Some(now);
+        let n = &mut self.nodes[node.index()];
+        n.heartbeat_lost_at = Some(now);
+        // The machine stops at a uniformly random point of its Lease
+        // renewal cycle (a renewal at the instant it stops counts).
+        let cycle = self.config.node_lease_renew_interval.0;
+        let since = if cycle == 0 {
+            0
+        } else {
+            self.lease_rng.random_range(0..cycle)
+        };
+        n.lease_renewed_at = Some(Millis(now.0.saturating_sub(since)).max(n.joined_at));
         self.note(KubeRecord::NodeLost(node));
         for i in 0..self.nodes[node.index()].pods.len() {
             let pid = self.nodes[node.index()].pods[i];

@@ -67,6 +67,7 @@ pub(super) fn autoscaler(
         max_node_startup_time: dur(&a.max_node_startup_time, d.max_node_startup_time),
         scale_down_enabled: a.scale_down_enabled.unwrap_or(d.scale_down_enabled),
         scale_down_unneeded_time: dur(&a.scale_down_unneeded_time, d.scale_down_unneeded_time),
+        scale_down_unready_time: dur(&a.scale_down_unready_time, d.scale_down_unready_time),
         scale_down_utilization_threshold: a
             .scale_down_utilization_threshold
             .unwrap_or(d.scale_down_utilization_threshold),

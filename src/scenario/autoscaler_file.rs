@@ -44,6 +44,8 @@ pub struct AutoscalerFile {
     pub scale_down_enabled: Option<bool>,
     /// `--scale-down-unneeded-time` (10m).
     pub scale_down_unneeded_time: Option<DurationText>,
+    /// `--scale-down-unready-time` (20m).
+    pub scale_down_unready_time: Option<DurationText>,
     /// `--scale-down-utilization-threshold` (0.5).
     pub scale_down_utilization_threshold: Option<f64>,
     /// `--scale-down-delay-after-add` (10m).

@@ -176,6 +176,8 @@ pub struct KubernetesFile {
     pub node_monitor_period: Option<DurationText>,
     /// `node-monitor-grace-period`.
     pub node_monitor_grace_period: Option<DurationText>,
+    /// How often a kubelet renews its node's Lease.
+    pub node_lease_renew_interval: Option<DurationText>,
     /// PodGC period.
     pub pod_gc_period: Option<DurationText>,
     /// PodGC orphan quarantine.

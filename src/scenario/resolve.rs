@@ -74,6 +74,7 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
     // feature gates, the autoscaler's expander) stay as written, so a
     // sweep of `kubernetes.version` means the same on the resolved file.
     kf.version = Some(toml::Spanned::new(0..0, s.kube_version.to_string()));
+    kf.node_lease_renew_interval = Some(duration(k.node_lease_renew_interval));
     kf.pod_gc_period = Some(duration(k.pod_gc_period));
     kf.pod_gc_quarantine = Some(duration(k.pod_gc_quarantine));
     kf.controller_delay = Some(duration(k.controller_delay));

@@ -368,6 +368,7 @@ fn kube_config(
             &k.node_monitor_grace_period,
             versions.version.node_monitor_grace_period(),
         ),
+        node_lease_renew_interval: pick(&k.node_lease_renew_interval, d.node_lease_renew_interval),
         pod_gc_period: pick(&k.pod_gc_period, d.pod_gc_period),
         pod_gc_quarantine: pick(&k.pod_gc_quarantine, d.pod_gc_quarantine),
         controller_delay: pick(&k.controller_delay, d.controller_delay),

@@ -221,6 +221,7 @@ impl World {
                 })
                 .count() as u32;
             let (allocatable, max_pods) = self.cloud.template_of(g.id());
+            let capacity = self.cloud.capacity_of(g.id());
             snapshots.push(GroupSnapshot {
                 pool: PoolId(g.id().0),
                 min: spec.min,
@@ -229,6 +230,7 @@ impl World {
                 instances: g.live(),
                 registered,
                 allocatable,
+                capacity,
                 max_pods,
                 launch_failing: g.launch_failing(),
             });

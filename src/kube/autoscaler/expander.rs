@@ -49,7 +49,7 @@ fn keep_max(options: &[Candidate], key: impl Fn(&Candidate) -> f64) -> Vec<usize
 /// req_mem)/(cap_mem·k)` for k nodes added (`expander/waste/waste.go`).
 pub(super) fn waste(o: &Candidate) -> f64 {
     let k = f64::from(o.nodes);
-    let cpu = o.allocatable.cpu.0 as f64 * k;
-    let mem = o.allocatable.memory.0 as f64 * k;
+    let cpu = o.capacity.cpu.0 as f64 * k;
+    let mem = o.capacity.memory.0 as f64 * k;
     (cpu - o.requested.cpu.0 as f64) / cpu + (mem - o.requested.memory.0 as f64) / mem
 }

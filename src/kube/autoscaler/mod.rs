@@ -15,7 +15,10 @@
 //!    back the group off and return its target to what exists
 //!    (`backoff.rs`);
 //! 2. above max(`ok_total_unready_count`, `max_total_unready_percentage`)
-//!    unready nodes the autoscaler halts ("CA halts all operations", FAQ);
+//!    unready nodes the autoscaler halts ("CA halts all operations", FAQ).
+//!    A registered node that is not Ready is `NotStarted` while younger than
+//!    `max_node_startup_time` (it counts as upcoming capacity, not as
+//!    unready) and `Unready` after ([`Readiness`], `clusterstate.go`);
 //! 3. scale-up for unschedulable pods (`scale_up.rs`, `expander.rs`); a
 //!    scan that scales up does not scale down;
 //! 4. scale-down of unneeded nodes (`scale_down.rs`).
@@ -30,7 +33,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::engine::{Millis, RngStreams, Stream};
 use crate::quantity::Resources;
 
-use super::{Cluster, NodeId, PoolId};
+use super::{Cluster, Node, NodeId, PoolId};
 use backoff::Backoff;
 
 /// How the autoscaler chooses among node groups that could help (the
@@ -99,6 +102,9 @@ pub struct AutoscalerConfig {
     pub scale_down_enabled: bool,
     /// `--scale-down-unneeded-time` (10 min).
     pub scale_down_unneeded_time: Millis,
+    /// `--scale-down-unready-time` (20 min): how long an unready node must
+    /// be unneeded before it goes.
+    pub scale_down_unready_time: Millis,
     /// `--scale-down-utilization-threshold` (0.5): max of the cpu and memory
     /// requests over allocatable.
     pub scale_down_utilization_threshold: f64,
@@ -139,6 +145,7 @@ impl Default for AutoscalerConfig {
             max_node_startup_time: Millis::from_mins(15),
             scale_down_enabled: true,
             scale_down_unneeded_time: Millis::from_mins(10),
+            scale_down_unready_time: Millis::from_mins(20),
             scale_down_utilization_threshold: 0.5,
             scale_down_delay_after_add: Millis::from_mins(10),
             scale_down_delay_after_delete: Millis::ZERO,
@@ -169,6 +176,9 @@ pub struct GroupSnapshot {
     pub registered: u32,
     /// Allocatable of a node of the group's first instance type.
     pub allocatable: Resources,
+    /// Capacity (vCPUs, memory) of that instance type: the AWS provider's
+    /// template until a node of the group has been seen Ready.
+    pub capacity: Resources,
     /// Pod slots of such a node.
     pub max_pods: u32,
     /// The group's last launch failed everywhere (a `Failed` scaling
@@ -206,6 +216,8 @@ struct Request {
     at: Millis,
     /// The target it was raised to.
     target: u32,
+    /// Nodes added by the scale-ups this request gathers (`Increase`).
+    increase: u32,
 }
 
 /// Per node group.
@@ -213,6 +225,35 @@ struct Request {
 struct GroupState {
     request: Option<Request>,
     backoff: Option<Backoff>,
+    /// A node of the group has been seen Ready, so its template is a real
+    /// node (the CA caches it); until then it is built from the instance
+    /// type (`aws_manager.go`, `buildNodeFromTemplate`).
+    seen_ready: bool,
+}
+
+/// How the autoscaler counts a registered node (`clusterstate.go`,
+/// `updateReadinessStats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Readiness {
+    /// Ready.
+    Ready,
+    /// Not Ready and registered less than `max_node_startup_time` ago:
+    /// still starting. It is upcoming capacity (a template node stands in
+    /// for it), neither unready nor a scale-down candidate.
+    NotStarted,
+    /// Not Ready and older.
+    Unready,
+}
+
+/// One node group's registered nodes by [`Readiness`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct GroupReadiness {
+    /// Ready nodes.
+    pub ready: u32,
+    /// NotStarted nodes.
+    pub not_started: u32,
+    /// Unready nodes.
+    pub unready: u32,
 }
 
 /// The autoscaler of one run.
@@ -237,6 +278,8 @@ pub struct Autoscaler {
     pending: Vec<super::PodId>,
     /// Scratch: the scan's group snapshots, corrected.
     snapshots: Vec<GroupSnapshot>,
+    /// The scan's registered nodes by group and readiness.
+    tally: Vec<GroupReadiness>,
 }
 
 impl Autoscaler {
@@ -261,6 +304,7 @@ impl Autoscaler {
             halted_scans: 0,
             pending: Vec::new(),
             snapshots: Vec::new(),
+            tally: Vec::new(),
         }
     }
 
@@ -288,9 +332,10 @@ impl Autoscaler {
         let mut groups_now = std::mem::take(&mut self.snapshots);
         groups_now.clear();
         groups_now.extend_from_slice(groups);
+        self.count_readiness(now, groups, cluster);
         self.check_requests(now, &mut groups_now, out);
         let groups = &groups_now[..];
-        if self.too_many_unready(now, cluster) {
+        if self.too_many_unready() {
             self.halted_scans += 1;
         } else if !self.scale_up(now, groups, cluster, out) && self.config.scale_down_enabled {
             self.scale_down(now, groups, cluster, out);
@@ -321,7 +366,12 @@ impl Autoscaler {
             let Some(req) = state.request else {
                 continue;
             };
-            if g.registered >= req.target.min(g.target) {
+            // `areThereUpcomingNodesInNodeGroup`: NotStarted nodes are not
+            // provisioned yet.
+            let provisioned = g
+                .registered
+                .saturating_sub(self.tally[g.pool.index()].not_started);
+            if provisioned >= req.target.min(g.target) {
                 state.request = None;
             } else if failing {
                 state.request = None;
@@ -344,26 +394,89 @@ impl Autoscaler {
         }
     }
 
-    /// Registered nodes that are unready: NotReady after having been Ready
-    /// (heartbeat lost), or NotReady longer than `max_node_startup_time`
-    /// since joining. Above max(ok count, percentage of registered nodes)
-    /// the cluster is unhealthy and the CA does nothing (FAQ).
-    fn too_many_unready(&self, now: Millis, cluster: &Cluster) -> bool {
-        let mut total = 0u32;
-        let mut unready = 0u32;
-        for pool in cluster.pool_nodes() {
-            for &n in pool {
-                let node = &cluster.nodes()[n.index()];
-                total += 1;
-                if !node.is_ready()
-                    && (node.heartbeat_lost_at.is_some()
-                        || now.saturating_sub(node.joined_at) >= self.config.max_node_startup_time)
-                {
-                    unready += 1;
+    /// How a registered node counts (`updateReadinessStats`): Ready, else
+    /// NotStarted while it joined less than `max_node_startup_time` ago, else
+    /// Unready. A node whose machine was lost young is NotStarted too.
+    pub(super) fn readiness(&self, node: &Node, now: Millis) -> Readiness {
+        if node.is_ready() {
+            Readiness::Ready
+        } else if now < node.joined_at + self.config.max_node_startup_time {
+            Readiness::NotStarted
+        } else {
+            Readiness::Unready
+        }
+    }
+
+    /// Tallies the registered nodes of each group by readiness, and notes
+    /// the groups that have a Ready node (their template is a real node
+    /// from now on).
+    fn count_readiness(&mut self, now: Millis, groups: &[GroupSnapshot], cluster: &Cluster) {
+        let mut tally = std::mem::take(&mut self.tally);
+        tally.clear();
+        tally.resize(cluster.pool_nodes().len(), GroupReadiness::default());
+        for (pool, nodes) in cluster.pool_nodes().iter().enumerate() {
+            for &n in nodes {
+                let t = &mut tally[pool];
+                match self.readiness(&cluster.nodes()[n.index()], now) {
+                    Readiness::Ready => t.ready += 1,
+                    Readiness::NotStarted => t.not_started += 1,
+                    Readiness::Unready => t.unready += 1,
                 }
             }
+        }
+        for g in groups {
+            if tally[g.pool.index()].ready > 0 {
+                self.groups[g.pool.index()].seen_ready = true;
+            }
+        }
+        self.tally = tally;
+    }
+
+    /// Above max(ok count, percentage of registered nodes) Unready nodes
+    /// the cluster is unhealthy and the CA does nothing
+    /// (`IsClusterHealthy`); NotStarted nodes do not count.
+    fn too_many_unready(&self) -> bool {
+        let (mut total, mut unready) = (0u32, 0u32);
+        for r in &self.tally {
+            total += r.ready + r.not_started + r.unready;
+            unready += r.unready;
         }
         let pct = f64::from(total) * self.config.max_total_unready_percentage / 100.0;
         unready > self.config.ok_total_unready_count && f64::from(unready) > pct
     }
+
+    /// `IsNodeGroupHealthy`: a group with fewer Ready nodes than its target
+    /// less its scale-up in flight is unhealthy when the shortfall is above
+    /// both `ok_total_unready_count` and `max_total_unready_percentage` of
+    /// its registered nodes; an unhealthy group is not scaled up. A group
+    /// whose target is 0 is healthy.
+    pub(super) fn group_healthy(&self, g: &GroupSnapshot) -> bool {
+        if g.target == 0 {
+            return true;
+        }
+        let r = self.tally[g.pool.index()];
+        let increase = self.groups[g.pool.index()]
+            .request
+            .map_or(0, |q| q.increase);
+        let min_nodes = g.target.saturating_sub(increase);
+        let unjustified = min_nodes.saturating_sub(r.ready);
+        let registered = r.ready + r.unready + r.not_started;
+        let pct = f64::from(registered) * self.config.max_total_unready_percentage / 100.0;
+        !(unjustified > self.config.ok_total_unready_count && f64::from(unjustified) > pct)
+    }
+
+    /// The group's template node: a real node's allocatable and pod slots
+    /// once one was seen Ready, else the AWS provider's template from the
+    /// instance type: its capacity as allocatable and 110 pods.
+    pub(super) fn template_room(&self, g: &GroupSnapshot) -> (Resources, u32) {
+        if self.groups[g.pool.index()].seen_ready {
+            (g.allocatable, g.max_pods)
+        } else {
+            (g.capacity, AWS_TEMPLATE_PODS)
+        }
+    }
 }
+
+/// Pods on a template node built from an instance type (`aws_manager.go`:
+/// "TODO: get a real value").
+pub(super) const AWS_TEMPLATE_PODS: u32 = 110;

@@ -23,7 +23,7 @@ use crate::quantity::Resources;
 
 use super::super::scheduler::{fits_resources, passes_static};
 use super::super::{Cluster, NodeId, PodClass, PodState, WorkloadKind};
-use super::{Action, Autoscaler, GroupSnapshot};
+use super::{Action, Autoscaler, GroupSnapshot, Readiness};
 
 impl Autoscaler {
     pub(super) fn scale_down(
@@ -34,7 +34,7 @@ impl Autoscaler {
         out: &mut Vec<Action>,
     ) {
         self.finish_drains(now, cluster, out);
-        let unneeded = self.unneeded_nodes(groups, cluster);
+        let unneeded = self.unneeded_nodes(now, groups, cluster);
         // Refresh the timers: a node keeps its start while it stays
         // unneeded, and loses it as soon as it is needed again.
         let mut since = vec![None; cluster.nodes().len()];
@@ -65,12 +65,19 @@ impl Autoscaler {
         let mut drains_left = c
             .max_drain_parallelism
             .saturating_sub(self.draining.len() as u32);
-        let unneeded_time = c.scale_down_unneeded_time;
+        let (unneeded_time, unready_time) = (c.scale_down_unneeded_time, c.scale_down_unready_time);
         for n in unneeded {
             let Some(t) = self.unneeded_since[n.index()] else {
                 continue;
             };
-            if now < t + unneeded_time {
+            // An unready node waits `scale_down_unready_time` instead
+            // (`lookupAndSetRemovalThreshold`).
+            let wait = if cluster.nodes()[n.index()].is_ready() {
+                unneeded_time
+            } else {
+                unready_time
+            };
+            if now < t + wait {
                 continue;
             }
             if movable_pods(cluster, n).next().is_none() {
@@ -130,7 +137,12 @@ impl Autoscaler {
     /// (the CA removes them before nodes it must drain), then in node
     /// order; and per pool how many nodes may go: down to the group's
     /// minimum, less those already draining.
-    fn candidates(&self, groups: &[GroupSnapshot], cluster: &Cluster) -> (Vec<NodeId>, Vec<u32>) {
+    fn candidates(
+        &self,
+        now: Millis,
+        groups: &[GroupSnapshot],
+        cluster: &Cluster,
+    ) -> (Vec<NodeId>, Vec<u32>) {
         let mut candidates = Vec::new();
         let mut removable = vec![0u32; cluster.pool_nodes().len()];
         for g in groups {
@@ -142,7 +154,12 @@ impl Autoscaler {
             removable[g.pool.index()] = g.target.saturating_sub(g.min).saturating_sub(draining);
             for &n in &cluster.pool_nodes()[g.pool.index()] {
                 let node = &cluster.nodes()[n.index()];
-                if node.is_ready() && !node.unschedulable && self.utilization_low(cluster, n) {
+                // NotStarted nodes are upcoming, not candidates
+                // (`static_autoscaler.go`); Unready ones are.
+                if self.readiness(node, now) != Readiness::NotStarted
+                    && !node.unschedulable
+                    && self.utilization_low(cluster, n)
+                {
                     candidates.push(n);
                 }
             }
@@ -153,69 +170,102 @@ impl Autoscaler {
 
     /// The nodes that could go now, in node order, with their pods'
     /// new places reserved on the nodes that stay.
-    fn unneeded_nodes(&self, groups: &[GroupSnapshot], cluster: &Cluster) -> Vec<NodeId> {
-        let (candidates, mut removable) = self.candidates(groups, cluster);
+    fn unneeded_nodes(
+        &self,
+        now: Millis,
+        groups: &[GroupSnapshot],
+        cluster: &Cluster,
+    ) -> Vec<NodeId> {
+        let (candidates, mut removable) = self.candidates(now, groups, cluster);
         let mut taken: Vec<(Resources, u32)> = vec![Default::default(); cluster.nodes().len()];
         let mut gone = vec![false; cluster.nodes().len()];
         for &(n, _) in &self.draining {
             gone[n.index()] = true;
         }
+        // PodDisruptionBudgets: each node found removable spends its pods'
+        // budgets for the rest of the pass (`RemainingPdbTracker`).
+        let mut budgets: Vec<Option<i64>> = cluster
+            .workloads()
+            .iter()
+            .map(|w| w.disruptions_allowed())
+            .collect();
         let mut unneeded = Vec::new();
-        let mut placed: Vec<(usize, Resources)> = Vec::new();
         for n in candidates {
             let pool = cluster.nodes()[n.index()].spec.pool.index();
             if removable[pool] == 0 {
                 continue;
             }
             gone[n.index()] = true;
-            placed.clear();
-            let mut ok = true;
-            for p in movable_pods(cluster, n) {
-                let pod = &cluster.pods()[p.index()];
-                if pod.priority < self.config.expendable_pods_priority_cutoff {
-                    continue;
-                }
-                let wl = &cluster.workloads()[pod.workload.index()];
-                let system = wl.spec.class == PodClass::System;
-                let budget = wl.disruptions_allowed();
-                if (system && budget.is_none() && self.config.skip_nodes_with_system_pods)
-                    || budget.is_some_and(|a| a <= 0)
-                {
-                    ok = false;
-                    break;
-                }
-                let spot = cluster.pool_nodes().iter().flatten().copied().find(|&m| {
-                    let other = &cluster.nodes()[m.index()];
-                    !gone[m.index()]
-                        && other.is_ready()
-                        && passes_static(wl, other)
-                        && wl.volumes_allow(pod.slot, other)
-                        && fits_resources(pod, other, taken[m.index()])
-                });
-                match spot {
-                    Some(m) => {
-                        taken[m.index()].0 += pod.requests;
-                        taken[m.index()].1 += 1;
-                        placed.push((m.index(), pod.requests));
-                    }
-                    None => {
-                        ok = false;
-                        break;
-                    }
-                }
-            }
-            if ok {
+            if self.pods_can_move(cluster, n, &gone, &mut taken, &mut budgets) {
                 removable[pool] -= 1;
                 unneeded.push(n);
             } else {
                 gone[n.index()] = false;
-                for &(m, r) in &placed {
-                    taken[m].0 -= r;
-                    taken[m].1 -= 1;
-                }
             }
         }
         unneeded
+    }
+
+    /// Whether every pod `n` must move has a place on a node that stays
+    /// (first fit, reserving its room in `taken`) and a budget that allows
+    /// its eviction (spending it in `budgets`). On failure nothing is kept.
+    fn pods_can_move(
+        &self,
+        cluster: &Cluster,
+        n: NodeId,
+        gone: &[bool],
+        taken: &mut [(Resources, u32)],
+        budgets: &mut [Option<i64>],
+    ) -> bool {
+        let mut placed: Vec<(usize, Resources)> = Vec::new();
+        let mut spent: Vec<usize> = Vec::new();
+        let mut ok = true;
+        for p in movable_pods(cluster, n) {
+            let pod = &cluster.pods()[p.index()];
+            if pod.priority < self.config.expendable_pods_priority_cutoff {
+                continue;
+            }
+            let w = pod.workload.index();
+            let wl = &cluster.workloads()[w];
+            let system = wl.spec.class == PodClass::System;
+            if (system && budgets[w].is_none() && self.config.skip_nodes_with_system_pods)
+                || budgets[w].is_some_and(|a| a <= 0)
+            {
+                ok = false;
+                break;
+            }
+            let spot = cluster.pool_nodes().iter().flatten().copied().find(|&m| {
+                let other = &cluster.nodes()[m.index()];
+                !gone[m.index()]
+                    && other.is_ready()
+                    && passes_static(wl, other)
+                    && wl.volumes_allow(pod.slot, other)
+                    && fits_resources(pod, other, taken[m.index()])
+            });
+            let Some(m) = spot else {
+                ok = false;
+                break;
+            };
+            taken[m.index()].0 += pod.requests;
+            taken[m.index()].1 += 1;
+            placed.push((m.index(), pod.requests));
+            if let Some(a) = budgets[w].as_mut() {
+                *a -= 1;
+                spent.push(w);
+            }
+        }
+        if !ok {
+            for &(m, r) in &placed {
+                taken[m].0 -= r;
+                taken[m].1 -= 1;
+            }
+            for &w in &spent {
+                if let Some(a) = budgets[w].as_mut() {
+                    *a += 1;
+                }
+            }
+        }
+        ok
     }
 
     /// max(cpu, memory) requests over allocatable below the threshold.

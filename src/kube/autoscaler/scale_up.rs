@@ -18,7 +18,7 @@ use crate::quantity::Resources;
 
 use super::super::scheduler::{fits_resources, fits_template, passes_static};
 use super::super::{Cluster, PodId, PodState, WorkloadKind};
-use super::{Action, Autoscaler, GroupSnapshot, Request};
+use super::{Action, Autoscaler, GroupSnapshot, Readiness, Request};
 
 /// One group's estimate.
 #[derive(Debug, Clone, Copy)]
@@ -31,8 +31,9 @@ pub(super) struct Candidate {
     pub pods: u32,
     /// Sum of those pods' requests.
     pub requested: Resources,
-    /// The template's allocatable.
-    pub allocatable: Resources,
+    /// The template node's capacity, which least-waste measures against
+    /// (`expander/waste/waste.go`, `resourcesForNode`).
+    pub capacity: Resources,
 }
 
 /// A template node's room once the group's DaemonSet pods are on it.
@@ -70,8 +71,18 @@ impl Autoscaler {
             let pod = &cluster.pods()[p.index()];
             (std::cmp::Reverse(pod.priority), pod.created_at, p)
         });
-        let templates: Vec<Template> = groups.iter().map(|g| template(g, cluster)).collect();
-        filter_out_schedulable(&mut pending, groups, &templates, cluster);
+        let templates: Vec<Template> = groups
+            .iter()
+            .map(|g| template(self.template_room(g), g, cluster))
+            .collect();
+        let upcoming: Vec<u32> = groups
+            .iter()
+            .map(|g| {
+                let r = self.tally[g.pool.index()];
+                g.target.saturating_sub(r.ready + r.unready)
+            })
+            .collect();
+        self.filter_out_schedulable(now, &mut pending, groups, &templates, &upcoming, cluster);
         if pending.is_empty() {
             self.pending = pending;
             return false;
@@ -79,7 +90,7 @@ impl Autoscaler {
         let total: u32 = groups.iter().map(|g| g.target.max(g.instances)).sum();
         let mut options = Vec::new();
         for (i, g) in groups.iter().enumerate() {
-            if g.target >= g.max || self.backed_off(g.pool, now) {
+            if g.target >= g.max || self.backed_off(g.pool, now) || !self.group_healthy(g) {
                 continue;
             }
             let mut cap = (g.max - g.target).min(self.config.max_nodes_per_scale_up);
@@ -89,7 +100,8 @@ impl Autoscaler {
             if cap == 0 {
                 continue;
             }
-            if let Some(o) = estimate(i, g, templates[i], cap, &pending, cluster) {
+            let room = self.template_room(g);
+            if let Some(o) = estimate(i, g, room.0, templates[i], cap, &pending, cluster) {
                 options.push(o);
             }
         }
@@ -104,18 +116,24 @@ impl Autoscaler {
             pool: g.pool,
             target,
         });
-        self.groups[g.pool.index()].request = Some(Request { at: now, target });
+        let earlier = self.groups[g.pool.index()]
+            .request
+            .map_or(0, |q| q.increase);
+        self.groups[g.pool.index()].request = Some(Request {
+            at: now,
+            target,
+            increase: earlier + o.nodes,
+        });
         self.last_scale_up = Some(now);
         self.scale_ups += 1;
         true
     }
 }
 
-/// The group's template node: allocatable and pod slots less the requests
-/// of the DaemonSet pods that would run on it.
-fn template(g: &GroupSnapshot, cluster: &Cluster) -> Template {
-    let mut free = g.allocatable;
-    let mut slots = g.max_pods;
+/// The group's template node: its room (allocatable and pod slots) less the
+/// requests of the DaemonSet pods that would run on it.
+fn template(room: (Resources, u32), g: &GroupSnapshot, cluster: &Cluster) -> Template {
+    let (mut free, mut slots) = room;
     for w in cluster.workloads() {
         if matches!(w.spec.kind, WorkloadKind::DaemonSet { .. }) && w.fits_pool[g.pool.index()] {
             let r = w.spec.requests;
@@ -127,66 +145,77 @@ fn template(g: &GroupSnapshot, cluster: &Cluster) -> Template {
     Template { free, slots }
 }
 
-/// Removes the pods that fit, first-fit in queue order, on existing nodes'
-/// free room or on upcoming template nodes: the scheduler will place them
-/// without new capacity.
-fn filter_out_schedulable(
-    pending: &mut Vec<PodId>,
-    groups: &[GroupSnapshot],
-    templates: &[Template],
-    cluster: &Cluster,
-) {
-    // Simulated extra load per existing node.
-    let mut taken: Vec<(Resources, u32)> = Vec::new();
-    let mut nodes = Vec::new();
-    for pool in cluster.pool_nodes() {
-        nodes.extend_from_slice(pool);
-    }
-    nodes.sort();
-    taken.resize(nodes.len(), (Resources::default(), 0));
-    // Upcoming nodes: (group index, free, slots).
-    let mut upcoming: Vec<(usize, Resources, u32)> = Vec::new();
-    for (i, g) in groups.iter().enumerate() {
-        for _ in g.registered..g.target {
-            upcoming.push((i, templates[i].free, templates[i].slots));
+impl Autoscaler {
+    /// Removes the pods that fit, first-fit in queue order, on existing
+    /// nodes' free room or on upcoming template nodes: the scheduler will
+    /// place them without new capacity. Upcoming are `upcoming[i]` template
+    /// nodes of group `i` (target less Ready and Unready nodes:
+    /// `GetUpcomingNodes`); the NotStarted nodes they stand for are left out
+    /// of the existing nodes, as `static_autoscaler.go` removes them from
+    /// its snapshot.
+    fn filter_out_schedulable(
+        &self,
+        now: Millis,
+        pending: &mut Vec<PodId>,
+        groups: &[GroupSnapshot],
+        templates: &[Template],
+        upcoming: &[u32],
+        cluster: &Cluster,
+    ) {
+        // Simulated extra load per existing node.
+        let mut taken: Vec<(Resources, u32)> = Vec::new();
+        let mut nodes = Vec::new();
+        for pool in cluster.pool_nodes() {
+            nodes.extend(pool.iter().copied().filter(|&n| {
+                self.readiness(&cluster.nodes()[n.index()], now) != Readiness::NotStarted
+            }));
         }
-    }
-    pending.retain(|&p| {
-        let pod = &cluster.pods()[p.index()];
-        let wl = &cluster.workloads()[pod.workload.index()];
-        for (k, &n) in nodes.iter().enumerate() {
-            let node = &cluster.nodes()[n.index()];
-            if passes_static(wl, node)
-                && wl.volumes_allow(pod.slot, node)
-                && fits_resources(pod, node, taken[k])
-            {
-                taken[k].0 += pod.requests;
-                taken[k].1 += 1;
-                return false;
+        nodes.sort();
+        taken.resize(nodes.len(), (Resources::default(), 0));
+        // Upcoming nodes: (group index, free, slots).
+        let mut coming: Vec<(usize, Resources, u32)> = Vec::new();
+        for (i, &k) in upcoming.iter().enumerate() {
+            for _ in 0..k {
+                coming.push((i, templates[i].free, templates[i].slots));
             }
         }
-        for u in upcoming.iter_mut() {
-            if fits_template(pod.requests, wl, groups[u.0].pool.index(), u.1, u.2) {
-                u.1 -= pod.requests;
-                u.2 -= 1;
-                return false;
+        pending.retain(|&p| {
+            let pod = &cluster.pods()[p.index()];
+            let wl = &cluster.workloads()[pod.workload.index()];
+            for (k, &n) in nodes.iter().enumerate() {
+                let node = &cluster.nodes()[n.index()];
+                if passes_static(wl, node)
+                    && wl.volumes_allow(pod.slot, node)
+                    && fits_resources(pod, node, taken[k])
+                {
+                    taken[k].0 += pod.requests;
+                    taken[k].1 += 1;
+                    return false;
+                }
             }
-        }
-        true
-    });
+            for u in coming.iter_mut() {
+                if fits_template(pod.requests, wl, groups[u.0].pool.index(), u.1, u.2) {
+                    u.1 -= pod.requests;
+                    u.2 -= 1;
+                    return false;
+                }
+            }
+            true
+        });
+    }
 }
 
 /// First-fit-decreasing onto at most `cap` template nodes of group `i`.
 fn estimate(
     i: usize,
     g: &GroupSnapshot,
+    alloc: Resources,
     t: Template,
     cap: u32,
     pending: &[PodId],
     cluster: &Cluster,
 ) -> Option<Candidate> {
     let pool = g.pool.index();
-    let alloc = g.allocatable;
     let mut pods: Vec<PodId> = pending
         .iter()
         .copied()
@@ -237,6 +266,6 @@ fn estimate(
         nodes: bins.len() as u32,
         pods: placed,
         requested,
-        allocatable: alloc,
+        capacity: g.capacity,
     })
 }
