@@ -47,6 +47,45 @@ pub enum Command {
     /// Draw SVG figures from the CSV files in a results directory.
     #[command(after_help = PLOT_HELP)]
     Plot(PlotArgs),
+    /// Write a scenario from your cluster: kubectl JSON, YAML manifests,
+    /// AWS ASG and node group JSON, Karpenter NodePools (offline).
+    #[command(after_help = IMPORT_HELP)]
+    Import(ImportArgs),
+}
+
+// The options of `poolsim import`.
+#[derive(Args)]
+pub struct ImportArgs {
+    /// kubectl JSON (`kubectl get ... -A -o json`), YAML manifests, or
+    /// directories of them (read in name order).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// The scenario to write.
+    #[arg(short = 'o', long = "output", value_name = "SCENARIO.toml")]
+    pub output: PathBuf,
+    /// `aws autoscaling describe-auto-scaling-groups` JSON. Repeatable.
+    #[arg(long = "asg", value_name = "FILE")]
+    pub asg: Vec<PathBuf>,
+    /// `aws eks describe-nodegroup` JSON. Repeatable.
+    #[arg(long = "nodegroup", value_name = "FILE")]
+    pub nodegroup: Vec<PathBuf>,
+    /// Service dependencies the API cannot show: a TOML file of lines
+    /// `WORKLOAD = ["SERVICE", ...]` by imported names.
+    #[arg(long, value_name = "FILE")]
+    pub needs: Option<PathBuf>,
+    /// Namespaces whose workloads are class system (default kube-system).
+    #[arg(long, value_name = "NS,NS", value_delimiter = ',')]
+    pub system_namespaces: Option<Vec<String>>,
+    /// A pod label that makes a workload class system. Repeatable.
+    #[arg(long = "system-label", value_name = "KEY=VALUE")]
+    pub system_label: Vec<String>,
+    /// Refuse to write anything if a field or object would be skipped or
+    /// approximated.
+    #[arg(long)]
+    pub strict: bool,
+    /// The scenario's name (default: the output file's stem).
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 // The options of `poolsim run`.
@@ -247,6 +286,14 @@ Examples:
 
 See README.md: \"Beyond one machine\", \"Resume, merge and the directory lock\".";
 
+const IMPORT_HELP: &str = "\
+Examples:
+  poolsim import tests/fixtures/eks/cluster.json --asg tests/fixtures/eks/asgs.json -o cluster.toml
+  poolsim import cluster.json --asg asgs.json --nodegroup ng-system.json --nodegroup ng-apps.json karpenter/ -o cluster.toml
+  poolsim import manifests/ --system-namespaces kube-system,kyverno,cert-manager -o apps.toml --strict
+
+See README.md: \"Your own cluster\".";
+
 const VALIDATE_HELP: &str = "\
 Example:
   poolsim validate scenarios/seed-deadlock.toml
@@ -380,6 +427,6 @@ mod tests {
             }
             checked += 1;
         }
-        assert_eq!(checked, 7, "every subcommand checked");
+        assert_eq!(checked, 8, "every subcommand checked");
     }
 }

@@ -45,6 +45,7 @@
 pub mod advise;
 pub mod cloud;
 pub mod engine;
+pub mod import;
 pub mod input;
 pub mod karpenter;
 pub mod kube;

@@ -114,6 +114,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Report(args) => report_cmd(args),
         Command::Merge(args) => merge_cmd(args),
         Command::Validate(args) => validate(args, outside),
+        Command::Import(args) => import_cmd(args),
     }
 }
 
@@ -330,4 +331,58 @@ fn validate(args: cli::ValidateArgs, outside: bool) -> Result<(), Failure> {
     let plan = Plan::new(&scenario, &SweepOptions::default())?;
     print(&escape_lines(&report::describe(&scenario)))?;
     print(&escape_lines(&report::describe_grid(&plan)))
+}
+
+/// `poolsim import`: the report, then the scenario written (nothing on
+/// error).
+fn import_cmd(args: cli::ImportArgs) -> Result<(), Failure> {
+    use poolsim::import::{ClassRule, ImportError, ImportOptions, import, write_scenario};
+    let mut labels = Vec::new();
+    for l in &args.system_label {
+        let Some((k, v)) = l.split_once('=') else {
+            return Err(Failure::BadInput(format!(
+                "--system-label `{l}`: expected KEY=VALUE"
+            )));
+        };
+        labels.push((k.to_string(), v.to_string()));
+    }
+    let name = match args.name {
+        Some(n) => n,
+        None => args
+            .output
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "imported".into()),
+    };
+    let opts = ImportOptions {
+        inputs: args.inputs,
+        asgs: args.asg,
+        nodegroups: args.nodegroup,
+        needs: args.needs,
+        class_rule: ClassRule {
+            namespaces: args
+                .system_namespaces
+                .unwrap_or_else(|| vec!["kube-system".to_string()]),
+            labels,
+        },
+        strict: args.strict,
+        name,
+    };
+    let to_failure = |e: ImportError| match e {
+        ImportError::Write { .. } | ImportError::Internal(_) => Failure::Runtime(e.to_string()),
+        _ => Failure::BadInput(e.to_string()),
+    };
+    let imported = import(&opts).map_err(to_failure)?;
+    let mut report = String::new();
+    if imported.notes.is_empty() {
+        report.push_str("nothing skipped or approximated\n");
+    } else {
+        report.push_str("skipped or approximated:\n");
+        for line in imported.notes.lines() {
+            report.push_str(&format!("  {line}\n"));
+        }
+    }
+    print(&escape_lines(&report))?;
+    write_scenario(&args.output, &imported).map_err(to_failure)?;
+    print_written(&[args.output])
 }

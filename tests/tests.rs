@@ -96,3 +96,7 @@ mod karpenter;
 /// StatefulSets and zonal volumes: ordinal order, volume zones, a zone
 /// outage, and their bad input.
 mod stateful;
+
+/// `poolsim import`: the EKS fixture field by field, the report, byte
+/// identity, runs of the imported scenario, and bad input.
+mod import;

@@ -7,13 +7,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::stateful_file::{PodManagementPolicyFile, VolumeClaimFile};
-
 pub use super::autoscaler_file::{AutoscalerFile, ExpanderFile};
-pub use super::placement_file::{
-    EffectFile, NodeAffinityFile, PreemptionPolicyFile, PriorityClassFile, RequirementFile,
-    SelectorOperatorFile, TaintFile, TolerationFile, TolerationOperatorFile,
+pub use super::karpenter_file::{
+    KarpenterFile, LimitsFile, NodePoolFile, NodePoolRequirementFile, RequirementOperatorFile,
 };
+pub use super::placement_file::{
+    EffectFile, NodeAffinityFile, PreemptionPolicyFile, PreferredTermFile, PriorityClassFile,
+    RequirementFile, SelectorOperatorFile, TaintFile, TolerationFile, TolerationOperatorFile,
+};
+pub use super::stateful_file::{PodManagementPolicyFile, VolumeClaimFile};
 use super::units::{CpuText, DurationText, MemoryText};
 
 /// The whole file.

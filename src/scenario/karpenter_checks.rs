@@ -30,7 +30,7 @@ pub(super) struct NodePools {
 
 /// The well-known labels a requirement may name, besides capacity type
 /// and zone: each instance type's value of it.
-const TYPE_KEYS: [&str; 9] = [
+pub const TYPE_KEYS: [&str; 9] = [
     "node.kubernetes.io/instance-type",
     "karpenter.k8s.aws/instance-family",
     "karpenter.k8s.aws/instance-size",
@@ -41,8 +41,8 @@ const TYPE_KEYS: [&str; 9] = [
     "kubernetes.io/arch",
     "kubernetes.io/os",
 ];
-const CAPACITY_TYPE: &str = "karpenter.sh/capacity-type";
-const ZONE: &str = "topology.kubernetes.io/zone";
+pub const CAPACITY_TYPE: &str = "karpenter.sh/capacity-type";
+pub const ZONE: &str = "topology.kubernetes.io/zone";
 
 /// Validates the policy's NodePools; `first_pool` is the pool index of the
 /// first (the number of ASG pools); `names` the pool names taken so far.

@@ -9,7 +9,7 @@
 mod autoscaler_checks;
 mod autoscaler_file;
 mod cloud_checks;
-mod file;
+pub mod file;
 mod jobs;
 mod karpenter_checks;
 mod karpenter_file;
@@ -31,6 +31,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use file::ScenarioFile;
+/// The labels a NodePool requirement may name: per-type keys, capacity
+/// type, zone.
+pub use karpenter_checks::{
+    CAPACITY_TYPE as NODEPOOL_CAPACITY_KEY, TYPE_KEYS as NODEPOOL_TYPE_KEYS,
+    ZONE as NODEPOOL_ZONE_KEY,
+};
 pub use resolve::resolved_file;
 
 use crate::cloud::{AsgSpec, CloudConfig, Fault, InstanceType};
