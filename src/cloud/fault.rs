@@ -304,7 +304,7 @@ impl Cloud {
             .filter(|&g| self.targets_asg(f, AsgId(g as u16)))
             .flat_map(|g| {
                 let g = &self.asgs[g];
-                g.members.iter().chain(g.leaving.iter()).copied()
+                g.members.iter().chain(g.leaving.iter().copied())
             })
             .filter(|id| {
                 let i = &self.instances[id.index()];
