@@ -21,6 +21,9 @@ struct Small {
     launch: (u64, u64),
     boot: (u64, u64),
     fault_at: Option<u64>,
+    /// The first service is a StatefulSet: 0 no, 1 OrderedReady with a
+    /// volume, 2 Parallel with a volume, 3 OrderedReady without.
+    stateful: u8,
 }
 
 fn small() -> impl Strategy<Value = Small> {
@@ -36,9 +39,20 @@ fn small() -> impl Strategy<Value = Small> {
         (5u64..60, 0u64..60),
         (5u64..90, 0u64..60),
         prop::option::of(60u64..1500),
+        0u8..4,
     )
         .prop_map(
-            |(services, users, instance_type, system_nodes, user_nodes, launch, boot, fault_at)| {
+            |(
+                services,
+                users,
+                instance_type,
+                system_nodes,
+                user_nodes,
+                launch,
+                boot,
+                fault_at,
+                stateful,
+            )| {
                 Small {
                     services,
                     users,
@@ -48,6 +62,7 @@ fn small() -> impl Strategy<Value = Small> {
                     launch,
                     boot,
                     fault_at,
+                    stateful,
                 }
             },
         )
@@ -78,6 +93,18 @@ impl Small {
                 t,
                 "[[workloads]]\nname = \"svc{i}\"\nclass = \"system\"\nreplicas = {replicas}\nmin_available = {min}\ncpu = \"{cpu}m\"\nmemory = \"{mem}Mi\""
             );
+            if i == 0 && self.stateful > 0 {
+                let _ = writeln!(t, "kind = \"statefulset\"");
+                if self.stateful == 2 {
+                    let _ = writeln!(t, "pod_management_policy = \"Parallel\"");
+                }
+                if self.stateful < 3 {
+                    let _ = writeln!(
+                        t,
+                        "volume_claims = [{{ name = \"data\", attach_delay = {{ dist = \"uniform\", min = \"1s\", max = \"30s\" }} }}]"
+                    );
+                }
+            }
         }
         for (i, (replicas, cpu, mem, needs)) in self.users.iter().enumerate() {
             let needs: Vec<String> = (0..self.services.len())
@@ -157,8 +184,40 @@ fn check_run(s: &Scenario, policy: usize, seed: u64) -> Result<u64, TestCaseErro
         if let Some(why) = recount_mismatch(c) {
             return Err(TestCaseError::fail(format!("at {t}: {why}")));
         }
+        for (i, w) in c.workloads().iter().enumerate() {
+            if let Some(st) = &w.stateful {
+                check_ordinals(c, i, st)?;
+            }
+        }
     }
     Ok(events)
+}
+
+/// A StatefulSet's books: each pod not yet deleted holds its ordinal (so
+/// no two pods share one, terminating ones included), every ordinal that
+/// names a pod names one of this set in its slot, and a bound pod is in its
+/// volumes' zone.
+fn check_ordinals(
+    c: &poolsim::kube::Cluster,
+    w: usize,
+    st: &poolsim::kube::StatefulState,
+) -> Result<(), TestCaseError> {
+    use poolsim::kube::Ordinal;
+    let pods = c.pods();
+    for p in pods.iter().filter(|p| p.workload.index() == w) {
+        let held = st.ordinals[p.slot as usize] == Ordinal::Pod(p.id);
+        prop_assert_eq!(held, p.state() != PodState::Deleted, "ordinal {}", p.slot);
+        if let (Some(n), Some(z)) = (p.state().node(), st.volume_zone[p.slot as usize]) {
+            prop_assert_eq!(c.nodes()[n.index()].spec.zone, z, "volume zone");
+        }
+    }
+    for (ord, o) in st.ordinals.iter().enumerate() {
+        if let Ordinal::Pod(p) = *o {
+            let pod = &pods[p.index()];
+            prop_assert_eq!((pod.workload.index(), pod.slot as usize), (w, ord));
+        }
+    }
+    Ok(())
 }
 
 /// Recounts the pods by state and compares the recount with the counters

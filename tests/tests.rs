@@ -85,3 +85,7 @@ mod docs;
 /// The module order of ARCHITECTURE.md, checked against every `crate::`
 /// path in `src/`.
 mod layering;
+
+/// StatefulSets and zonal volumes: ordinal order, volume zones, a zone
+/// outage, and their bad input.
+mod stateful;

@@ -29,6 +29,8 @@ pub enum Stream {
     JobArrivals,
     /// The cluster autoscaler's expander (random choice, tie-breaks).
     Autoscaler,
+    /// Volume attach times of StatefulSet pods.
+    VolumeAttach,
 }
 
 impl Stream {
@@ -43,6 +45,7 @@ impl Stream {
             Stream::WorkSizes => "work-sizes",
             Stream::JobArrivals => "job-arrivals",
             Stream::Autoscaler => "autoscaler",
+            Stream::VolumeAttach => "volume-attach",
         }
     }
 }

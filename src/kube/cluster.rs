@@ -12,6 +12,7 @@ use super::events::{Armed, KubeEvent};
 use super::node_lifecycle::ZoneCounts;
 use super::replicaset::{RateLimiter, ReplicaSetController};
 use super::scheduler::{SchedulingQueue, SelectState};
+use super::statefulset::StatefulSetController;
 use super::workload::new_workload;
 use super::{
     Node, NodeId, Pod, PodClass, PodId, PoolInfo, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
@@ -89,6 +90,8 @@ pub struct Cluster {
     pub(super) job_client: RateLimiter,
     /// The DaemonSet controller's API client.
     pub(super) daemonset_client: RateLimiter,
+    /// The StatefulSet controller: its API client and pending syncs.
+    pub(super) statefulsets: StatefulSetController,
     /// Nodes whose heartbeat stopped and that are not yet deleted.
     pub(super) lost_nodes: Vec<NodeId>,
     /// Deleted nodes whose pods PodGC has not yet removed.
@@ -156,6 +159,10 @@ impl Cluster {
             queue: SchedulingQueue::default(),
             replicasets,
             job_client: client.clone(),
+            statefulsets: StatefulSetController::new(
+                client.clone(),
+                rng.stream(Stream::VolumeAttach),
+            ),
             daemonset_client: client,
             lost_nodes: Vec::new(),
             orphan_nodes: Vec::new(),
@@ -215,6 +222,10 @@ impl Cluster {
         for class in [PodClass::System, PodClass::User] {
             for w in 0..self.workloads.len() {
                 let spec = &self.workloads[w].spec;
+                if spec.class == class && spec.kind == WorkloadKind::StatefulSet {
+                    self.create_initial_stateful(ctx, WorkloadId(w as u16));
+                    continue;
+                }
                 if spec.class != class || spec.kind != WorkloadKind::Deployment {
                     continue;
                 }
@@ -238,7 +249,7 @@ impl Cluster {
         let now = ctx.now();
         let spec = &self.workloads[w.index()].spec;
         let pinned = match spec.kind {
-            WorkloadKind::Deployment | WorkloadKind::Job => None,
+            WorkloadKind::Deployment | WorkloadKind::Job | WorkloadKind::StatefulSet => None,
             WorkloadKind::DaemonSet { .. } => {
                 let node = NodeId(slot);
                 if !self.nodes[node.index()].is_registered() {
@@ -276,7 +287,10 @@ fn link_workloads(ws: &mut [Workload]) -> ClusterStatus {
             .iter()
             .filter(|w| {
                 w.spec.class == PodClass::User
-                    && w.spec.kind == WorkloadKind::Deployment
+                    && matches!(
+                        w.spec.kind,
+                        WorkloadKind::Deployment | WorkloadKind::StatefulSet
+                    )
                     && !w.spec.placeholder
             })
             .map(|w| u64::from(w.spec.replicas) * w.spec.requests.cpu.0)

@@ -27,6 +27,8 @@ impl Cluster {
         let seen = ctx.now() + self.config.controller_delay;
         let at = match self.workloads[w.index()].spec.kind {
             WorkloadKind::Deployment => return self.replica_gone(ctx, w, slot),
+            // The ordinal is free only once the old pod is deleted.
+            WorkloadKind::StatefulSet => return self.stateful_changed(w),
             WorkloadKind::Job => self.job_client.reserve(seen),
             WorkloadKind::DaemonSet { .. } => self.daemonset_client.reserve(seen),
         };

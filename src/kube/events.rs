@@ -49,6 +49,8 @@ pub enum KubeEvent {
     JobCheck(WorkloadId, u32),
     /// Retry the evictions a PodDisruptionBudget refused on a draining node.
     DrainRetry(NodeId),
+    /// The StatefulSet controller syncs this StatefulSet.
+    StatefulSetSync(WorkloadId),
 }
 
 /// A change to the cluster that may make pending pods schedulable.
@@ -162,6 +164,7 @@ impl Cluster {
             KubeEvent::JobArrival(w) => self.job_arrival(ctx, w),
             KubeEvent::JobCheck(w, epoch) => self.job_check(ctx, w, epoch),
             KubeEvent::DrainRetry(node) => self.drain_pass(ctx, node),
+            KubeEvent::StatefulSetSync(w) => self.statefulset_sync(ctx, w),
             KubeEvent::TaintEvict(pid) => self.taint_evict(ctx, pid),
             KubeEvent::PodTerminated(pid) => {
                 if matches!(self.pods[pid.index()].state(), PodState::Terminating(_)) {
@@ -254,5 +257,6 @@ impl Cluster {
         while let Some(w) = self.job_dirty.pop() {
             self.job_progress_changed(ctx, w);
         }
+        self.flush_statefulsets(ctx);
     }
 }

@@ -30,6 +30,9 @@ pub struct Rejection {
     pub insufficient_memory: u32,
     /// At their pod limit.
     pub too_many_pods: u32,
+    /// With room, but in another zone than the pod's bound volumes
+    /// ("volume node affinity conflict").
+    pub volume_conflict: u32,
 }
 
 /// A Running or starting user pod holding room on a node.
@@ -107,9 +110,15 @@ impl Cluster {
                 r.cordoned += 1;
             } else {
                 let free = n.free();
-                r.insufficient_cpu += u32::from(pod.requests.cpu > free.cpu);
-                r.insufficient_memory += u32::from(pod.requests.memory > free.memory);
-                r.too_many_pods += u32::from(n.pods.len() as u32 >= n.spec.max_pods);
+                let cpu = pod.requests.cpu > free.cpu;
+                let memory = pod.requests.memory > free.memory;
+                let slots = n.pods.len() as u32 >= n.spec.max_pods;
+                r.insufficient_cpu += u32::from(cpu);
+                r.insufficient_memory += u32::from(memory);
+                r.too_many_pods += u32::from(slots);
+                // VolumeBinding runs after NodeResourcesFit.
+                r.volume_conflict +=
+                    u32::from(!(cpu || memory || slots || wl.volumes_allow(pod.slot, n)));
             }
         }
         r

@@ -29,8 +29,10 @@ mod pod;
 mod replicaset;
 pub mod scheduler;
 mod scheduling;
+mod statefulset;
 pub mod taint;
 pub mod version;
+mod volume;
 mod webhook;
 mod workload;
 
@@ -43,8 +45,10 @@ pub use explain::{HeldNode, Holder, PendingPod, Rejection, StallReport};
 pub use journal::KubeRecord;
 pub use node::{Node, NodeCondition, NodeId, NodeSpec, PoolId, PoolInfo};
 pub use pod::{Pod, PodClass, PodId, PodPhase, PodState, QueueSlot};
+pub use statefulset::{Ordinal, PodManagementPolicy, StatefulSetSpec, StatefulState};
 pub use taint::{Taint, TaintEffect, Toleration};
 pub use version::{FeatureGate, KubeVersion};
+pub use volume::VolumeClaim;
 pub use workload::{
     Pdb, PoolVerdict, PreemptionPolicy, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
 };

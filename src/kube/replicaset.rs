@@ -326,6 +326,7 @@ mod tests {
             webhooks: Vec::new(),
             job: None,
             pdb: None,
+            statefulset: None,
         }
     }
 

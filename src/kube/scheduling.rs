@@ -66,13 +66,18 @@ impl Cluster {
         let pinned = pod
             .pinned
             .map(|n| (n, self.nodes[n.index()].spec.pool.index()));
-        self.select.snapshot.rejectors(wl, pinned)
+        let base = self.select.snapshot.rejectors(wl, pinned);
+        if wl.volume_zone(pod.slot).is_some() {
+            return self.volume_rejectors(pid, base);
+        }
+        base
     }
 
     fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {
         self.set_pod_state(pid, PodState::Starting(node));
         let startup = self.config.pod_startup.sample(&mut self.startup_rng);
-        ctx.schedule_in(startup, KubeEvent::PodStarted(pid));
+        let attach = self.bind_volumes(pid, node);
+        ctx.schedule_in(attach + startup, KubeEvent::PodStarted(pid));
     }
 
     /// The kubelet started the pod's containers. A pod bound to a node whose
@@ -141,6 +146,8 @@ impl Cluster {
                 .enumerate()
                 .filter(|(p, _)| wl.fits_pool[*p])
                 .flat_map(|(_, l)| l.iter().copied())
+                // A volume in another zone is UnschedulableAndUnresolvable.
+                .filter(|n| wl.volumes_allow(pod.slot, &self.nodes[n.index()]))
                 .collect(),
         };
         if potential.is_empty() {

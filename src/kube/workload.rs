@@ -14,6 +14,7 @@ use super::PodClass;
 use super::PoolInfo;
 use super::affinity::NodeAffinity;
 use super::job::{JobSpec, JobState};
+use super::statefulset::{StatefulSetSpec, StatefulState};
 use super::taint::{DynamicTolerations, Toleration};
 use super::taint::{TaintEffect, UNREACHABLE, tolerated};
 
@@ -50,6 +51,9 @@ pub enum WorkloadKind {
     },
     /// Jobs: pods that run their work to completion (`WorkloadSpec::job`).
     Job,
+    /// A StatefulSet: `replicas` pods with stable ordinals and their own
+    /// volumes (`WorkloadSpec::statefulset`).
+    StatefulSet,
 }
 
 /// A workload as configured (validated), under one policy's placement.
@@ -94,6 +98,8 @@ pub struct WorkloadSpec {
     pub job: Option<JobSpec>,
     /// Its PodDisruptionBudget, if any.
     pub pdb: Option<Pdb>,
+    /// For a StatefulSet: its pod management policy and volume claims.
+    pub statefulset: Option<StatefulSetSpec>,
 }
 
 /// A PodDisruptionBudget over one workload's pods.
@@ -150,6 +156,8 @@ pub struct Workload {
     pub free_slots: Vec<u32>,
     /// For a Job workload: its Jobs and progress clock.
     pub job_state: Option<JobState>,
+    /// For a StatefulSet: who holds each ordinal, and its volumes' zones.
+    pub stateful: Option<StatefulState>,
 }
 
 impl Workload {
@@ -239,7 +247,6 @@ pub(super) fn new_workload(
         None => Some(default_toleration),
     };
     Workload {
-        spec,
         live: 0,
         running: 0,
         pending: 0,
@@ -255,5 +262,10 @@ pub(super) fn new_workload(
         create_failures: 0,
         free_slots: Vec::new(),
         job_state: None,
+        stateful: spec
+            .statefulset
+            .is_some()
+            .then(|| StatefulState::new(spec.replicas)),
+        spec,
     }
 }

@@ -96,7 +96,8 @@ pub fn describe(s: &crate::Scenario) -> String {
             w.name,
             w.class.as_str(),
             match w.kind {
-                crate::kube::WorkloadKind::Deployment => w.replicas.to_string(),
+                crate::kube::WorkloadKind::Deployment | crate::kube::WorkloadKind::StatefulSet =>
+                    w.replicas.to_string(),
                 crate::kube::WorkloadKind::DaemonSet { .. } => "node".to_string(),
                 crate::kube::WorkloadKind::Job => "job".to_string(),
             },

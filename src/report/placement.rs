@@ -51,6 +51,7 @@ pub(super) fn effective_placement(out: &mut String, s: &Scenario, policy: &Polic
             WorkloadKind::Deployment => "deployment",
             WorkloadKind::DaemonSet { .. } => "daemonset",
             WorkloadKind::Job => "job",
+            WorkloadKind::StatefulSet => "statefulset",
         };
         let _ = writeln!(out, "      {name:<20} {kind:<10} {}", parts.join("; "));
     }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::stateful_file::{PodManagementPolicyFile, VolumeClaimFile};
+
 pub use super::autoscaler_file::{AutoscalerFile, ExpanderFile};
 pub use super::placement_file::{
     EffectFile, NodeAffinityFile, PreemptionPolicyFile, PriorityClassFile, RequirementFile,
@@ -292,7 +294,7 @@ pub struct WorkloadFile {
     pub name: Spanned<String>,
     /// `system` or `user`.
     pub class: ClassFile,
-    /// `deployment` (default) or `daemonset`.
+    /// `deployment` (default), `daemonset`, `job` or `statefulset`.
     pub kind: Option<KindFile>,
     /// For a DaemonSet: it is the node's network plugin (CNI); the node is
     /// NotReady until its pod runs.
@@ -338,6 +340,11 @@ pub struct WorkloadFile {
     pub arrivals: Option<ArrivalsFile>,
     /// A PodDisruptionBudget over its pods.
     pub pdb: Option<PdbFile>,
+    /// StatefulSet: `OrderedReady` (default) or `Parallel`.
+    pub pod_management_policy: Option<PodManagementPolicyFile>,
+    /// StatefulSet: a zonal volume per ordinal, per entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volume_claims: Vec<VolumeClaimFile>,
 }
 
 /// A PodDisruptionBudget: exactly one key.
@@ -397,6 +404,8 @@ pub enum KindFile {
     Daemonset,
     /// Job.
     Job,
+    /// StatefulSet.
+    Statefulset,
 }
 
 /// A policy: the pools and the placement rules of one variant.

@@ -217,6 +217,7 @@ pub(super) struct WorkloadKube {
     pub termination_grace: Millis,
     pub job: Option<crate::kube::job::JobSpec>,
     pub pdb: Option<crate::kube::Pdb>,
+    pub statefulset: Option<crate::kube::StatefulSetSpec>,
 }
 
 /// Checks and builds a workload's Kubernetes-side fields.
@@ -251,10 +252,28 @@ pub(super) fn workload(
             }
             WorkloadKind::Job
         }
+        KindFile::Statefulset => {
+            if w.network_plugin {
+                return Err(src.error(
+                    span,
+                    format!("{key}.network_plugin"),
+                    "only a DaemonSet (kind = \"daemonset\") can be a network plugin",
+                ));
+            }
+            WorkloadKind::StatefulSet
+        }
     };
     let job = super::jobs::job(src, w, kind, &key)?;
+    let statefulset = super::stateful_checks::statefulset(src, w, kind, &key)?;
     let replicas = match (kind, w.replicas) {
-        (WorkloadKind::Deployment, Some(r)) => r,
+        (WorkloadKind::Deployment | WorkloadKind::StatefulSet, Some(r)) => r,
+        (WorkloadKind::StatefulSet, None) => {
+            return Err(src.error(
+                span,
+                format!("{key}.replicas"),
+                "a StatefulSet needs replicas",
+            ));
+        }
         (WorkloadKind::Deployment, None) => {
             return Err(src.error(
                 span,
@@ -303,6 +322,7 @@ pub(super) fn workload(
         affinity: affinity(src, w.node_affinity.as_ref(), &key, span.clone())?,
         termination_grace: w.termination_grace.map_or(Millis::from_secs(30), |d| d.0),
         job,
+        statefulset,
         pdb: match &w.pdb {
             None => None,
             Some(p) => match (p.min_available, p.max_unavailable) {
@@ -343,6 +363,7 @@ pub(super) fn overprovision(
         // A pause container exits at once on SIGTERM.
         termination_grace: Millis::ZERO,
         placeholder: true,
+        statefulset: None,
         webhooks: Vec::new(),
         job: None,
         pdb: None,
@@ -529,7 +550,10 @@ pub(super) fn webhooks(
             for (t, x) in workloads.iter().enumerate() {
                 if t != i
                     && x.class == class
-                    && matches!(x.kind, WorkloadKind::Deployment | WorkloadKind::Job)
+                    && matches!(
+                        x.kind,
+                        WorkloadKind::Deployment | WorkloadKind::Job | WorkloadKind::StatefulSet
+                    )
                 {
                     targets.push(t);
                 }

@@ -18,6 +18,8 @@ mod placement;
 mod placement_file;
 mod policy_checks;
 mod resolve;
+mod stateful_checks;
+mod stateful_file;
 pub mod units;
 mod validate;
 mod version_checks;

@@ -51,7 +51,7 @@ pub(super) fn workloads(
         let k = kube_checks::workload(src, classes, w)?;
         if let Some(m) = w.min_available
             && m > k.replicas
-            && k.kind == WorkloadKind::Deployment
+            && matches!(k.kind, WorkloadKind::Deployment | WorkloadKind::StatefulSet)
         {
             return Err(src.error(
                 Some(w.name.span()),
@@ -80,6 +80,7 @@ pub(super) fn workloads(
             webhooks: Vec::new(),
             job: k.job,
             pdb: k.pdb,
+            statefulset: k.statefulset,
         });
         own_priority.push(k.own_priority);
     }

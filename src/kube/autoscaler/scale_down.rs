@@ -189,6 +189,7 @@ impl Autoscaler {
                     !gone[m.index()]
                         && other.is_ready()
                         && passes_static(wl, other)
+                        && wl.volumes_allow(pod.slot, other)
                         && fits_resources(pod, other, taken[m.index()])
                 });
                 match spot {

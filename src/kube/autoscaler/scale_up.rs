@@ -156,7 +156,10 @@ fn filter_out_schedulable(
         let wl = &cluster.workloads()[pod.workload.index()];
         for (k, &n) in nodes.iter().enumerate() {
             let node = &cluster.nodes()[n.index()];
-            if passes_static(wl, node) && fits_resources(pod, node, taken[k]) {
+            if passes_static(wl, node)
+                && wl.volumes_allow(pod.slot, node)
+                && fits_resources(pod, node, taken[k])
+            {
                 taken[k].0 += pod.requests;
                 taken[k].1 += 1;
                 return false;

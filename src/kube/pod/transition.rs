@@ -51,6 +51,7 @@ impl Cluster {
         let (id, w) = (pod.id, pod.workload);
         self.pods.push(pod);
         self.workloads[w.index()].live += 1;
+        self.stateful_pod_created(w, self.pods[id.index()].slot, id);
         self.change_pending(w, 1);
         self.status.pods_created += 1;
         self.note(KubeRecord::PodCreated(id));
@@ -111,6 +112,13 @@ impl Cluster {
         pod.state = to;
         if to == PodState::Deleted {
             SchedulingQueue::forget(pod);
+        }
+        // A StatefulSet's sync waits for deletions (a free ordinal) and
+        // starts (its next ordinal under OrderedReady).
+        if to == PodState::Deleted {
+            self.stateful_pod_deleted(pid);
+        } else if matches!(to, PodState::Running(_)) {
+            self.stateful_changed(w);
         }
         match to {
             PodState::Starting(node) => {

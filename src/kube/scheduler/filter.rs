@@ -50,7 +50,7 @@ pub(crate) fn fits_resources(pod: &Pod, node: &Node, taken: (Resources, u32)) ->
 
 /// All filters.
 pub(crate) fn feasible(pod: &Pod, wl: &Workload, node: &Node, pods: &[Pod]) -> bool {
-    passes_static(wl, node) && {
+    passes_static(wl, node) && wl.volumes_allow(pod.slot, node) && {
         let taken = if node.nominated.is_empty() {
             Default::default()
         } else {

@@ -29,6 +29,8 @@ impl Plugins {
     pub const NODE_AFFINITY: Plugins = Plugins(1 << 2);
     /// NodeResourcesFit (cpu, memory, pod slots).
     pub const NODE_RESOURCES_FIT: Plugins = Plugins(1 << 3);
+    /// VolumeBinding (a bound volume's node affinity names another zone).
+    pub const VOLUME_BINDING: Plugins = Plugins(1 << 4);
 
     /// Whether every plugin of `other` is in the set.
     pub fn contains(self, other: Plugins) -> bool {
@@ -46,6 +48,12 @@ impl Plugins {
         Plugins(self.0 | other.0)
     }
 
+    /// The set with `other` taken out.
+    #[must_use]
+    pub fn without(self, other: Plugins) -> Plugins {
+        Plugins(self.0 & !other.0)
+    }
+
     /// The plugins' names, in the default profile's filter order.
     pub fn names(self) -> Vec<&'static str> {
         [
@@ -53,6 +61,7 @@ impl Plugins {
             (Self::TAINT_TOLERATION, "TaintToleration"),
             (Self::NODE_AFFINITY, "NodeAffinity"),
             (Self::NODE_RESOURCES_FIT, "NodeResourcesFit"),
+            (Self::VOLUME_BINDING, "VolumeBinding"),
         ]
         .into_iter()
         .filter(|(p, _)| self.contains(*p))
@@ -144,7 +153,10 @@ pub fn worth_requeuing(rejected: Plugins, event: &EventView, queueing_hints: boo
             rejected_by(Plugins::NODE_RESOURCES_FIT)
         }
         EventView::NodeAdd(n) => {
-            (rejected_by(Plugins::NODE_RESOURCES_FIT) && n.fits_allocatable)
+            // VolumeBinding registers Node/Add without a hint function: any
+            // new node may satisfy a volume's node affinity.
+            rejected_by(Plugins::VOLUME_BINDING)
+                || (rejected_by(Plugins::NODE_RESOURCES_FIT) && n.fits_allocatable)
                 || (rejected_by(Plugins::NODE_AFFINITY) && n.labels_match)
                 || (rejected_by(Plugins::TAINT_TOLERATION) && !n.untolerated())
                 || (rejected_by(Plugins::NODE_UNSCHEDULABLE) && !n.unschedulable)
@@ -158,7 +170,8 @@ pub fn worth_requeuing(rejected: Plugins, event: &EventView, queueing_hints: boo
                     && !new.unschedulable)
         }
         EventView::NodeLabelUpdate { old, new } => {
-            rejected_by(Plugins::NODE_AFFINITY) && new.labels_match && !old.labels_match
+            rejected_by(Plugins::VOLUME_BINDING)
+                || (rejected_by(Plugins::NODE_AFFINITY) && new.labels_match && !old.labels_match)
         }
     }
 }
@@ -166,7 +179,8 @@ pub fn worth_requeuing(rejected: Plugins, event: &EventView, queueing_hints: boo
 /// With the gate off every plugin registers `Node/Add`, `UpdateNodeTaint`
 /// and `UpdateNodeLabel` ("we may miss Node/Add event due to preCheck",
 /// kubernetes/kubernetes#109437); only NodeResourcesFit registers
-/// `Pod/Delete`.
+/// `Pod/Delete`. VolumeBinding registers the three node events and no pod
+/// event.
 fn registered_without_hints(rejected: Plugins, event: &EventView) -> bool {
     match event {
         EventView::AssignedPodDelete => rejected.contains(Plugins::NODE_RESOURCES_FIT),
@@ -225,6 +239,44 @@ mod tests {
         };
         assert!(!worth_requeuing(Plugins::NODE_RESOURCES_FIT, &label, true));
         assert!(worth_requeuing(Plugins::NODE_RESOURCES_FIT, &label, false));
+    }
+
+    /// VolumeBinding registers Node/Add and UpdateNodeLabel with no hint
+    /// function (always `Queue`), UpdateNodeTaint only with the gate off
+    /// (then behind `preCheckForNode`), and no pod event.
+    #[test]
+    fn volume_binding_requeues_on_any_new_node() {
+        let vb = Plugins::VOLUME_BINDING;
+        let full = EventView::NodeAdd(FULL);
+        let roomy = NodeView {
+            fits_now: true,
+            ..FULL
+        };
+        assert!(worth_requeuing(vb, &full, true));
+        // 1.31: preCheck finds no room on the new node.
+        assert!(!worth_requeuing(vb, &full, false));
+        assert!(worth_requeuing(vb, &EventView::NodeAdd(roomy), false));
+        let ready = EventView::NodeTaintUpdate {
+            old: NodeView {
+                untolerated_no_schedule: true,
+                ..roomy
+            },
+            new: roomy,
+        };
+        assert!(!worth_requeuing(vb, &ready, true));
+        assert!(worth_requeuing(vb, &ready, false));
+        for qh in [false, true] {
+            assert!(!worth_requeuing(vb, &EventView::AssignedPodDelete, qh));
+        }
+        assert_eq!(
+            vb.with(Plugins::NODE_RESOURCES_FIT).names(),
+            ["NodeResourcesFit", "VolumeBinding"]
+        );
+        assert_eq!(
+            vb.with(Plugins::NODE_RESOURCES_FIT)
+                .without(Plugins::NODE_RESOURCES_FIT),
+            vb
+        );
     }
 
     #[test]

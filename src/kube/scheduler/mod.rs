@@ -16,7 +16,7 @@ pub(crate) mod score;
 mod select;
 mod snapshot;
 
-pub(crate) use filter::{fits_resources, fits_template, passes_static};
+pub(crate) use filter::{fits_resources, fits_template, nominated_load, passes_static};
 pub use hints::{EventView, NodeView, Plugins, worth_requeuing};
 pub use queue::{Moved, SchedulingQueue};
 pub use score::{

@@ -181,7 +181,7 @@ pub fn find_candidates(
     for i in 0..n {
         let id = potential[(offset + i) % n];
         let node = &nodes[id.index()];
-        if !filter::passes_static(wl, node) {
+        if !filter::passes_static(wl, node) || !wl.volumes_allow(pod.slot, node) {
             continue;
         }
         if let Some((victims, pdb_violations)) = select_victims_on_node(pod, node, pods, allowed) {

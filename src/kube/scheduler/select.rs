@@ -63,8 +63,12 @@ struct Candidate {
 /// to `found` with their resource scores (remembered, or computed by
 /// `score` and remembered), and stops at the one that brings `found` to
 /// `to_find`: its position in `ids` is returned. `nominated` is the full
-/// filter, for the rare nodes with nominated pods.
+/// filter, for the rare nodes with nominated pods. `zone` is the zone of a
+/// pod's bound volumes and the node table to read node zones from
+/// (VolumeBinding); `None` for the usual pod, which costs one branch per
+/// feasible node.
 #[inline]
+#[allow(clippy::too_many_arguments)]
 fn scan(
     ids: &[NodeId],
     rows: &mut [NodeFit],
@@ -73,6 +77,7 @@ fn scan(
     to_find: usize,
     mut nominated: impl FnMut(NodeId) -> bool,
     mut score: impl FnMut(NodeId) -> NodeScore,
+    zone: Option<(u16, &[Node])>,
 ) -> Option<usize> {
     let workload = filter.workload();
     for (k, &id) in ids.iter().enumerate() {
@@ -80,6 +85,12 @@ fn scan(
         // One branch for the common case: no nominated pods, and it fits.
         let fits = row.admits(filter) & !row.has_nominated();
         if !(fits || (row.has_nominated() && cold(|| nominated(id)))) {
+            continue;
+        }
+        // VolumeBinding, for a pod whose volumes are bound to a zone.
+        if let Some((z, nodes)) = zone
+            && nodes[id.index()].spec.zone != z
+        {
             continue;
         }
         // The row is in cache now: score the node at once.
@@ -160,6 +171,7 @@ pub(crate) fn select_node<R: Rng>(
     }
     let to_find = num_feasible_nodes_to_find(all_nodes, config.percentage_of_nodes_to_score);
     let pod_filter = PodFilter::of(pod.workload, wl);
+    let volume_zone = wl.volume_zone(pod.slot);
     debug_assert_eq!(pod.requests, wl.spec.requests);
     let found = &mut state.feasible;
     found.candidates.clear();
@@ -197,6 +209,7 @@ pub(crate) fn select_node<R: Rng>(
                 to_find,
                 nominated,
                 resources,
+                volume_zone.map(|z| (z, nodes)),
             );
             if found.candidates.len() > before {
                 found.runs.push((found.candidates.len(), p));

@@ -302,6 +302,7 @@ pub(super) fn rejection_text(r: &Rejection) -> String {
         (r.insufficient_cpu, "insufficient cpu"),
         (r.insufficient_memory, "insufficient memory"),
         (r.too_many_pods, "too many pods"),
+        (r.volume_conflict, "volume node affinity conflict"),
         (r.not_ready, "not ready"),
         (r.cordoned, "cordoned"),
         (r.pool_mismatch, "in pools it may not use"),
