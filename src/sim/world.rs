@@ -214,8 +214,7 @@ impl World {
             let spec = g.spec();
             let registered = g
                 .members()
-                .iter()
-                .filter(|&&id| {
+                .filter(|&id| {
                     self.node(id)
                         .is_some_and(|n| self.cluster.nodes()[n.index()].is_registered())
                 })
@@ -245,8 +244,6 @@ impl World {
                 Action::RemoveUnregistered(pool) => {
                     let stale: Vec<InstanceId> = self.cloud.asgs()[pool.index()]
                         .members()
-                        .iter()
-                        .copied()
                         .filter(|&id| {
                             !self
                                 .node(id)
