@@ -5,7 +5,7 @@
 //! What a group *does* over time (reconcile, health checks, rebalancing,
 //! instance refresh) lives in `reconcile.rs` and `refresh.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::engine::Millis;
 
@@ -106,6 +106,42 @@ pub(super) struct Refresh {
     pub warmup: Millis,
 }
 
+/// A group's counted instances in the order they were counted, each
+/// removed in O(log n): a mass termination of n instances stays
+/// O(n log n) (a `Vec` searched and shifted on each removal was O(n^2)).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Members {
+    /// Instances by the sequence number of their counting.
+    by_seq: BTreeMap<u64, InstanceId>,
+    /// The sequence number of each instance counted.
+    seq_of: HashMap<InstanceId, u64>,
+    /// The next sequence number.
+    next: u64,
+}
+
+impl Members {
+    /// Counts `id` last (once: counting it again keeps its place).
+    pub(super) fn push(&mut self, id: InstanceId) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.seq_of.entry(id) {
+            e.insert(self.next);
+            self.by_seq.insert(self.next, id);
+            self.next += 1;
+        }
+    }
+
+    /// Uncounts `id`, if counted.
+    pub(super) fn remove(&mut self, id: InstanceId) {
+        if let Some(seq) = self.seq_of.remove(&id) {
+            self.by_seq.remove(&seq);
+        }
+    }
+
+    /// The counted instances, oldest counting first.
+    pub(super) fn iter(&self) -> impl Iterator<Item = InstanceId> + '_ {
+        self.by_seq.values().copied()
+    }
+}
+
 /// A group and the instances it counts.
 #[derive(Debug, Clone)]
 pub struct AutoScalingGroup {
@@ -116,7 +152,7 @@ pub struct AutoScalingGroup {
     /// Counted instances per group zone (same order as `zone_ids`).
     pub(super) live_per_zone: Vec<u32>,
     /// Counted instances (pending or running, not yet replaced).
-    pub(super) members: Vec<InstanceId>,
+    pub(super) members: Members,
     /// A reconcile is already scheduled.
     pub(super) reconcile_pending: bool,
     /// Wait before the next retry after a launch failed everywhere.
@@ -145,7 +181,7 @@ impl AutoScalingGroup {
             spec,
             zone_ids,
             live_per_zone: vec![0; zones],
-            members: Vec::new(),
+            members: Members::default(),
             reconcile_pending: false,
             backoff: Millis::ZERO,
             generation: 0,
@@ -177,9 +213,9 @@ impl AutoScalingGroup {
         self.live_per_zone.iter().sum()
     }
 
-    /// The counted instances.
-    pub fn members(&self) -> &[InstanceId] {
-        &self.members
+    /// The counted instances, in the order they were counted.
+    pub fn members(&self) -> impl Iterator<Item = InstanceId> + '_ {
+        self.members.iter()
     }
 
     /// Live instances launched outside the desired count (Karpenter's),
@@ -233,9 +269,7 @@ impl AutoScalingGroup {
         if let Some(z) = self.local_zone(zone) {
             self.live_per_zone[z] = self.live_per_zone[z].saturating_sub(1);
         }
-        if let Some(pos) = self.members.iter().position(|&m| m == id) {
-            self.members.remove(pos);
-        }
+        self.members.remove(id);
     }
 
     /// The instance the `Default` termination policy picks among the

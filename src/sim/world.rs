@@ -214,8 +214,7 @@ impl World {
             let spec = g.spec();
             let registered = g
                 .members()
-                .iter()
-                .filter(|&&id| {
+                .filter(|&id| {
                     self.node(id)
                         .is_some_and(|n| self.cluster.nodes()[n.index()].is_registered())
                 })
@@ -245,8 +244,6 @@ impl World {
                 Action::RemoveUnregistered(pool) => {
                     let stale: Vec<InstanceId> = self.cloud.asgs()[pool.index()]
                         .members()
-                        .iter()
-                        .copied()
                         .filter(|&id| {
                             !self
                                 .node(id)
@@ -435,6 +432,7 @@ fn gauges(s: ClusterStatus) -> Gauges {
         progressing_user_mcpu: s.progressing_user_mcpu,
         wanted_user_mcpu: s.wanted_user_mcpu,
         stalled: s.stalled,
+        unready: s.unready,
         system_services_down: s.system_services_down,
         progress_steps: s.progress_steps,
     }
