@@ -172,6 +172,15 @@ fn workloads_have_effective_requests_replicas_classes_and_placement() {
         ("user", "shop-high")
     );
     assert_eq!(strings(api, "needs"), ["coredns"]);
+    // Its readiness probe waits 15 s.
+    assert_eq!(
+        s(
+            api["readiness_delay"].as_table().expect("readiness"),
+            "value"
+        ),
+        "15s"
+    );
+    assert!(named(w, "worker").get("readiness_delay").is_none());
     // web: 250m+100m, 512Mi+128Mi; PDB maxUnavailable 25% of 4 -> 1.
     let web = named(w, "web");
     assert_eq!((s(web, "cpu"), s(web, "memory")), ("350m", "640Mi"));

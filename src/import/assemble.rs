@@ -152,6 +152,10 @@ fn workload(w: &Workload, e: &Extra, all: &[Workload]) -> WorkloadFile {
                 attach_delay: None,
             })
             .collect(),
+        readiness_delay: t
+            .readiness_seconds
+            .filter(|&s| s > 0 && job.is_none())
+            .map(|s| DelayFile::Fixed { value: duration(s) }),
     }
 }
 

@@ -4,7 +4,7 @@
 //! ASG instance that is no node is an error.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -79,7 +79,7 @@ fn u32_of(a: &At<'_>, key: &str) -> Result<u32, Bad> {
     })
 }
 
-fn read_json(path: &PathBuf) -> Result<(String, Value), ImportError> {
+fn read_json(path: &Path) -> Result<(String, Value), ImportError> {
     let file = path.display().to_string();
     let text = read_text(path, MAX_INPUT_BYTES).map_err(|e| ImportError::Read {
         file: file.clone(),
@@ -99,7 +99,7 @@ fn aws_error(file: &str, object: String, b: Bad) -> ImportError {
 }
 
 /// Reads `describe-auto-scaling-groups` output.
-pub fn read_asgs(path: &PathBuf) -> Result<Vec<AsgInfo>, ImportError> {
+pub fn read_asgs(path: &Path) -> Result<Vec<AsgInfo>, ImportError> {
     let (file, v) = read_json(path)?;
     let root = At::root(&v);
     let groups = root
@@ -193,7 +193,7 @@ fn asg(g: &At<'_>, name: String, file: &str) -> Result<AsgInfo, Bad> {
 
 /// Reads `eks describe-nodegroup` output, merged into the ASG it names if
 /// that is among `asgs`, else added.
-pub fn read_nodegroup(path: &PathBuf, asgs: &mut Vec<AsgInfo>) -> Result<(), ImportError> {
+pub fn read_nodegroup(path: &Path, asgs: &mut Vec<AsgInfo>) -> Result<(), ImportError> {
     let (file, v) = read_json(path)?;
     let root = At::root(&v);
     let ng = root.need("nodegroup").map_err(|mut b| {

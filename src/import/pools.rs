@@ -181,7 +181,7 @@ fn pool(
         protect_from_scale_in: asg.and_then(|a| a.protect).filter(|&p| p),
         capacity_rebalance: asg.and_then(|a| a.capacity_rebalance).filter(|&c| c),
         az_rebalance: asg.and_then(|a| a.az_rebalance).filter(|&r| !r),
-        warm_pool: asg.and_then(|a| a.warm_pool.clone()).map(|w| WarmPoolFile {
+        warm_pool: asg.and_then(|a| a.warm_pool).map(|w| WarmPoolFile {
             min_size: w.0,
             // Below the desired capacity AWS keeps the warm pool at its
             // minimum size, which the model does when the key is absent.

@@ -38,6 +38,10 @@ pub struct PodTemplate {
     pub termination_grace_seconds: Option<u64>,
     /// Names of the PersistentVolumeClaims its volumes use.
     pub claims: Vec<String>,
+    /// Seconds from start to Ready its probes ask at least: per container,
+    /// the startup probe's `initialDelaySeconds` then the readiness
+    /// probe's; the longest. `None` without a readiness probe.
+    pub readiness_seconds: Option<u64>,
 }
 
 /// Reads the pod spec at `spec` with the labels `labels`; `who` names the
@@ -76,7 +80,14 @@ pub fn read_template(
         cluster_dns,
         termination_grace_seconds: spec.u64("terminationGracePeriodSeconds")?,
         claims: Vec::new(),
+        readiness_seconds: readiness(spec)?,
     };
+    if t.readiness_seconds.is_some_and(|r| r > 0) {
+        notes.approximate(
+            "readiness probes: a fixed delay to Ready of the startup and readiness probes' initialDelaySeconds",
+            who,
+        );
+    }
     for v in spec.list("volumes")? {
         if let Some(c) = v.get("persistentVolumeClaim") {
             t.claims.push(c.need("claimName")?.as_str()?.to_string());
@@ -99,6 +110,25 @@ pub fn read_template(
         notes.skip("topologySpreadConstraints: not modelled yet", who);
     }
     Ok(t)
+}
+
+/// The longest probe delay to Ready among the containers that have a
+/// readiness probe.
+fn readiness(spec: &At<'_>) -> Result<Option<u64>, Bad> {
+    let mut out: Option<u64> = None;
+    for c in spec.list("containers")? {
+        let Some(probe) = c.get("readinessProbe") else {
+            continue;
+        };
+        let startup = match c.get("startupProbe") {
+            Some(p) => p.u64("initialDelaySeconds")?.unwrap_or(0),
+            None => 0,
+        };
+        let ready = probe.u64("initialDelaySeconds")?.unwrap_or(0);
+        let total = startup.saturating_add(ready);
+        out = Some(out.map_or(total, |o| o.max(total)));
+    }
+    Ok(out)
 }
 
 /// A container's requests; a resource limited but not requested is
@@ -124,16 +154,12 @@ fn container_requests(c: &At<'_>, who: &str, notes: &mut Notes) -> Result<(Milli
         Some(a) => a.memory("memory")?.unwrap_or_default(),
         None => Bytes(0),
     };
-    if let Some(r) = &req {
-        if let Some(map) = r.v.as_object() {
-            for name in map.keys() {
-                if !is_plain_resource(name) {
-                    notes.skip(
-                        &format!("extended resource `{name}` requests: not modelled"),
-                        who,
-                    );
-                }
-            }
+    if let Some(map) = req.as_ref().and_then(|r| r.v.as_object()) {
+        for name in map.keys().filter(|n| !is_plain_resource(n)) {
+            notes.skip(
+                &format!("extended resource `{name}` requests: not modelled"),
+                who,
+            );
         }
     }
     Ok((cpu, memory))
@@ -241,10 +267,9 @@ fn tolerations(spec: &At<'_>) -> Result<Vec<TolerationFile>, Bad> {
                 });
             }
         };
-        let seconds = match t.i64("tolerationSeconds")? {
-            Some(s) => Some(u64::try_from(s).unwrap_or(0)),
-            None => None,
-        };
+        let seconds = t
+            .i64("tolerationSeconds")?
+            .map(|s| u64::try_from(s).unwrap_or(0));
         let key = t.str("key")?.unwrap_or("");
         let effect = effect(&t)?;
         // The DefaultTolerationSeconds admission plugin's pair, which the

@@ -59,7 +59,7 @@ pub fn render(
 /// file reads the same without them.
 fn is_empty_table(lines: &[&str], i: usize) -> bool {
     let l = lines[i];
-    if !(l.starts_with('[') && !l.starts_with("[[")) {
+    if !l.starts_with('[') || l.starts_with("[[") {
         return false;
     }
     match lines[i + 1..].iter().find(|x| !x.trim().is_empty()) {
