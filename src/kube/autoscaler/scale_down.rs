@@ -119,7 +119,10 @@ impl Autoscaler {
                 !is_daemon(cluster, p)
                     && matches!(
                         pod.state(),
-                        PodState::Starting(_) | PodState::Running(_) | PodState::Terminating(_)
+                        PodState::Starting(_)
+                            | PodState::Unready(_)
+                            | PodState::Running(_)
+                            | PodState::Terminating(_)
                     )
             });
             if !busy {
@@ -301,7 +304,7 @@ fn movable_pods(cluster: &Cluster, n: NodeId) -> impl Iterator<Item = super::sup
             !is_daemon(cluster, p)
                 && matches!(
                     cluster.pods()[p.index()].state(),
-                    PodState::Starting(_) | PodState::Running(_)
+                    PodState::Starting(_) | PodState::Unready(_) | PodState::Running(_)
                 )
         })
 }
