@@ -633,7 +633,16 @@ fn karpenter_nodepool_manifest_becomes_a_nodepool() {
     }
     let report = out.notes.lines().join("\n");
     assert!(report.contains("EC2NodeClass/default"), "{report}");
-    assert!(report.contains("NodePool disruption settings"), "{report}");
+    let np = named(
+        array(named(array(&f, "policies"), "as-is"), "nodepools"),
+        "batch",
+    );
+    let d = np["disruption"].as_table().expect("disruption");
+    assert_eq!(
+        (s(d, "consolidation_policy"), s(d, "consolidate_after")),
+        ("WhenEmptyOrUnderutilized", "1m")
+    );
+    assert_eq!(s(np, "expire_after"), "720h");
     assert!(Scenario::parse(&out.text, "k.toml").is_ok());
 }
 

@@ -142,6 +142,7 @@ fn workload(w: &Workload, e: &Extra, all: &[Workload]) -> WorkloadFile {
             ..ArrivalsFile::default()
         }),
         pdb: e.pdb.clone(),
+        do_not_disrupt: t.do_not_disrupt.then_some(true),
         pod_management_policy: (w.controller == Controller::StatefulSet && w.parallel)
             .then_some(PodManagementPolicyFile::Parallel),
         volume_claims: w

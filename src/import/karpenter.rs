@@ -4,7 +4,8 @@
 //! names AMIs, subnets and roles, none of which the model has: noted.
 
 use crate::scenario::file::{
-    LimitsFile, NodePoolFile, NodePoolRequirementFile, RequirementOperatorFile, TaintFile,
+    BudgetFile, DisruptionFile, LimitsFile, NodePoolFile, NodePoolRequirementFile,
+    RequirementOperatorFile, TaintFile,
 };
 use crate::scenario::units::{CpuText, MemoryText};
 use crate::scenario::{NODEPOOL_CAPACITY_KEY, NODEPOOL_TYPE_KEYS, NODEPOOL_ZONE_KEY};
@@ -102,9 +103,27 @@ fn nodepool(o: &Object, notes: &mut Notes) -> Result<NodePoolFile, ImportError> 
     if !tspec.list("startupTaints").map_err(e)?.is_empty() {
         notes.skip("NodePool startupTaints: not modelled", o.id());
     }
-    if spec.get("disruption").is_some() {
-        notes.skip("NodePool disruption settings: not modelled yet", o.id());
-    }
+    let disruption = match spec.get("disruption") {
+        Some(d) => {
+            let mut budgets = Vec::new();
+            for b in d.list("budgets").map_err(e)? {
+                let reasons = b.strings("reasons").map_err(e)?;
+                budgets.push(BudgetFile {
+                    nodes: b.str("nodes").map_err(e)?.map(str::to_string),
+                    schedule: b.str("schedule").map_err(e)?.map(str::to_string),
+                    duration: b.str("duration").map_err(e)?.map(str::to_string),
+                    reasons: (!reasons.is_empty()).then_some(reasons),
+                });
+            }
+            Some(DisruptionFile {
+                consolidation_policy: d.str("consolidationPolicy").map_err(e)?.map(str::to_string),
+                consolidate_after: d.str("consolidateAfter").map_err(e)?.map(str::to_string),
+                budgets: (!budgets.is_empty()).then_some(budgets),
+            })
+        }
+        None => None,
+    };
+    let expire_after = tspec.str("expireAfter").map_err(e)?.map(str::to_string);
     let limits = match spec.get("limits") {
         Some(l) => Some(LimitsFile {
             cpu: l.cpu("cpu").map_err(e)?.map(CpuText),
@@ -125,5 +144,8 @@ fn nodepool(o: &Object, notes: &mut Notes) -> Result<NodePoolFile, ImportError> 
         weight,
         launch_delay: None,
         boot_delay: None,
+        disruption,
+        expire_after,
+        updates: Vec::new(),
     })
 }

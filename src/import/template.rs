@@ -42,6 +42,22 @@ pub struct PodTemplate {
     /// the startup probe's `initialDelaySeconds` then the readiness
     /// probe's; the longest. `None` without a readiness probe.
     pub readiness_seconds: Option<u64>,
+    /// The pod's `karpenter.sh/do-not-disrupt` annotation is `"true"`.
+    pub do_not_disrupt: bool,
+}
+
+/// Whether the metadata at `meta` carries `karpenter.sh/do-not-disrupt:
+/// "true"`.
+pub fn do_not_disrupt(meta: Option<&At<'_>>) -> Result<bool, Bad> {
+    Ok(match meta {
+        Some(m) => {
+            m.string_map("annotations")?
+                .get("karpenter.sh/do-not-disrupt")
+                .map(String::as_str)
+                == Some("true")
+        }
+        None => false,
+    })
 }
 
 /// Reads the pod spec at `spec` with the labels `labels`; `who` names the
@@ -81,6 +97,7 @@ pub fn read_template(
         termination_grace_seconds: spec.u64("terminationGracePeriodSeconds")?,
         claims: Vec::new(),
         readiness_seconds: readiness(spec)?,
+        do_not_disrupt: false,
     };
     if t.readiness_seconds.is_some_and(|r| r > 0) {
         notes.approximate(

@@ -11,7 +11,7 @@ use super::ImportError;
 use super::cron::{epoch_seconds, runs_per_hour};
 use super::notes::Notes;
 use super::object::{At, Object};
-use super::template::{PodTemplate, read_template};
+use super::template::{PodTemplate, do_not_disrupt, read_template};
 
 /// The controller behind a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -144,7 +144,9 @@ pub fn derive(objects: &[Object], notes: &mut Notes) -> Result<Derived, ImportEr
                     o.id(),
                 );
                 let labels = o.labels()?;
-                let template = read_template(&spec, labels, &o.id(), notes).map_err(bad(o))?;
+                let mut template = read_template(&spec, labels, &o.id(), notes).map_err(bad(o))?;
+                template.do_not_disrupt =
+                    do_not_disrupt(root.get("metadata").as_ref()).map_err(bad(o))?;
                 workloads.insert(k.clone(), new_workload(o, Controller::BarePod, template, 1));
                 workloads.get_mut(&k)
             }
@@ -238,7 +240,9 @@ fn template_of(o: &Object, at: &At<'_>, notes: &mut Notes) -> Result<PodTemplate
         None => BTreeMap::new(),
     };
     let spec = t.need("spec").map_err(bad(o))?;
-    read_template(&spec, labels, &o.id(), notes).map_err(bad(o))
+    let mut template = read_template(&spec, labels, &o.id(), notes).map_err(bad(o))?;
+    template.do_not_disrupt = do_not_disrupt(t.get("metadata").as_ref()).map_err(bad(o))?;
+    Ok(template)
 }
 
 fn count(o: &Object, at: &At<'_>, k: &str, default: u32) -> Result<u32, ImportError> {

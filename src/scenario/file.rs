@@ -9,7 +9,8 @@ use toml::Spanned;
 
 pub use super::autoscaler_file::{AutoscalerFile, ExpanderFile};
 pub use super::karpenter_file::{
-    KarpenterFile, LimitsFile, NodePoolFile, NodePoolRequirementFile, RequirementOperatorFile,
+    BudgetFile, DisruptionFile, KarpenterFile, LimitsFile, NodePoolFile, NodePoolRequirementFile,
+    RequirementOperatorFile,
 };
 pub use super::placement_file::{
     EffectFile, NodeAffinityFile, PreemptionPolicyFile, PreferredTermFile, PriorityClassFile,
@@ -344,6 +345,8 @@ pub struct WorkloadFile {
     pub arrivals: Option<ArrivalsFile>,
     /// A PodDisruptionBudget over its pods.
     pub pdb: Option<PdbFile>,
+    /// Its pods carry `karpenter.sh/do-not-disrupt: "true"` (false).
+    pub do_not_disrupt: Option<bool>,
     /// StatefulSet: `OrderedReady` (default) or `Parallel`.
     pub pod_management_policy: Option<PodManagementPolicyFile>,
     /// StatefulSet: a zonal volume per ordinal, per entry.
