@@ -105,10 +105,18 @@ impl Tree {
             *self = Tree::with_leaves(&leaves);
         }
         let mut v = self.cap + pos;
+        if self.t[v] == leaf {
+            return;
+        }
         self.t[v] = leaf;
         while v > 1 {
             v /= 2;
-            self.t[v] = Agg::join(self.t[2 * v], self.t[2 * v + 1]);
+            let joined = Agg::join(self.t[2 * v], self.t[2 * v + 1]);
+            // Above an unchanged aggregate nothing changes.
+            if self.t[v] == joined {
+                return;
+            }
+            self.t[v] = joined;
         }
     }
 
