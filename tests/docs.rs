@@ -44,6 +44,10 @@ fn readme_lists_every_stall_cause_and_its_summary_column() {
             summary.contains(&format!("`stall_{cause}`")),
             "README.md, `summary.csv`: column `stall_{cause}` is not listed"
         );
+        assert!(
+            poolsim::metrics::stall_meaning(cause).is_some(),
+            "stall cause `{cause}` has no meaning for the report"
+        );
     }
 }
 

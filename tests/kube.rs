@@ -499,28 +499,6 @@ fn webhook_blocks_creation_until_its_service_runs() {
     }
 }
 
-/// A Job of 4 completions, 2 at a time, 60 s of work per pod, arriving at
-/// 0 s and at 100 s; pods start 5 s after binding.
-const JOBS: &str = r#"
-name = "jobs"
-horizon = "10m"
-[kubernetes]
-pod_startup = { dist = "fixed", value = "5s" }
-[[workloads]]
-name = "batch"
-class = "user"
-kind = "job"
-completions = 4
-parallelism = 2
-work = { dist = "fixed", value = "60s" }
-arrivals = { at = ["0s", "100s"] }
-cpu = "200m"
-memory = "256Mi"
-[[policies]]
-name = "single-pool"
-pools = [{ name = "all", instance_type = "m5.xlarge", desired = 1 }]
-"#;
-
 /// First Job: pods 1-2 are bound at 0 and 5 ms (one scheduling cycle
 /// each), run from 5 s and 5.005 s and finish at 65 s and 65.005 s; each
 /// finish creates the next pod, which runs from 70 s / 70.005 s and
@@ -528,7 +506,7 @@ pools = [{ name = "all", instance_type = "m5.xlarge", desired = 1 }]
 /// second Job (arrives at 100 s) likewise completes at 230.005 s.
 #[test]
 fn job_completions_and_parallelism() {
-    let s = scenario(JOBS);
+    let s = scenario(crate::support::JOBS);
     let (mut world, mut sim) = World::new(&s, 0, 1);
     sim.run_until(&mut world, Millis(130_004));
     assert_eq!(world.cluster.status().jobs_completed, 0);
@@ -550,7 +528,7 @@ fn job_completions_and_parallelism() {
 fn job_arrivals_from_a_trace() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("arrivals.csv"), "time_s\n0\n30.5\n250\n").unwrap();
-    let text = JOBS.replace(
+    let text = crate::support::JOBS.replace(
         "arrivals = { at = [\"0s\", \"100s\"] }",
         "arrivals = { trace = \"arrivals.csv\" }",
     );
@@ -859,7 +837,7 @@ fn books_balance_under_every_policy() {
             }
         }
     }
-    for text in [JOBS, WEBHOOK, PREEMPT, CNI, ZONES] {
+    for text in [crate::support::JOBS, WEBHOOK, PREEMPT, CNI, ZONES] {
         let s = scenario(text);
         let (mut world, mut sim) = World::new(&s, 0, 1);
         for t in [10u64, 60, 300, 700] {

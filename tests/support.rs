@@ -9,6 +9,28 @@ pub fn scenario(text: &str) -> Scenario {
     Scenario::parse(text, "inline.toml").unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A Job of 4 completions, 2 at a time, 60 s of work per pod, arriving at
+/// 0 s and at 100 s; pods start 5 s after binding.
+pub const JOBS: &str = r#"
+name = "jobs"
+horizon = "10m"
+[kubernetes]
+pod_startup = { dist = "fixed", value = "5s" }
+[[workloads]]
+name = "batch"
+class = "user"
+kind = "job"
+completions = 4
+parallelism = 2
+work = { dist = "fixed", value = "60s" }
+arrivals = { at = ["0s", "100s"] }
+cpu = "200m"
+memory = "256Mi"
+[[policies]]
+name = "single-pool"
+pools = [{ name = "all", instance_type = "m5.xlarge", desired = 1 }]
+"#;
+
 /// The index of a policy by name.
 pub fn policy(s: &Scenario, name: &str) -> usize {
     s.policies

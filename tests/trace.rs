@@ -258,27 +258,7 @@ fn bad_trace_input_exits_2() {
 /// `batch-1-0` .. `batch-1-3`, each once, in that order within a Job.
 #[test]
 fn job_pods_have_unique_names() {
-    let s = crate::support::scenario(
-        r#"
-name = "jobs"
-horizon = "10m"
-[kubernetes]
-pod_startup = { dist = "fixed", value = "5s" }
-[[workloads]]
-name = "batch"
-class = "user"
-kind = "job"
-completions = 4
-parallelism = 2
-work = { dist = "fixed", value = "60s" }
-arrivals = { at = ["0s", "100s"] }
-cpu = "200m"
-memory = "256Mi"
-[[policies]]
-name = "single-pool"
-pools = [{ name = "all", instance_type = "m5.xlarge", desired = 1 }]
-"#,
-    );
+    let s = crate::support::scenario(crate::support::JOBS);
     let opts = TraceOptions {
         only: vec![ObjectKind::Pods],
         ..TraceOptions::default()

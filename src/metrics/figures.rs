@@ -59,6 +59,23 @@ pub const STALL_CAUSES: [&str; 7] = [
     "other",
 ];
 
+/// What a stall cause of [`STALL_CAUSES`] means, as the report and the
+/// README explain it; `None` for a name that is not one of them.
+pub fn stall_meaning(cause: &str) -> Option<&'static str> {
+    Some(match cause {
+        "system-pods-no-room" => {
+            "pending system pods fit no Ready node they may use (the room is taken)"
+        }
+        "room-forbidden-by-filter" => "a node has room, but a filter (nodeSelector) forbids it",
+        "no-eligible-node" => "no Ready node in a pool the system pods may use",
+        "launches-failing" => "the pool's instance launches keep failing",
+        "webhook-blocks-creation" => "an admission webhook that is down blocks creating the pods",
+        "service-down-no-pending-pods" => "a service is down with none of its pods pending",
+        "other" => "none of the above",
+        _ => return None,
+    })
+}
+
 /// Where the figures sit in a `runs.csv` header.
 #[derive(Debug, Clone)]
 pub struct FigureColumns {

@@ -11,7 +11,7 @@ pub mod stats;
 mod summary;
 mod timeseries;
 
-pub use figures::{FigureColumns, RunFigures, STALL_CAUSES, paired_differences};
+pub use figures::{FigureColumns, RunFigures, STALL_CAUSES, paired_differences, stall_meaning};
 pub use recorder::{Gauges, RunOutcome, RunRecorder};
 pub use summary::{RunRow, RunStatus, SummaryRow, summarise};
 pub use timeseries::{Sample, TimeSeries};

@@ -11,35 +11,6 @@ use super::svg::escape;
 use super::timeline::RunChoice;
 use super::trace::{ObjectKind, TraceFormat, TraceOptions, trace};
 
-/// What each `stall_<cause>` column of `summary.csv` counts.
-const STALL_MEANINGS: [(&str, &str); 7] = [
-    (
-        "system-pods-no-room",
-        "pending system pods fit no Ready node they may use (the room is taken)",
-    ),
-    (
-        "room-forbidden-by-filter",
-        "a node has room, but a filter (nodeSelector) forbids it",
-    ),
-    (
-        "no-eligible-node",
-        "no Ready node in a pool the system pods may use",
-    ),
-    (
-        "launches-failing",
-        "the pool's instance launches keep failing",
-    ),
-    (
-        "webhook-blocks-creation",
-        "an admission webhook that is down blocks creating the pods",
-    ),
-    (
-        "service-down-no-pending-pods",
-        "a service is down with none of its pods pending",
-    ),
-    ("other", "none of the above"),
-];
-
 /// A TOML value flattened to dotted keys; arrays of tables with a `name`
 /// are keyed by it (`pools.system.desired`), as `--set` addresses them.
 fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
@@ -178,10 +149,7 @@ pub fn stall_causes(summary: &Table, keys: &[String]) -> String {
     );
     for c in &cols {
         let cause = &c["stall_".len()..];
-        let meaning = STALL_MEANINGS
-            .iter()
-            .find(|(n, _)| *n == cause)
-            .map_or("", |(_, m)| m);
+        let meaning = crate::metrics::stall_meaning(cause).unwrap_or("");
         let _ = write!(
             o,
             "<li><code>{}</code>: {}</li>",

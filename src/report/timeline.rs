@@ -159,40 +159,6 @@ pub fn timeseries(
     let values: Vec<String> = grid.iter().map(|(_, v)| v.clone()).collect();
     let label = point_label(keys, &values);
     let marks = fault_marks(dir, &grid);
-    let tc = ts.col("t_s");
-    let pools: Vec<String> = ts
-        .header
-        .iter()
-        .filter(|h| h.starts_with("ready_nodes."))
-        .filter(|h| rows.iter().any(|r| !ts.text(r, ts.col(h)).is_empty()))
-        .cloned()
-        .collect();
-    let panels: [(&str, &str, Vec<Column>); 3] = [
-        (
-            "ready nodes per pool",
-            "nodes",
-            pools
-                .iter()
-                .map(|h| {
-                    let pool = &h["ready_nodes.".len()..];
-                    (h.clone(), format!("ready nodes: {pool}"), false)
-                })
-                .collect(),
-        ),
-        (
-            "pending system pods (the key signal)",
-            "pods",
-            vec![("pending_system".into(), "pending system pods".into(), false)],
-        ),
-        (
-            "user pods",
-            "pods",
-            vec![
-                ("pending_user".into(), "pending user pods".into(), false),
-                ("stalled".into(), "stalled pods".into(), true),
-            ],
-        ),
-    ];
     let mut figure = Figure {
         title: format!(
             "{scenario}: {policy}, seed {seed}{}",
@@ -214,7 +180,7 @@ pub fn timeseries(
         );
     }
     let mut colour = 0;
-    for (title, unit, columns) in panels {
+    for (title, unit, columns) in panels(ts, &rows) {
         let mut chart = Chart {
             title: title.into(),
             x_label: "time (min)".into(),
@@ -229,6 +195,7 @@ pub fn timeseries(
                 .collect(),
             ..Chart::default()
         };
+        let tc = ts.col("t_s");
         for (col, name, dashed) in columns {
             let c = ts.col(&col);
             let mut s = Series::new(name, Style::Step, colour);
@@ -242,7 +209,43 @@ pub fn timeseries(
         }
         figure.panels.push(chart);
     }
-    // One time axis for all panels.
+    share_time_axis(&mut figure);
+    figure
+}
+
+/// The three panels (title, unit, series): ready nodes of every pool the
+/// run's rows have, pending system pods, pending and stalled user pods.
+fn panels(ts: &Table, rows: &[&Vec<String>]) -> [(&'static str, &'static str, Vec<Column>); 3] {
+    let pools: Vec<Column> = ts
+        .header
+        .iter()
+        .filter(|h| h.starts_with("ready_nodes."))
+        .filter(|h| rows.iter().any(|r| !ts.text(r, ts.col(h)).is_empty()))
+        .map(|h| {
+            let pool = &h["ready_nodes.".len()..];
+            (h.clone(), format!("ready nodes: {pool}"), false)
+        })
+        .collect();
+    [
+        ("ready nodes per pool", "nodes", pools),
+        (
+            "pending system pods (the key signal)",
+            "pods",
+            vec![("pending_system".into(), "pending system pods".into(), false)],
+        ),
+        (
+            "user pods",
+            "pods",
+            vec![
+                ("pending_user".into(), "pending user pods".into(), false),
+                ("stalled".into(), "stalled pods".into(), true),
+            ],
+        ),
+    ]
+}
+
+/// One time axis for all panels: the union of their extents, from zero.
+fn share_time_axis(figure: &mut Figure) {
     let extent = figure.panels.iter().filter_map(Chart::x_extent).fold(
         None,
         |acc: Option<(f64, f64)>, (lo, hi)| {
@@ -255,7 +258,6 @@ pub fn timeseries(
             p.x_range = Some((lo, hi + (hi - lo) * 0.02));
         }
     }
-    figure
 }
 
 #[cfg(test)]

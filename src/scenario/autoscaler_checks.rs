@@ -19,10 +19,19 @@ pub(super) fn autoscaler(
 ) -> Result<AutoscalerConfig, ScenarioError> {
     let span = Some(policy.name.span());
     let err = |k: &str, m: String| src.error(span.clone(), format!("{key}.{k}"), m);
-    let d = AutoscalerConfig::default();
-    let dur = |v: &Option<super::units::DurationText>, default: Millis| {
-        v.as_ref().map_or(default, |t| t.0)
-    };
+    let priorities = priorities(a, policy, &err)?;
+    let c = config(a, default_expander, priorities);
+    check(a, &c, &err)?;
+    Ok(c)
+}
+
+/// The expander priority of each pool of the policy (0 unless given); a
+/// pool the policy does not have is an error.
+fn priorities(
+    a: &AutoscalerFile,
+    policy: &PolicyFile,
+    err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<Vec<i32>, ScenarioError> {
     let mut priorities = vec![0; policy.pools.len()];
     for (name, &prio) in &a.priorities {
         let Some(i) = policy.pools.iter().position(|p| p.name.get_ref() == name) else {
@@ -41,7 +50,20 @@ pub(super) fn autoscaler(
         };
         priorities[i] = prio;
     }
-    let c = AutoscalerConfig {
+    Ok(priorities)
+}
+
+/// The table's values over cluster-autoscaler's defaults.
+fn config(
+    a: &AutoscalerFile,
+    default_expander: Expander,
+    priorities: Vec<i32>,
+) -> AutoscalerConfig {
+    let d = AutoscalerConfig::default();
+    let dur = |v: &Option<super::units::DurationText>, default: Millis| {
+        v.as_ref().map_or(default, |t| t.0)
+    };
+    AutoscalerConfig {
         scan_interval: dur(&a.scan_interval, d.scan_interval),
         expander: match a.expander {
             None => default_expander,
@@ -89,7 +111,15 @@ pub(super) fn autoscaler(
         max_empty_bulk_delete: a.max_empty_bulk_delete.unwrap_or(d.max_empty_bulk_delete),
         max_drain_parallelism: a.max_drain_parallelism.unwrap_or(d.max_drain_parallelism),
         max_drain_time: dur(&a.max_drain_time, d.max_drain_time),
-    };
+    }
+}
+
+/// The ranges and combinations cluster-autoscaler would refuse.
+fn check(
+    a: &AutoscalerFile,
+    c: &AutoscalerConfig,
+    err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<(), ScenarioError> {
     if c.scan_interval == Millis::ZERO {
         return Err(err("scan_interval", "must be more than 0s".into()));
     }
@@ -129,5 +159,5 @@ pub(super) fn autoscaler(
             "the priority expander needs `priorities = { pool = N, ... }`".into(),
         ));
     }
-    Ok(c)
+    Ok(())
 }

@@ -164,6 +164,23 @@ pub(super) fn faults(
     Ok(out)
 }
 
+/// Where a fault's errors point: its `kind` key's line, `faults[i].<key>`.
+struct At<'a, 'src> {
+    src: &'a Source<'src>,
+    span: Option<Range<usize>>,
+    i: usize,
+}
+
+impl At<'_, '_> {
+    fn key(&self, k: &str) -> String {
+        format!("faults[{}].{k}", self.i)
+    }
+
+    fn err(&self, k: &str, m: String) -> ScenarioError {
+        self.src.error(self.span.clone(), self.key(k), m)
+    }
+}
+
 fn fault(
     src: &Source<'_>,
     raw: &ScenarioFile,
@@ -172,13 +189,28 @@ fn fault(
     i: usize,
     f: &FaultFile,
 ) -> Result<Fault, ScenarioError> {
-    let kind = *f.kind.get_ref();
-    let span = Some(f.kind.span());
-    let key = |k: &str| format!("faults[{i}].{k}");
-    let err = |k: &str, m: String| src.error(span.clone(), key(k), m);
+    let at_ = At {
+        src,
+        span: Some(f.kind.span()),
+        i,
+    };
+    only_keys_of_kind(&at_, f)?;
+    let (at, every) = timing(&at_, raw, f)?;
+    let target = target(&at_, zones, policies, f)?;
+    let kind = fault_kind(&at_, f, &target, every.is_some())?;
+    Ok(Fault {
+        kind,
+        target,
+        at,
+        every,
+        until: f.until.map(|u| u.0),
+    })
+}
 
-    // Keys that apply to each kind; any other key set is an error rather
-    // than silently ignored.
+/// Keys that apply to each kind; any other key set is an error rather than
+/// silently ignored.
+fn only_keys_of_kind(at: &At<'_, '_>, f: &FaultFile) -> Result<(), ScenarioError> {
+    let kind = *f.kind.get_ref();
     let allowed: &[&str] = match kind {
         FaultKindFile::TerminateAll => &[],
         FaultKindFile::TerminateFraction => &["fraction", "count", "over"],
@@ -200,49 +232,62 @@ fn fault(
     ];
     for (name, present) in set {
         if present && !allowed.contains(&name) {
-            return Err(err(
-                name,
-                format!("does not apply to kind `{}`", kind.as_str()),
-            ));
+            return Err(at.err(name, format!("does not apply to kind `{}`", kind.as_str())));
         }
     }
+    Ok(())
+}
 
+/// When a fault first strikes, and its interval if it is a random process.
+fn timing(
+    at_: &At<'_, '_>,
+    raw: &ScenarioFile,
+    f: &FaultFile,
+) -> Result<(Millis, Option<crate::quantity::Delay>), ScenarioError> {
     let every = match &f.every {
         Some(d) => {
-            let d = delay(d).map_err(|m| err("every", m))?;
+            let d = delay(d).map_err(|m| at_.err("every", m))?;
             if d.mean() <= 0.0 {
-                return Err(err("every", "the interval must be longer than 0s".into()));
+                return Err(at_.err("every", "the interval must be longer than 0s".into()));
             }
             Some(d)
         }
         None => None,
     };
-    let at = match (f.at, &every, kind) {
+    let at = match (f.at, &every, *f.kind.get_ref()) {
         (Some(a), _, _) => a.0,
         // A process, or failures by MTBF, starts at 0 unless told.
         (None, Some(_), _) | (None, None, FaultKindFile::InstanceFailures) => Millis::ZERO,
         (None, None, _) => {
-            return Err(err(
+            return Err(at_.err(
                 "at",
                 "give `at` (when it strikes) or `every` (a random process)".into(),
             ));
         }
     };
     if at > raw.horizon.0 {
-        return Err(err(
+        return Err(at_.err(
             "at",
             "the fault is after the horizon and would never strike".into(),
         ));
     }
-    let until = f.until.map(|u| u.0);
+    Ok((at, every))
+}
 
+/// The pool and zone a fault strikes, each known to the scenario.
+fn target(
+    at: &At<'_, '_>,
+    zones: &[String],
+    policies: &[Policy],
+    f: &FaultFile,
+) -> Result<Target, ScenarioError> {
     let zone = match &f.zone {
         Some(z) => Some(zone_index(
-            src,
+            at.src,
             zones,
             z.get_ref(),
             Some(z.span()),
-            &key("zone"),
+            &at.key("zone"),
         )?),
         None => None,
     };
@@ -253,9 +298,9 @@ fn fault(
                 .iter()
                 .any(|pol| pol.pools.iter().any(|x| &x.name == name))
             {
-                return Err(src.error(
+                return Err(at.src.error(
                     Some(p.span()),
-                    key("pool"),
+                    at.key("pool"),
                     format!("no policy has a pool named `{name}`"),
                 ));
             }
@@ -263,25 +308,36 @@ fn fault(
         }
         None => None,
     };
+    Ok(Target { pool, zone })
+}
 
+/// The fault's kind with the settings that kind needs.
+fn fault_kind(
+    at: &At<'_, '_>,
+    f: &FaultFile,
+    target: &Target,
+    process: bool,
+) -> Result<FaultKind, ScenarioError> {
     let victims = || -> Result<Victims, ScenarioError> {
         match (f.fraction, f.count) {
-            (Some(_), Some(_)) => Err(err("count", "give `fraction` or `count`, not both".into())),
+            (Some(_), Some(_)) => {
+                Err(at.err("count", "give `fraction` or `count`, not both".into()))
+            }
             (Some(x), None) => Ok(Victims::Fraction(probability(
-                src,
+                at.src,
                 x,
-                span.clone(),
-                &key("fraction"),
+                at.span.clone(),
+                &at.key("fraction"),
             )?)),
             (None, Some(n)) => Ok(Victims::Count(n)),
             (None, None) => Ok(Victims::Fraction(1.0)),
         }
     };
-    let kind = match kind {
+    Ok(match *f.kind.get_ref() {
         FaultKindFile::TerminateAll => FaultKind::TerminateAll,
         FaultKindFile::TerminateFraction => {
             if f.fraction.is_none() && f.count.is_none() {
-                return Err(err("fraction", "give `fraction` (0..1) or `count`".into()));
+                return Err(at.err("fraction", "give `fraction` (0..1) or `count`".into()));
             }
             FaultKind::TerminateFraction {
                 victims: victims()?,
@@ -289,20 +345,20 @@ fn fault(
             }
         }
         FaultKindFile::ZoneOutage => {
-            if zone.is_none() {
-                return Err(err("zone", "a zone outage needs `zone`".into()));
+            if target.zone.is_none() {
+                return Err(at.err("zone", "a zone outage needs `zone`".into()));
             }
             let Some(d) = f.duration else {
-                return Err(err("duration", "a zone outage needs `duration`".into()));
+                return Err(at.err("duration", "a zone outage needs `duration`".into()));
             };
             FaultKind::ZoneOutage { duration: d.0 }
         }
         FaultKindFile::InstanceFailures => {
             let Some(m) = f.mtbf.filter(|m| m.0 > Millis::ZERO) else {
-                return Err(err("mtbf", "needs `mtbf` longer than 0s".into()));
+                return Err(at.err("mtbf", "needs `mtbf` longer than 0s".into()));
             };
-            if every.is_some() {
-                return Err(err(
+            if process {
+                return Err(at.err(
                     "every",
                     "instance_failures is already a random process: give `mtbf`".into(),
                 ));
@@ -319,7 +375,7 @@ fn fault(
         FaultKindFile::InstanceRefresh => {
             let pct = f.min_healthy_percentage.unwrap_or(90);
             if pct > 100 {
-                return Err(err(
+                return Err(at.err(
                     "min_healthy_percentage",
                     format!("{pct} must lie within [0, 100]"),
                 ));
@@ -329,12 +385,5 @@ fn fault(
                 warmup: f.warmup.map(|d| d.0),
             }
         }
-    };
-    Ok(Fault {
-        kind,
-        target: Target { pool, zone },
-        at,
-        every,
-        until,
     })
 }

@@ -10,41 +10,62 @@ use crate::quantity::format_duration;
 use super::Line;
 use super::names::{Names, rejection_text};
 
+/// The explanation's lines as they are written, all at the horizon.
+struct Lines {
+    t: Millis,
+    out: Vec<(usize, Line)>,
+}
+
+impl Lines {
+    fn push(&mut self, indent: usize, event: &'static str, object: String, detail: String) {
+        let t = self.t;
+        self.out.push((
+            indent,
+            Line {
+                t,
+                event,
+                object,
+                detail,
+            },
+        ));
+    }
+
+    /// A heading line of the explanation.
+    fn heading(&mut self, detail: String) {
+        self.push(0, "summary", String::new(), detail);
+    }
+}
+
 impl Names<'_> {
     /// The explanation at the horizon, as (indent, line) pairs.
     pub(super) fn summary(&self) -> Vec<(usize, Line)> {
-        let t = self.scenario.horizon;
-        let row = &self.traced.row;
-        let report = &self.traced.report;
-        let cluster = &self.traced.world.cluster;
-        let mut out = Vec::new();
-        let mut push = |indent: usize, event: &'static str, object: String, detail: String| {
-            out.push((
-                indent,
-                Line {
-                    t,
-                    event,
-                    object,
-                    detail,
-                },
-            ))
+        let mut lines = Lines {
+            t: self.scenario.horizon,
+            out: Vec::new(),
         };
+        self.verdict(&mut lines);
+        if !self.traced.report.services_down.is_empty() {
+            self.services_down(&mut lines);
+            self.pending_system(&mut lines);
+            self.held_nodes(&mut lines);
+        }
+        lines.out
+    }
+
+    /// The verdict and the recovery, as the run's row has them.
+    fn verdict(&self, lines: &mut Lines) {
+        let row = &self.traced.row;
         let verdict = if row.outcome.deadlocked {
             format!(
                 "deadlocked (stall cause: {})",
                 row.stall_cause.as_deref().unwrap_or("unknown")
             )
-        } else if report.services_down.is_empty() {
+        } else if self.traced.report.services_down.is_empty() {
             "every system service at its minimum".to_string()
         } else {
             "not deadlocked, but system services are down".to_string()
         };
-        push(
-            0,
-            "summary",
-            String::new(),
-            format!("== at the horizon {t}: {verdict}"),
-        );
+        lines.heading(format!("== at the horizon {}: {verdict}", lines.t));
         let o = &row.outcome;
         let recovery = match o.system_recovery {
             Some(r) if o.system_outages == 0 => {
@@ -55,28 +76,24 @@ impl Names<'_> {
             None if o.system_outages == 0 => "no fault struck".to_string(),
             None => "never recovered: the run ends in an outage".to_string(),
         };
-        push(
-            0,
-            "summary",
-            String::new(),
-            format!(
-                "{recovery} ({} outage(s), {:.3}s unavailable in all)",
-                o.system_outages,
-                o.system_unavailable.as_secs_f64()
-            ),
-        );
-        if report.services_down.is_empty() {
-            return out;
-        }
-        push(
-            0,
-            "summary",
-            String::new(),
-            format!("system services down ({}):", report.services_down.len()),
-        );
+        lines.heading(format!(
+            "{recovery} ({} outage(s), {:.3}s unavailable in all)",
+            o.system_outages,
+            o.system_unavailable.as_secs_f64()
+        ));
+    }
+
+    /// The system services below their minimum at the horizon.
+    fn services_down(&self, lines: &mut Lines) {
+        let report = &self.traced.report;
+        let cluster = &self.traced.world.cluster;
+        lines.heading(format!(
+            "system services down ({}):",
+            report.services_down.len()
+        ));
         for &w in &report.services_down {
             let wl = &cluster.workloads()[w.index()];
-            push(
+            lines.push(
                 1,
                 "service-down",
                 self.service(w),
@@ -88,18 +105,20 @@ impl Names<'_> {
                 ),
             );
         }
-        push(
-            0,
-            "summary",
-            String::new(),
-            format!(
-                "pending system pods ({}), oldest first:",
-                report.pending_system.len()
-            ),
-        );
+    }
+
+    /// The pending system pods, oldest first, and why each does not fit.
+    fn pending_system(&self, lines: &mut Lines) {
+        let report = &self.traced.report;
+        let cluster = &self.traced.world.cluster;
+        let t = lines.t;
+        lines.heading(format!(
+            "pending system pods ({}), oldest first:",
+            report.pending_system.len()
+        ));
         for p in &report.pending_system {
             let pod = &cluster.pods()[p.pod.index()];
-            push(
+            lines.push(
                 1,
                 "pending",
                 self.pod(p.pod),
@@ -112,18 +131,20 @@ impl Names<'_> {
                 ),
             );
         }
+    }
+
+    /// The Ready nodes the pending system pods may use, and the user pods
+    /// holding them.
+    fn held_nodes(&self, lines: &mut Lines) {
+        let report = &self.traced.report;
+        let cluster = &self.traced.world.cluster;
         let held: usize = report.held_nodes.iter().map(|n| n.holders.len()).sum();
-        push(
-            0,
-            "summary",
-            String::new(),
-            format!(
-                "Ready nodes those pods may use ({}), and the {held} user pods holding them:",
-                report.held_nodes.len()
-            ),
-        );
+        lines.heading(format!(
+            "Ready nodes those pods may use ({}), and the {held} user pods holding them:",
+            report.held_nodes.len()
+        ));
         for n in &report.held_nodes {
-            push(
+            lines.push(
                 1,
                 "node",
                 format!("node/{}", n.node.0),
@@ -146,7 +167,7 @@ impl Names<'_> {
                     let s: Vec<&str> = h.stalled_on.iter().map(|&w| self.workload(w)).collect();
                     format!("stalled on {}", s.join(", "))
                 };
-                push(
+                lines.push(
                     2,
                     "holder",
                     self.pod(h.pod),
@@ -154,7 +175,6 @@ impl Names<'_> {
                 );
             }
         }
-        out
     }
 }
 

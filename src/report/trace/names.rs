@@ -22,6 +22,9 @@ pub(super) struct Names<'a> {
     job_pod_number: Vec<u32>,
 }
 
+/// A trace line's object kind, event, object and detail.
+type Parts = (ObjectKind, &'static str, String, String);
+
 impl<'a> Names<'a> {
     /// Names for the objects of `traced`.
     pub(super) fn new(scenario: &'a Scenario, traced: &'a Traced) -> Self {
@@ -105,9 +108,6 @@ impl Names<'_> {
 
     pub(super) fn line(&self, t: Millis, r: TraceRecord) -> (ObjectKind, Line) {
         use ObjectKind as K;
-        let cluster = &self.traced.world.cluster;
-        let node = |n: NodeId| format!("node/{}", n.0);
-        let instance = |i: InstanceId| format!("instance/i-{}", i.0);
         let (kind, event, object, detail) = match r {
             TraceRecord::Fault { index, instances } => {
                 let f = &self.scenario.faults[usize::from(index)];
@@ -146,130 +146,8 @@ impl Names<'_> {
                     by => format!("{} [{by}]", rejection_text(&rejection)),
                 },
             ),
-            TraceRecord::Cloud(c) => match c {
-                CloudRecord::Launched(i) => (
-                    K::Instances,
-                    "launched",
-                    instance(i),
-                    self.instance_detail(i),
-                ),
-                CloudRecord::Running(i) => (K::Instances, "running", instance(i), String::new()),
-                CloudRecord::Booted(i) => (K::Instances, "booted", instance(i), String::new()),
-                CloudRecord::Terminated(i, why) => (
-                    K::Instances,
-                    "terminated",
-                    instance(i),
-                    match self.traced.node_of(i) {
-                        Some(n) => format!("{}, was {}", why.as_str(), node(n)),
-                        None => why.as_str().to_string(),
-                    },
-                ),
-                CloudRecord::Gone(i) => (
-                    K::Instances,
-                    "gone",
-                    instance(i),
-                    "left shutting-down: EC2 reports it terminated".to_string(),
-                ),
-                CloudRecord::LaunchFailed(g) => (
-                    K::Instances,
-                    "launch-failed",
-                    format!("pool/{}", self.pool(g.index())),
-                    "no zone or type could launch".to_string(),
-                ),
-            },
-            TraceRecord::Kube(k) => match k {
-                KubeRecord::PodCreated(p) => {
-                    let pod = &cluster.pods()[p.index()];
-                    let wl = &cluster.workloads()[pod.workload.index()];
-                    (
-                        K::Pods,
-                        "created",
-                        self.pod(p),
-                        format!("class={} {}", wl.spec.class.as_str(), pod.requests),
-                    )
-                }
-                KubeRecord::Bound {
-                    pod,
-                    node: n,
-                    score,
-                } => (
-                    K::Pods,
-                    "bound",
-                    self.pod(pod),
-                    match score {
-                        Some(s) => format!("-> {} (score {s})", node(n)),
-                        None => format!("-> {}", node(n)),
-                    },
-                ),
-                KubeRecord::Unschedulable(p) => {
-                    (K::Pods, "unschedulable", self.pod(p), String::new())
-                }
-                KubeRecord::Started(p) => {
-                    let on = cluster.pods()[p.index()].state().node();
-                    (
-                        K::Pods,
-                        "started",
-                        self.pod(p),
-                        on.map_or(String::new(), |n| format!("on {}", node(n))),
-                    )
-                }
-                KubeRecord::Deleted { pod, node: n } => (
-                    K::Pods,
-                    "deleted",
-                    self.pod(pod),
-                    n.map_or(String::new(), |n| format!("was on {}", node(n))),
-                ),
-                KubeRecord::Preempted { victim, by } => (
-                    K::Pods,
-                    "preempted",
-                    self.pod(victim),
-                    format!("by {}", self.pod(by)),
-                ),
-                KubeRecord::Evicted(p) => (
-                    K::Pods,
-                    "evicted",
-                    self.pod(p),
-                    "node unreachable, toleration ran out".to_string(),
-                ),
-                KubeRecord::DrainEvicted(p) => {
-                    (K::Pods, "drain-evicted", self.pod(p), String::new())
-                }
-                KubeRecord::CreationRejected(w) => (
-                    K::Pods,
-                    "create-rejected",
-                    format!("workload/{}", self.workload(w)),
-                    "an admission webhook is down".to_string(),
-                ),
-                KubeRecord::NodeJoined(n) => {
-                    (K::Nodes, "node-joined", node(n), self.node_detail(n))
-                }
-                KubeRecord::NodeReady(n) => (K::Nodes, "node-ready", node(n), self.node_detail(n)),
-                KubeRecord::NodeLost(n) => (
-                    K::Nodes,
-                    "node-lost",
-                    node(n),
-                    "machine gone, heartbeats stopped".to_string(),
-                ),
-                KubeRecord::NodeNotReady(n) => (
-                    K::Nodes,
-                    "node-notready",
-                    node(n),
-                    "unreachable".to_string(),
-                ),
-                KubeRecord::NodeDeleted(n) => (K::Nodes, "node-deleted", node(n), String::new()),
-                KubeRecord::ServiceDown(w) => (
-                    K::Services,
-                    "service-down",
-                    self.service(w),
-                    self.min_text(w, "below"),
-                ),
-                KubeRecord::ServiceUp(w) => (
-                    K::Services,
-                    "service-up",
-                    self.service(w),
-                    self.min_text(w, "back at"),
-                ),
-            },
+            TraceRecord::Cloud(c) => self.cloud_parts(c),
+            TraceRecord::Kube(k) => self.kube_parts(k),
         };
         (
             kind,
@@ -280,6 +158,149 @@ impl Names<'_> {
                 detail,
             },
         )
+    }
+
+    /// An instance's line: launched, running, booted, terminated (and why),
+    /// gone, a group's launch failure.
+    fn cloud_parts(&self, c: CloudRecord) -> Parts {
+        use ObjectKind as K;
+        let node = |n: NodeId| format!("node/{}", n.0);
+        let instance = |i: InstanceId| format!("instance/i-{}", i.0);
+        match c {
+            CloudRecord::Launched(i) => (
+                K::Instances,
+                "launched",
+                instance(i),
+                self.instance_detail(i),
+            ),
+            CloudRecord::Running(i) => (K::Instances, "running", instance(i), String::new()),
+            CloudRecord::Booted(i) => (K::Instances, "booted", instance(i), String::new()),
+            CloudRecord::Terminated(i, why) => (
+                K::Instances,
+                "terminated",
+                instance(i),
+                match self.traced.node_of(i) {
+                    Some(n) => format!("{}, was {}", why.as_str(), node(n)),
+                    None => why.as_str().to_string(),
+                },
+            ),
+            CloudRecord::Gone(i) => (
+                K::Instances,
+                "gone",
+                instance(i),
+                "left shutting-down: EC2 reports it terminated".to_string(),
+            ),
+            CloudRecord::LaunchFailed(g) => (
+                K::Instances,
+                "launch-failed",
+                format!("pool/{}", self.pool(g.index())),
+                "no zone or type could launch".to_string(),
+            ),
+        }
+    }
+
+    /// A node's or a service's line; a pod's goes to `pod_parts`.
+    fn kube_parts(&self, k: KubeRecord) -> Parts {
+        use ObjectKind as K;
+        let node = |n: NodeId| format!("node/{}", n.0);
+        match k {
+            KubeRecord::NodeJoined(n) => (K::Nodes, "node-joined", node(n), self.node_detail(n)),
+            KubeRecord::NodeReady(n) => (K::Nodes, "node-ready", node(n), self.node_detail(n)),
+            KubeRecord::NodeLost(n) => (
+                K::Nodes,
+                "node-lost",
+                node(n),
+                "machine gone, heartbeats stopped".to_string(),
+            ),
+            KubeRecord::NodeNotReady(n) => (
+                K::Nodes,
+                "node-notready",
+                node(n),
+                "unreachable".to_string(),
+            ),
+            KubeRecord::NodeDeleted(n) => (K::Nodes, "node-deleted", node(n), String::new()),
+            KubeRecord::ServiceDown(w) => (
+                K::Services,
+                "service-down",
+                self.service(w),
+                self.min_text(w, "below"),
+            ),
+            KubeRecord::ServiceUp(w) => (
+                K::Services,
+                "service-up",
+                self.service(w),
+                self.min_text(w, "back at"),
+            ),
+            k => self.pod_parts(k),
+        }
+    }
+
+    /// A pod's line: created, bound, started, deleted, preempted, evicted.
+    fn pod_parts(&self, k: KubeRecord) -> Parts {
+        use ObjectKind as K;
+        let cluster = &self.traced.world.cluster;
+        let node = |n: NodeId| format!("node/{}", n.0);
+        match k {
+            KubeRecord::PodCreated(p) => {
+                let pod = &cluster.pods()[p.index()];
+                let wl = &cluster.workloads()[pod.workload.index()];
+                (
+                    K::Pods,
+                    "created",
+                    self.pod(p),
+                    format!("class={} {}", wl.spec.class.as_str(), pod.requests),
+                )
+            }
+            KubeRecord::Bound {
+                pod,
+                node: n,
+                score,
+            } => (
+                K::Pods,
+                "bound",
+                self.pod(pod),
+                match score {
+                    Some(s) => format!("-> {} (score {s})", node(n)),
+                    None => format!("-> {}", node(n)),
+                },
+            ),
+            KubeRecord::Unschedulable(p) => (K::Pods, "unschedulable", self.pod(p), String::new()),
+            KubeRecord::Started(p) => {
+                let on = cluster.pods()[p.index()].state().node();
+                (
+                    K::Pods,
+                    "started",
+                    self.pod(p),
+                    on.map_or(String::new(), |n| format!("on {}", node(n))),
+                )
+            }
+            KubeRecord::Deleted { pod, node: n } => (
+                K::Pods,
+                "deleted",
+                self.pod(pod),
+                n.map_or(String::new(), |n| format!("was on {}", node(n))),
+            ),
+            KubeRecord::Preempted { victim, by } => (
+                K::Pods,
+                "preempted",
+                self.pod(victim),
+                format!("by {}", self.pod(by)),
+            ),
+            KubeRecord::Evicted(p) => (
+                K::Pods,
+                "evicted",
+                self.pod(p),
+                "node unreachable, toleration ran out".to_string(),
+            ),
+            KubeRecord::DrainEvicted(p) => (K::Pods, "drain-evicted", self.pod(p), String::new()),
+            KubeRecord::CreationRejected(w) => (
+                K::Pods,
+                "create-rejected",
+                format!("workload/{}", self.workload(w)),
+                "an admission webhook is down".to_string(),
+            ),
+            _ => unreachable!("kube_parts handles node and service records"),
+        }
     }
 
     pub(super) fn min_text(&self, w: WorkloadId, how: &str) -> String {
