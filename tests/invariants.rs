@@ -93,6 +93,13 @@ impl Small {
                 t,
                 "[[workloads]]\nname = \"svc{i}\"\nclass = \"system\"\nreplicas = {replicas}\nmin_available = {min}\ncpu = \"{cpu}m\"\nmemory = \"{mem}Mi\""
             );
+            // Every other service turns Ready a while after it starts.
+            if i % 2 == 1 {
+                let _ = writeln!(
+                    t,
+                    "readiness_delay = {{ dist = \"uniform\", min = \"0s\", max = \"20s\" }}"
+                );
+            }
             if i == 0 && self.stateful > 0 {
                 let _ = writeln!(t, "kind = \"statefulset\"");
                 if self.stateful == 2 {
@@ -222,13 +229,14 @@ fn check_ordinals(
 
 /// Recounts the pods by state and compares the recount with the counters
 /// the cluster keeps incrementally (each workload's pending, Running and
-/// live pods, the cluster's pending pods per class and its created pods):
+/// Ready, and live pods, the cluster's pending pods per class, its unready
+/// pods and its created pods):
 /// the first disagreement, if any.
 fn recount_mismatch(c: &Cluster) -> Option<String> {
     let pods = c.pods();
     let n = c.workloads().len();
     let (mut pending, mut running, mut live) = (vec![0u32; n], vec![0u32; n], vec![0u32; n]);
-    let mut gone = 0;
+    let (mut gone, mut unready) = (0, 0);
     for p in pods {
         let w = p.workload.index();
         match p.state() {
@@ -238,6 +246,10 @@ fn recount_mismatch(c: &Cluster) -> Option<String> {
             }
             PodState::Running(_) => {
                 running[w] += 1;
+                live[w] += 1;
+            }
+            PodState::Unready(_) => {
+                unready += 1;
                 live[w] += 1;
             }
             PodState::Lost(_) => live[w] += 1,
@@ -282,6 +294,9 @@ fn recount_mismatch(c: &Cluster) -> Option<String> {
         }
     }
     let st = c.status();
+    if st.unready != unready {
+        return Some(format!("unready {}, recount {unready}", st.unready));
+    }
     if (st.pending_system, st.pending_user) != (pending_system, pending_user) {
         return Some(format!(
             "pending (system, user) {:?}, recount {:?}",

@@ -93,6 +93,28 @@ fn ordered_ready_creates_and_recreates_in_ordinal_order() {
     );
 }
 
+/// OrderedReady waits for Ready, not Running: with a 10 s readiness delay
+/// `-0` starts at 5 s and is Ready at 15 s, so `-1` is created at 16 s
+/// (the 1 s informer delay), starts at 21 s, is Ready at 31 s; `-2` is
+/// created at 32 s. After the loss the same 16 s steps from 701 s.
+#[test]
+fn ordered_ready_waits_for_each_ordinal_to_be_ready() {
+    let extra = r#"readiness_delay = { dist = "fixed", value = "10s" }"#;
+    let w = run(&three(3, extra, TERMINATE_ALL), secs(900));
+    let at = |s| Some(secs(s));
+    assert_eq!(
+        history(&w),
+        vec![
+            (0, secs(0), at(5)),
+            (1, secs(16), at(21)),
+            (2, secs(32), at(37)),
+            (0, secs(701), at(706)),
+            (1, secs(717), at(722)),
+            (2, secs(733), at(738)),
+        ]
+    );
+}
+
 /// Parallel: every ordinal at once, at the start and after the loss (701 s,
 /// three create calls within the client's burst).
 #[test]

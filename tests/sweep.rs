@@ -332,7 +332,7 @@ fn timeseries_samples_a_fixed_grid_without_changing_runs() {
     assert_eq!(
         lines.next().unwrap(),
         "policy,seed,workloads.app.replicas,policies.single-pool.pools.all.desired,t_s,ready_nodes,\
-         ready_nodes.all,ready_nodes.system,ready_nodes.user,pending_system,pending_user,stalled"
+         ready_nodes.all,ready_nodes.system,ready_nodes.user,pending_system,pending_user,stalled,unready"
     );
     // 30 minutes every 10 s, both ends included: 181 samples per run, 24 runs.
     assert_eq!(lines.clone().count(), 181 * 24);

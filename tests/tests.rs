@@ -96,6 +96,10 @@ mod fit_index;
 /// the deadlock's Karpenter form.
 mod karpenter;
 
+/// Readiness: a pod serves only once Ready; traces and time series show
+/// the difference.
+mod readiness;
+
 /// StatefulSets and zonal volumes: ordinal order, volume zones, a zone
 /// outage, and their bad input.
 mod stateful;

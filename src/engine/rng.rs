@@ -33,6 +33,8 @@ pub enum Stream {
     NodeLease,
     /// Volume attach times of StatefulSet pods.
     VolumeAttach,
+    /// How long a started pod takes to turn Ready (`readiness_delay`).
+    Readiness,
 }
 
 impl Stream {
@@ -49,6 +51,7 @@ impl Stream {
             Stream::Autoscaler => "autoscaler",
             Stream::NodeLease => "node-lease",
             Stream::VolumeAttach => "volume-attach",
+            Stream::Readiness => "readiness",
         }
     }
 }

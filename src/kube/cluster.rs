@@ -66,6 +66,9 @@ pub struct ClusterStatus {
     /// Pods that failed their first scheduling attempt (the scheduler set
     /// their `PodScheduled` condition to False): what wakes Karpenter.
     pub first_failures: u64,
+    /// Pods whose containers run but that are not yet Ready (their
+    /// workload's `readiness_delay` is not over): they serve nothing yet.
+    pub unready: u32,
 }
 
 /// The Kubernetes state of one run.
@@ -108,6 +111,9 @@ pub struct Cluster {
     pub(super) arrival_rng: ChaCha8Rng,
     /// Where in its Lease renewal cycle each lost node's machine stopped.
     pub(super) lease_rng: ChaCha8Rng,
+    /// How long each started pod of a workload with a `readiness_delay`
+    /// takes to turn Ready (`Stream::Readiness`, drawn only for those).
+    pub(super) ready_rng: ChaCha8Rng,
     /// Job workloads whose progress (needed services) changed during the
     /// current event; their progress clocks are updated at its end.
     pub(super) job_dirty: Vec<WorkloadId>,
@@ -179,6 +185,7 @@ impl Cluster {
             work_rng: rng.stream(Stream::WorkSizes),
             arrival_rng: rng.stream(Stream::JobArrivals),
             lease_rng: rng.stream(Stream::NodeLease),
+            ready_rng: rng.stream(Stream::Readiness),
             job_dirty: Vec::new(),
             journal: None,
         }

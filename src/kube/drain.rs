@@ -56,12 +56,14 @@ impl Cluster {
             if matches!(
                 self.workloads[w.index()].spec.kind,
                 WorkloadKind::DaemonSet { .. }
-            ) || !matches!(pod.state(), PodState::Running(_) | PodState::Starting(_))
-            {
+            ) || !matches!(
+                pod.state(),
+                PodState::Running(_) | PodState::Unready(_) | PodState::Starting(_)
+            ) {
                 continue;
             }
-            // The Eviction API: a Running pod under a budget with no
-            // disruption left is refused (429).
+            // The Eviction API: a healthy (Running and Ready) pod under a
+            // budget with no disruption left is refused (429).
             let counts = matches!(pod.state(), PodState::Running(_));
             if counts
                 && self.workloads[w.index()]

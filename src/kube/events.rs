@@ -19,6 +19,8 @@ pub enum KubeEvent {
     FlushUnschedulable,
     /// A bound pod's containers are up.
     PodStarted(PodId),
+    /// A started pod's readiness delay is over: it turns Ready.
+    PodReady(PodId),
     /// The node lifecycle controllers' periodic check.
     NodeMonitor,
     /// The pod garbage collector's periodic sweep.
@@ -154,6 +156,7 @@ impl Cluster {
                 self.arm_leftover(ctx);
             }
             KubeEvent::PodStarted(pid) => self.pod_started(ctx, pid),
+            KubeEvent::PodReady(pid) => self.pod_ready(pid),
             KubeEvent::NodeMonitor => self.node_monitor(ctx),
             KubeEvent::PodGc => self.pod_gc(ctx),
             KubeEvent::CreatePod(w, slot) => self.try_create_pod(ctx, w, slot),

@@ -195,7 +195,7 @@ impl Cluster {
             return None;
         }
         let running = match q.state() {
-            PodState::Running(_) => true,
+            PodState::Running(_) | PodState::Unready(_) => true,
             PodState::Starting(_) => false,
             _ => return None,
         };

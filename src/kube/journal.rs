@@ -25,8 +25,11 @@ pub enum KubeRecord {
     },
     /// A scheduling attempt found no feasible node for the pod.
     Unschedulable(PodId),
-    /// A pod's containers started (Running).
+    /// A pod's containers started (Running; also Ready unless its workload
+    /// has a `readiness_delay`).
     Started(PodId),
+    /// A started pod turned Ready after its workload's `readiness_delay`.
+    Ready(PodId),
     /// A pod was deleted from the API.
     Deleted {
         /// The pod.

@@ -90,7 +90,9 @@ impl Cluster {
         self.note(KubeRecord::NodeLost(node));
         for i in 0..self.nodes[node.index()].pods.len() {
             let pid = self.nodes[node.index()].pods[i];
-            if let PodState::Running(n) | PodState::Starting(n) = self.pods[pid.index()].state() {
+            if let PodState::Running(n) | PodState::Unready(n) | PodState::Starting(n) =
+                self.pods[pid.index()].state()
+            {
                 self.set_pod_state(pid, PodState::Lost(n));
             }
         }

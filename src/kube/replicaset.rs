@@ -327,6 +327,7 @@ mod tests {
             job: None,
             pdb: None,
             statefulset: None,
+            readiness_delay: None,
         }
     }
 

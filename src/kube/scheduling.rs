@@ -97,8 +97,10 @@ impl Cluster {
         ctx.schedule_in(attach + startup, KubeEvent::PodStarted(pid));
     }
 
-    /// The kubelet started the pod's containers. A pod bound to a node whose
-    /// machine is gone never starts.
+    /// The kubelet started the pod's containers: it is Running, and Ready
+    /// at once unless its workload has a `readiness_delay` (then it is
+    /// Ready that much later, [`Cluster::pod_ready`]). A pod bound to a
+    /// node whose machine is gone never starts.
     pub(super) fn pod_started<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId) {
         let PodState::Starting(node) = self.pods[pid.index()].state() else {
             return;
@@ -107,8 +109,15 @@ impl Cluster {
             return;
         }
         self.pods[pid.index()].started_at = Some(ctx.now());
-        self.set_pod_state(pid, PodState::Running(node));
         let w = self.pods[pid.index()].workload;
+        match &self.workloads[w.index()].spec.readiness_delay {
+            Some(d) => {
+                let after = d.sample(&mut self.ready_rng);
+                self.set_pod_state(pid, PodState::Unready(node));
+                ctx.schedule_in(after, KubeEvent::PodReady(pid));
+            }
+            None => self.set_pod_state(pid, PodState::Running(node)),
+        }
         if self.workloads[w.index()].spec.job.is_some() {
             self.job_pod_started(ctx, pid);
         }
@@ -124,6 +133,14 @@ impl Cluster {
             self.set_condition(node, NodeCondition::Ready);
             self.note(KubeRecord::NodeReady(node));
             self.node_became_ready(ctx, node);
+        }
+    }
+
+    /// A started pod's readiness delay is over: it turns Ready, unless it
+    /// left its node meanwhile (lost, evicted or deleted).
+    pub(super) fn pod_ready(&mut self, pid: PodId) {
+        if let PodState::Unready(node) = self.pods[pid.index()].state() {
+            self.set_pod_state(pid, PodState::Running(node));
         }
     }
 
@@ -211,7 +228,8 @@ impl Cluster {
         pid: PodId,
     ) {
         let w = self.pods[pid.index()].workload;
-        let (PodState::Running(node) | PodState::Starting(node)) = self.pods[pid.index()].state()
+        let (PodState::Running(node) | PodState::Unready(node) | PodState::Starting(node)) =
+            self.pods[pid.index()].state()
         else {
             return;
         };

@@ -142,7 +142,7 @@ impl Cluster {
     }
 
     /// A pod of `w` changed in a way its StatefulSet's sync cares about
-    /// (deleted, started, lost): queue a sync at the end of the event.
+    /// (deleted, Ready): queue a sync at the end of the event.
     pub(super) fn stateful_changed(&mut self, w: WorkloadId) {
         if self.workloads[w.index()].stateful.is_some() {
             self.statefulsets.dirty.push(w);
@@ -224,8 +224,8 @@ impl Cluster {
         out
     }
 
-    /// `isRunningAndReady`: the pod runs on a live node (readiness is not
-    /// modelled apart from running yet).
+    /// `isRunningAndReady`: the pod runs on a live node and is Ready (its
+    /// workload's `readiness_delay` is over).
     fn running_and_ready(&self, pid: PodId) -> bool {
         matches!(self.pods[pid.index()].state(), PodState::Running(_))
     }

@@ -2,13 +2,14 @@
 //!
 //! A workload with `min_available` is a service. A workload that `needs`
 //! services makes progress only while each has at least its minimum of
-//! Running pods; otherwise its pods stall, still holding their requests.
+//! Running and Ready pods (a Kubernetes Service's endpoints are its Ready
+//! pods); otherwise its pods stall, still holding their requests.
 //! That is what turns "system pods Pending" into a deadlock.
 
 use std::collections::BTreeMap;
 
 use crate::engine::Millis;
-use crate::quantity::Resources;
+use crate::quantity::{Delay, Resources};
 
 use super::PodClass;
 use super::PoolInfo;
@@ -69,8 +70,8 @@ pub struct WorkloadSpec {
     pub requests: Resources,
     /// Labels a node must carry for its pods (nodeSelector).
     pub node_selector: BTreeMap<String, String>,
-    /// Running pods needed for the service to be available; `None` if this
-    /// workload is not a service.
+    /// Running and Ready pods needed for the service to be available;
+    /// `None` if this workload is not a service.
     pub min_available: Option<u32>,
     /// Services (by workload index) its pods need to make progress.
     pub needs: Vec<WorkloadId>,
@@ -100,12 +101,15 @@ pub struct WorkloadSpec {
     pub pdb: Option<Pdb>,
     /// For a StatefulSet: its pod management policy and volume claims.
     pub statefulset: Option<StatefulSetSpec>,
+    /// How long a started pod takes to turn Ready (a readiness probe's
+    /// initial delay and first success); `None`: Ready as it starts.
+    pub readiness_delay: Option<Delay>,
 }
 
 /// A PodDisruptionBudget over one workload's pods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pdb {
-    /// `minAvailable`: Running pods to keep.
+    /// `minAvailable`: Running and Ready pods to keep.
     MinAvailable(u32),
     /// `maxUnavailable`: pods below the desired count that are tolerated.
     MaxUnavailable(u32),
@@ -118,7 +122,8 @@ pub struct Workload {
     pub spec: WorkloadSpec,
     /// Pods that exist (not deleted).
     pub live: u32,
-    /// Pods Running on live nodes.
+    /// Pods Running and Ready on live nodes (what serves: a pod of a
+    /// workload with a `readiness_delay` counts once it is Ready).
     pub running: u32,
     /// Pods Pending (unbound or starting).
     pub pending: u32,

@@ -29,6 +29,8 @@ pub struct Gauges {
     pub wanted_user_mcpu: u64,
     /// Running pods stalled on a missing service.
     pub stalled: u32,
+    /// Running pods not yet Ready (a workload's `readiness_delay`).
+    pub unready: u32,
     /// System services below their minimum.
     pub system_services_down: u32,
     /// A counter that moves whenever anything moves forward.

@@ -23,6 +23,8 @@ pub struct Sample {
     pub pending_user: u32,
     /// Running pods stalled on a missing service.
     pub stalled: u32,
+    /// Running pods not yet Ready.
+    pub unready: u32,
 }
 
 /// Samples of one run.
@@ -60,6 +62,7 @@ impl TimeSeries {
                 pending_system: g.pending_system,
                 pending_user: g.pending_user,
                 stalled: g.stalled,
+                unready: g.unready,
             });
             self.next = Millis(self.next.0 + self.step.0);
         }

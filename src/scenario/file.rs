@@ -347,6 +347,8 @@ pub struct WorkloadFile {
     /// StatefulSet: a zonal volume per ordinal, per entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volume_claims: Vec<VolumeClaimFile>,
+    /// How long a started pod takes to turn Ready (default: at once).
+    pub readiness_delay: Option<DelayFile>,
 }
 
 /// A PodDisruptionBudget: exactly one key.

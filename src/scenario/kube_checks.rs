@@ -218,6 +218,7 @@ pub(super) struct WorkloadKube {
     pub job: Option<crate::kube::job::JobSpec>,
     pub pdb: Option<crate::kube::Pdb>,
     pub statefulset: Option<crate::kube::StatefulSetSpec>,
+    pub readiness_delay: Option<crate::quantity::Delay>,
 }
 
 /// Checks and builds a workload's Kubernetes-side fields.
@@ -309,6 +310,7 @@ pub(super) fn workload(
         Some(n) => Some(lookup(src, classes, n, &format!("{key}.priority_class"))?),
         None => None,
     };
+    let readiness_delay = readiness_delay(src, w, kind, &key)?;
     let mut tolerations = tolerations(src, &w.tolerations, &key, span.clone())?;
     if let WorkloadKind::DaemonSet { network_plugin } = kind {
         tolerations.extend(daemonset_tolerations(network_plugin));
@@ -323,6 +325,7 @@ pub(super) fn workload(
         termination_grace: w.termination_grace.map_or(Millis::from_secs(30), |d| d.0),
         job,
         statefulset,
+        readiness_delay,
         pdb: match &w.pdb {
             None => None,
             Some(p) => match (p.min_available, p.max_unavailable) {
@@ -338,6 +341,28 @@ pub(super) fn workload(
             },
         },
     })
+}
+
+/// A workload's `readiness_delay`: `None` when it is absent or always
+/// zero (Ready as it starts, exactly as without the key); refused for a
+/// Job, whose pods do their work whether Ready or not.
+fn readiness_delay(
+    src: &Source<'_>,
+    w: &WorkloadFile,
+    kind: WorkloadKind,
+    key: &str,
+) -> Result<Option<crate::quantity::Delay>, ScenarioError> {
+    let Some(d) = &w.readiness_delay else {
+        return Ok(None);
+    };
+    let at = |m: String| src.error(Some(w.name.span()), format!("{key}.readiness_delay"), m);
+    if kind == WorkloadKind::Job {
+        return Err(at(
+            "a Job's pods do their work from the start; readiness_delay is for Deployments, StatefulSets and DaemonSets".into(),
+        ));
+    }
+    let d = super::validate::delay(d).map_err(at)?;
+    Ok((d != crate::quantity::Delay::Fixed(Millis::ZERO)).then_some(d))
 }
 
 /// The placeholder workload of a policy's `overprovision`.
@@ -364,6 +389,7 @@ pub(super) fn overprovision(
         termination_grace: Millis::ZERO,
         placeholder: true,
         statefulset: None,
+        readiness_delay: None,
         webhooks: Vec::new(),
         job: None,
         pdb: None,

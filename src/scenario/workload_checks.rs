@@ -81,6 +81,7 @@ pub(super) fn workloads(
             job: k.job,
             pdb: k.pdb,
             statefulset: k.statefulset,
+            readiness_delay: k.readiness_delay,
         });
         own_priority.push(k.own_priority);
     }

@@ -432,6 +432,7 @@ fn gauges(s: ClusterStatus) -> Gauges {
         progressing_user_mcpu: s.progressing_user_mcpu,
         wanted_user_mcpu: s.wanted_user_mcpu,
         stalled: s.stalled,
+        unready: s.unready,
         system_services_down: s.system_services_down,
         progress_steps: s.progress_steps,
     }

@@ -316,6 +316,7 @@ fn render_series(
         rec.push(s.pending_system.to_string());
         rec.push(s.pending_user.to_string());
         rec.push(s.stalled.to_string());
+        rec.push(s.unready.to_string());
         out.extend(csv_line(&rec));
     }
     out

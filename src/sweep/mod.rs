@@ -209,7 +209,7 @@ pub fn series_header(plan: &Plan) -> Vec<String> {
     h.push("t_s".into());
     h.push("ready_nodes".into());
     h.extend(plan.pool_names().iter().map(|p| format!("ready_nodes.{p}")));
-    h.extend(["pending_system", "pending_user", "stalled"].map(String::from));
+    h.extend(["pending_system", "pending_user", "stalled", "unready"].map(String::from));
     h
 }
 

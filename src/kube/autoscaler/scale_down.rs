@@ -116,7 +116,10 @@ impl Autoscaler {
                 !is_daemon(cluster, p)
                     && matches!(
                         pod.state(),
-                        PodState::Starting(_) | PodState::Running(_) | PodState::Terminating(_)
+                        PodState::Starting(_)
+                            | PodState::Unready(_)
+                            | PodState::Running(_)
+                            | PodState::Terminating(_)
                     )
             });
             if !busy {
@@ -298,7 +301,7 @@ fn movable_pods(cluster: &Cluster, n: NodeId) -> impl Iterator<Item = super::sup
             !is_daemon(cluster, p)
                 && matches!(
                     cluster.pods()[p.index()].state(),
-                    PodState::Starting(_) | PodState::Running(_)
+                    PodState::Starting(_) | PodState::Unready(_) | PodState::Running(_)
                 )
         })
 }

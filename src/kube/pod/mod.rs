@@ -65,7 +65,11 @@ pub enum PodState {
     Pending,
     /// Bound to a node, containers starting.
     Starting(NodeId),
-    /// Running on a live node.
+    /// Running on a live node, its containers started but not yet Ready
+    /// (its workload's `readiness_delay` is not over): phase Running, but
+    /// it serves nothing and counts toward no service.
+    Unready(NodeId),
+    /// Running and Ready on a live node: it serves.
     Running(NodeId),
     /// Deleted gracefully (e.g. preempted): no longer serving, but still
     /// holding its room on the node until its grace period ends.
@@ -86,6 +90,7 @@ impl PodState {
     pub fn node(self) -> Option<NodeId> {
         match self {
             PodState::Starting(n)
+            | PodState::Unready(n)
             | PodState::Running(n)
             | PodState::Terminating(n)
             | PodState::Lost(n) => Some(n),
@@ -97,9 +102,10 @@ impl PodState {
     pub fn phase(self) -> Option<PodPhase> {
         match self {
             PodState::Pending | PodState::Starting(_) => Some(PodPhase::Pending),
-            PodState::Running(_) | PodState::Terminating(_) | PodState::Lost(_) => {
-                Some(PodPhase::Running)
-            }
+            PodState::Unready(_)
+            | PodState::Running(_)
+            | PodState::Terminating(_)
+            | PodState::Lost(_) => Some(PodPhase::Running),
             PodState::Succeeded => Some(PodPhase::Succeeded),
             PodState::Failed => Some(PodPhase::Failed),
             PodState::Deleted => None,
@@ -159,7 +165,7 @@ pub struct Pod {
     /// The node a DaemonSet pod is pinned to (its node affinity on
     /// `metadata.name`).
     pub pinned: Option<NodeId>,
-    /// When its containers started.
+    /// When its containers started (Running, whether Ready or not).
     pub started_at: Option<Millis>,
     /// For a Job pod: the progress-clock reading at which its work is done.
     pub work_due: Option<Millis>,

@@ -1,6 +1,7 @@
 //! Pod transitions: the one place a pod enters the table and the one place
 //! its state changes. Each transition moves, together, the pod's state, its
-//! workload's pending, Running and live counts (and through them the
+//! workload's pending, Running (and Ready) and live counts, the cluster's
+//! count of unready pods (and through them the
 //! cluster's counters and service availability, `counters.rs`), its room on
 //! a node, its nomination and queue entry, the progress count and the
 //! journal record that goes with it.
@@ -16,8 +17,10 @@ use crate::kube::{Cluster, KubeRecord, NodeId, Pod, PodId, PodState};
 struct Tally {
     /// Its workload's `pending`: unbound, or bound and starting.
     pending: i32,
-    /// Its workload's `running`: Running on a live node.
+    /// Its workload's `running`: Running and Ready on a live node.
     running: i32,
+    /// The cluster's `unready`: Running, not yet Ready.
+    unready: i32,
     /// Its workload's `live`: the pods its controller counts. A terminating
     /// pod was already replaced, and a finished Job pod is done.
     live: i32,
@@ -25,18 +28,20 @@ struct Tally {
 
 impl Tally {
     fn of(state: PodState) -> Tally {
-        let (pending, running, live) = match state {
-            PodState::Pending | PodState::Starting(_) => (1, 0, 1),
-            PodState::Running(_) => (0, 1, 1),
-            PodState::Lost(_) => (0, 0, 1),
+        let (pending, running, unready, live) = match state {
+            PodState::Pending | PodState::Starting(_) => (1, 0, 0, 1),
+            PodState::Unready(_) => (0, 0, 1, 1),
+            PodState::Running(_) => (0, 1, 0, 1),
+            PodState::Lost(_) => (0, 0, 0, 1),
             PodState::Terminating(_)
             | PodState::Succeeded
             | PodState::Failed
-            | PodState::Deleted => (0, 0, 0),
+            | PodState::Deleted => (0, 0, 0, 0),
         };
         Tally {
             pending,
             running,
+            unready,
             live,
         }
     }
@@ -65,9 +70,9 @@ impl Cluster {
     /// - it takes room on the node it is bound to and releases the node it
     ///   leaves (a terminating or lost pod still holds its room);
     /// - a deleted pod leaves the scheduling queue;
-    /// - binding, starting and finishing are progress steps;
+    /// - binding, starting, turning Ready and finishing are progress steps;
     /// - the journal records a binding (with the scheduler's last score), a
-    ///   start and a deletion.
+    ///   start, turning Ready (after a start without it) and a deletion.
     ///
     /// A pod that is deleted or finished stays so: moving it is a no-op, as
     /// is moving a pod to the state it is in.
@@ -92,6 +97,10 @@ impl Cluster {
         if a.running != b.running {
             self.change_running(w, b.running - a.running);
         }
+        self.status.unready = self
+            .status
+            .unready
+            .wrapping_add_signed(b.unready - a.unready);
         let wl = &mut self.workloads[w.index()];
         wl.live = wl.live.wrapping_add_signed(b.live - a.live);
         if to == PodState::Deleted {
@@ -114,7 +123,7 @@ impl Cluster {
             SchedulingQueue::forget(pod);
         }
         // A StatefulSet's sync waits for deletions (a free ordinal) and
-        // starts (its next ordinal under OrderedReady).
+        // Ready pods (its next ordinal under OrderedReady).
         if to == PodState::Deleted {
             self.stateful_pod_deleted(pid);
         } else if matches!(to, PodState::Running(_)) {
@@ -129,9 +138,18 @@ impl Cluster {
                     score: self.select.last_score,
                 });
             }
-            PodState::Running(_) => {
+            // Containers started: Ready at once without a readiness delay.
+            PodState::Unready(_) => {
                 self.status.progress_steps += 1;
                 self.note(KubeRecord::Started(pid));
+            }
+            PodState::Running(_) => {
+                self.status.progress_steps += 1;
+                self.note(if matches!(from, PodState::Unready(_)) {
+                    KubeRecord::Ready(pid)
+                } else {
+                    KubeRecord::Started(pid)
+                });
             }
             PodState::Succeeded | PodState::Failed => self.status.progress_steps += 1,
             PodState::Pending

@@ -62,7 +62,10 @@ pub fn select_victims_on_node(
             v.priority < pod.priority
                 && matches!(
                     v.state(),
-                    PodState::Starting(_) | PodState::Running(_) | PodState::Terminating(_)
+                    PodState::Starting(_)
+                        | PodState::Unready(_)
+                        | PodState::Running(_)
+                        | PodState::Terminating(_)
                 )
         })
         .collect();

@@ -274,6 +274,7 @@ impl Names<'_> {
                     on.map_or(String::new(), |n| format!("on {}", node(n))),
                 )
             }
+            KubeRecord::Ready(p) => (K::Pods, "ready", self.pod(p), String::new()),
             KubeRecord::Deleted { pod, node: n } => (
                 K::Pods,
                 "deleted",
