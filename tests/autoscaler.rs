@@ -262,9 +262,10 @@ pools = [{{ name = "w", instance_type = "small", desired = 2, min = 1, max = 3 }
 /// One user pod of 500m on two nodes: utilization 0.25 and 0. The empty
 /// node is unneeded from the first scan (10 s); the delays after add,
 /// delete and failure (10, 0, 3 min) count from the autoscaler's start
-/// and are over by 10 min; so it goes at the first scan at or after
-/// 10 s + 10 min = 610 s, and only it: the group may lose one node
-/// (desired 2, min 1).
+/// and are over by 10 min; so it goes at the first scan strictly after
+/// 10 s + 10 min = 610 s (cluster-autoscaler keeps a node whose
+/// `unneededSince + unneededTime` is not before now): the 620 s scan, and
+/// only it: the group may lose one node (desired 2, min 1).
 #[test]
 fn unneeded_node_goes_after_exactly_the_unneeded_time() {
     let text = two_nodes(
@@ -278,7 +279,7 @@ memory = "512Mi"
 "#,
         "20",
     );
-    let at = Millis::from_secs(610);
+    let at = Millis::from_secs(620);
     let (d, world) = desired_at(&text, 1, at - Millis(1));
     assert_eq!(d, [2]);
     assert_eq!(world.autoscaler.as_ref().unwrap().scale_downs, 0);
@@ -472,7 +473,8 @@ memory = "512Mi"
 /// 60 s (found unhealthy only after an hour) is NotReady from the 100 s
 /// pass. Until 15 min after joining it is NotStarted: not a scale-down
 /// candidate. From the 900 s scan it is Unready and unneeded; an unready
-/// node goes after `scale_down_unready_time` (20 min), at the 2100 s scan,
+/// node goes after `scale_down_unready_time` (20 min): at the first scan
+/// strictly after 900 s + 20 min = 2100 s, the 2110 s one,
 /// though a Ready unneeded node here waits 30 min
 /// (`scale_down_unneeded_time`).
 #[test]
@@ -504,14 +506,14 @@ fn unready_node_goes_after_the_unready_time() {
     let id =
         poolsim::cloud::InstanceId(world.cluster.nodes()[empty.index()].spec.provider_id as u32);
     sim.with_context(|ctx| world.handle(ctx, Event::Cloud(poolsim::cloud::CloudEvent::Impair(id))));
-    sim.run_until(&mut world, Millis::from_secs(2099));
+    sim.run_until(&mut world, Millis::from_secs(2109));
     assert_eq!(
         world.cluster.nodes()[empty.index()].not_ready_since,
         Some(Millis::from_secs(100))
     );
     assert_eq!(world.cloud.asgs()[0].desired(), 2);
     assert_eq!(world.autoscaler.as_ref().unwrap().scale_downs, 0);
-    sim.run_until(&mut world, Millis::from_secs(2100));
+    sim.run_until(&mut world, Millis::from_secs(2110));
     assert_eq!(world.cloud.asgs()[0].desired(), 1);
     assert_eq!(world.autoscaler.as_ref().unwrap().scale_downs, 1);
 }

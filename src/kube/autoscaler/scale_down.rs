@@ -71,13 +71,16 @@ impl Autoscaler {
                 continue;
             };
             // An unready node waits `scale_down_unready_time` instead
-            // (`lookupAndSetRemovalThreshold`).
+            // (`lookupAndSetRemovalThreshold`). Removable only once
+            // `since + wait` is strictly before now (`!Add(..).Before(now)`
+            // skips the node), so a node unneeded since a scan is removed
+            // one scan after the wait, not at it.
             let wait = if cluster.nodes()[n.index()].is_ready() {
                 unneeded_time
             } else {
                 unready_time
             };
-            if now < t + wait {
+            if now <= t + wait {
                 continue;
             }
             if movable_pods(cluster, n).next().is_none() {
