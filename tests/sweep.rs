@@ -127,7 +127,7 @@ fn grid_points_times_policies_times_seeds() {
         lines.next().unwrap(),
         "policy,seed,workloads.app.replicas,policies.single-pool.pools.all.desired,faults.0.at,status,\
          deadlocked,system_recovery_s,system_unavailable_s,system_outages,user_work_done_frac,pending_pod_s,preemptions,\
-         instances_launched,instance_hours,cost_usd,cost_by_pool,scale_ups,scale_downs,max_nodes,scheduling_attempts,pods_created,events,stall_cause,error"
+         instances_launched,instance_hours,cost_usd,cost_by_pool,scale_ups,scale_downs,nodeclaims_launched,consolidations,disrupted_pods,max_nodes,scheduling_attempts,pods_created,events,stall_cause,error"
     );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 2 * 2 * 2 * 2 * 3);

@@ -6,6 +6,10 @@ mod support;
 /// A few nodes and pods with fixed delays: exact placements and times.
 mod hand_checked;
 
+/// Karpenter's disruption: consolidation, budgets, expiration, drift and
+/// Spot interruption at hand-worked times.
+mod karpenter_disruption;
+
 /// The story: a constructed deadlock, its split-pool twin, and the shipped
 /// seed scenarios.
 mod deadlock;

@@ -68,18 +68,20 @@ impl Cloud {
     }
 
     /// Terminates a fleet instance at its owner's request (Karpenter
-    /// deleting its NodeClaim): `shutting-down` now, `terminated` after
-    /// `shutting_down`. Nothing replaces it.
+    /// deleting its NodeClaim, `why` saying so for the journal):
+    /// `shutting-down` now, `terminated` after `shutting_down`. Nothing
+    /// replaces it.
     pub fn terminate_fleet_instance<E: From<CloudEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
         id: InstanceId,
+        why: &'static str,
     ) {
         self.terminate_instance(
             ctx,
             id,
             crate::engine::Millis::ZERO,
-            TerminationReason::NodeClaimDeleted,
+            TerminationReason::NodeClaimDeleted(why),
         );
     }
 }

@@ -23,9 +23,10 @@ pub enum TerminationReason {
     ScaleIn,
     /// An instance refresh replaced it.
     Refresh,
-    /// Karpenter deleted its NodeClaim (registration timeout, emptiness,
-    /// consolidation, expiration, interruption).
-    NodeClaimDeleted,
+    /// Karpenter deleted its NodeClaim; the text says so and why
+    /// (registration timeout, emptiness, consolidation, drift,
+    /// expiration, interruption).
+    NodeClaimDeleted(&'static str),
 }
 
 impl TerminationReason {
@@ -38,7 +39,7 @@ impl TerminationReason {
             TerminationReason::AzRebalance => "az rebalance",
             TerminationReason::ScaleIn => "scale-in",
             TerminationReason::Refresh => "instance refresh",
-            TerminationReason::NodeClaimDeleted => "nodeclaim deleted",
+            TerminationReason::NodeClaimDeleted(why) => why,
         }
     }
 }

@@ -283,6 +283,11 @@ impl Cloud {
         self.launch_failures
     }
 
+    /// The Spot price as a fraction of the on-demand price.
+    pub fn spot_price_ratio(&self) -> f64 {
+        self.config.spot_price_ratio
+    }
+
     /// Moves the pending notices into `into` (which should be empty), so
     /// the world can act on them without allocating.
     pub fn take_notices(&mut self, into: &mut Vec<CloudNotice>) {

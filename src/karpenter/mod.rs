@@ -13,13 +13,16 @@
 //! pods onto existing nodes, in-flight NodeClaims, new NodeClaims of the
 //! NodePools by weight), `nodeclaim.rs` (NodeClaims: the offering chosen
 //! and launched, the unavailable-offerings cache, registration and its
-//! timeout). `docs/fidelity.md`, "Karpenter", gives each default and its
-//! source.
+//! timeout), `disruption/` (consolidation, drift, expiration, Spot
+//! interruption, budgets, and the drain and termination they end in).
+//! `docs/fidelity.md`, "Karpenter" and "Karpenter disruption", give each
+//! default and its source.
 //!
 //! Karpenter sits above `cloud` and `kube`: it reads the cluster's pods and
 //! nodes and launches or terminates instances itself; the world forwards
 //! it its events, the cluster's first-failure count, and node joins.
 
+mod disruption;
 mod nodeclaim;
 mod provision;
 
@@ -28,7 +31,13 @@ use crate::engine::{Context, Millis};
 use crate::kube::{Cluster, KubeEvent, NodeId, PoolId};
 use crate::quantity::{Bytes, MilliCpu};
 
+pub use disruption::{
+    Budget, BudgetNodes, ConsolidationPolicy, DisruptionCounts, DisruptionSpec, NodePoolUpdate,
+    Reason, Schedule,
+};
 pub use nodeclaim::{ClaimId, NodeClaim};
+
+use disruption::DisruptionState;
 
 /// Which purchase options a NodePool allows (`karpenter.sh/capacity-type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +75,10 @@ pub struct NodePoolSpec {
     pub zones: Vec<usize>,
     /// `spec.limits`.
     pub limits: Limits,
+    /// `spec.disruption` and `expireAfter`.
+    pub disruption: DisruptionSpec,
+    /// Changes of its requirements during the run, in time order.
+    pub updates: Vec<NodePoolUpdate>,
 }
 
 /// The controller's settings and the policy's NodePools.
@@ -124,6 +137,18 @@ pub enum KarpenterEvent {
     /// The liveness controller checks that this NodeClaim's node
     /// registered within the registration TTL.
     Liveness(ClaimId),
+    /// The disruption controller's loop.
+    Disrupt,
+    /// A consolidation command's validation TTL ended.
+    Validate,
+    /// The orchestration queue looks at a command.
+    Orchestrate(u32),
+    /// The termination controller looks at a deleted NodeClaim's node.
+    Terminate(ClaimId),
+    /// A NodeClaim reaches its `expireAfter`.
+    Expire(ClaimId),
+    /// NodePool (index) takes its update (index).
+    Update(u16, u16),
 }
 
 /// An open batch window.
@@ -155,6 +180,8 @@ pub struct Karpenter {
     pub launch_failures: u64,
     /// NodeClaims deleted because their node did not register in time.
     pub registration_timeouts: u64,
+    disruption: DisruptionState,
+    counts: DisruptionCounts,
 }
 
 impl Karpenter {
@@ -173,6 +200,8 @@ impl Karpenter {
             provisioning_rounds: 0,
             launch_failures: 0,
             registration_timeouts: 0,
+            disruption: DisruptionState::default(),
+            counts: DisruptionCounts::default(),
         }
     }
 
@@ -191,13 +220,15 @@ impl Karpenter {
         self.claim_of.get(id.index()).copied().flatten()
     }
 
-    /// Called after each Kubernetes event: pods that just failed their
-    /// first scheduling attempt became provisionable and trigger a batch.
+    /// Called after each event: pods that just failed their first
+    /// scheduling attempt became provisionable and trigger a batch; pod
+    /// events date the NodeClaims' last change.
     pub fn observe<E: From<KarpenterEvent>>(
         &mut self,
         ctx: &mut Context<'_, E>,
-        cluster: &Cluster,
+        cluster: &mut Cluster,
     ) {
+        self.read_pod_events(cluster, ctx.now());
         let failures = cluster.status().first_failures;
         if failures != self.seen_failures {
             self.seen_failures = failures;
@@ -231,7 +262,7 @@ impl Karpenter {
         ctx: &mut Context<'_, E>,
         event: KarpenterEvent,
         cloud: &mut Cloud,
-        cluster: &Cluster,
+        cluster: &mut Cluster,
     ) where
         E: From<KarpenterEvent> + From<CloudEvent> + From<KubeEvent>,
     {
@@ -257,6 +288,7 @@ impl Karpenter {
                 self.trigger(ctx);
             }
             KarpenterEvent::Liveness(c) => self.liveness(ctx, c, cloud),
+            e => self.handle_disruption(ctx, e, cloud, cluster),
         }
     }
 
@@ -266,6 +298,7 @@ impl Karpenter {
             let claim = &mut self.claims[c.index()];
             claim.node = Some(node);
             claim.registered_at = Some(now);
+            self.note_node(node, c);
         }
     }
 
@@ -283,11 +316,5 @@ impl Karpenter {
             .filter(|&&(ut, uz, us, until)| ut == t && uz == zone && us == spot && now < until)
             .map(|&(.., until)| until)
             .max()
-    }
-
-    /// Whether a Spot interruption notice for this instance drains its node
-    /// (Karpenter's interruption controller; only with the queue set).
-    pub fn handles_interruption(&self, id: InstanceId) -> bool {
-        self.config.interruption && self.claim_of(id).is_some()
     }
 }

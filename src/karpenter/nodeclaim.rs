@@ -43,6 +43,19 @@ pub struct NodeClaim {
     pub registered_at: Option<Millis>,
     /// Karpenter deleted it (its instance is terminated or terminating).
     pub deleted: bool,
+    /// `status.lastPodEventTime`: a pod bound, terminating or terminal on
+    /// its node, written at most every 10 s.
+    pub last_pod_event: Option<Millis>,
+    /// It no longer matches its NodePool.
+    pub drifted: bool,
+    /// Tainted `karpenter.sh/disrupted:NoSchedule` by a disruption command
+    /// (or marked for deletion): not a candidate, counted as disrupting.
+    pub marked: bool,
+    /// Deleted by Karpenter: its node is draining before its instance is
+    /// terminated.
+    pub deleting: bool,
+    /// Why it was deleted, as the trace says it.
+    pub deleted_for: &'static str,
 }
 
 impl Karpenter {
@@ -72,7 +85,7 @@ impl Karpenter {
         np: usize,
         types: &[usize],
         cloud: &mut Cloud,
-    ) -> bool
+    ) -> Option<ClaimId>
     where
         E: From<KarpenterEvent> + From<CloudEvent>,
     {
@@ -86,7 +99,7 @@ impl Karpenter {
             });
         if !spot && !spec.capacity.on_demand {
             self.launch_failures += 1;
-            return false;
+            return None;
         }
         let mut by_price: Vec<usize> = types.to_vec();
         let catalogue = cloud.instance_types();
@@ -112,10 +125,7 @@ impl Karpenter {
                     continue;
                 }
                 match cloud.launch_fleet_instance(ctx, group, t, z, spot) {
-                    Ok(id) => {
-                        self.record_claim(ctx, np, id, t, z, spot);
-                        return true;
-                    }
+                    Ok(id) => return Some(self.record_claim(ctx, np, id, t, z, spot)),
                     Err(_) => {
                         let until = now + self.config.unavailable_offering_ttl;
                         self.unavailable.retain(|&(.., u)| u > now);
@@ -125,7 +135,7 @@ impl Karpenter {
             }
         }
         self.launch_failures += 1;
-        false
+        None
     }
 
     fn record_claim<E: From<KarpenterEvent>>(
@@ -136,7 +146,7 @@ impl Karpenter {
         instance_type: usize,
         zone: usize,
         spot: bool,
-    ) {
+    ) -> ClaimId {
         let c = ClaimId(self.claims.len() as u32);
         self.claims.push(NodeClaim {
             nodepool: np,
@@ -148,6 +158,11 @@ impl Karpenter {
             node: None,
             registered_at: None,
             deleted: false,
+            last_pod_event: None,
+            drifted: false,
+            marked: false,
+            deleting: false,
+            deleted_for: "nodeclaim deleted",
         });
         if self.claim_of.len() <= id.index() {
             self.claim_of.resize(id.index() + 1, None);
@@ -155,6 +170,10 @@ impl Karpenter {
         self.claim_of[id.index()] = Some(c);
         self.nodeclaims_launched += 1;
         ctx.schedule_in(self.config.registration_ttl, KarpenterEvent::Liveness(c));
+        if let Some(expire) = self.config.nodepools[np].disruption.expire_after {
+            ctx.schedule_in(expire, KarpenterEvent::Expire(c));
+        }
+        c
     }
 
     /// The liveness check: a NodeClaim whose node has not registered by
@@ -173,7 +192,7 @@ impl Karpenter {
         let id = claim.instance;
         if cloud.instance(id).is_live() {
             self.registration_timeouts += 1;
-            cloud.terminate_fleet_instance(ctx, id);
+            cloud.terminate_fleet_instance(ctx, id, "nodeclaim deleted: not registered in time");
         }
     }
 

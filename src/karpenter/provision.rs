@@ -13,9 +13,9 @@
 use std::cmp::Reverse;
 
 use crate::cloud::{Cloud, CloudEvent};
-use crate::engine::Context;
+use crate::engine::{Context, Millis};
 use crate::kube::scheduler::fits_template;
-use crate::kube::{Cluster, PodId, PodState, Workload, WorkloadKind};
+use crate::kube::{Cluster, NodeId, PodId, PodState, Workload, WorkloadKind};
 use crate::quantity::Resources;
 
 use super::{Karpenter, KarpenterEvent};
@@ -26,15 +26,18 @@ struct Room {
     pool: usize,
     free: Resources,
     slots: u32,
+    /// A node that has been Ready (Karpenter's initialized NodeClaim).
+    initialized: bool,
 }
 
 /// A NodeClaim being filled in this round.
 #[derive(Debug, Clone)]
-struct Draft {
-    nodepool: usize,
+pub(super) struct Draft {
+    /// Its NodePool.
+    pub nodepool: usize,
     pool: usize,
     /// Instance types that still hold every pod added.
-    types: Vec<usize>,
+    pub types: Vec<usize>,
     /// Requests of its pods and DaemonSet pods.
     used: Resources,
     /// Its pods, DaemonSet pods included.
@@ -67,9 +70,20 @@ impl Remaining {
     }
 }
 
+/// Where a scheduling simulation put its pods.
+#[derive(Debug, Default)]
+pub(super) struct Placement {
+    /// New NodeClaims it needs.
+    pub drafts: Vec<Draft>,
+    /// Pods it could not place, or placed on a node or NodeClaim that is
+    /// not initialized yet.
+    pub unsettled: Vec<PodId>,
+}
+
 impl Karpenter {
-    /// One provisioning round. Returns whether provisionable pods existed
-    /// (the pod controller then requeues them).
+    /// One provisioning round: provisionable pods and the pods of nodes
+    /// being deleted. Returns whether provisionable pods existed (the pod
+    /// controller then requeues them).
     pub(super) fn provision<E>(
         &mut self,
         ctx: &mut Context<'_, E>,
@@ -79,11 +93,36 @@ impl Karpenter {
     where
         E: From<KarpenterEvent> + From<CloudEvent>,
     {
-        let pods = provisionable(cluster);
+        let mut pods = provisionable(cluster);
+        let pending = !pods.is_empty();
+        pods.extend(self.deleting_pods(cluster));
         if pods.is_empty() {
             return false;
         }
-        let mut rooms = self.rooms(cluster, cloud);
+        sort_pods(cluster, &mut pods);
+        let placement = self.simulate(cluster, cloud, ctx.now(), &pods, &[]);
+        let mut launched = false;
+        for d in placement.drafts {
+            launched |= self.launch(ctx, d.nodepool, &d.types, cloud).is_some();
+        }
+        if launched {
+            self.provisioning_rounds += 1;
+        }
+        pending
+    }
+
+    /// The scheduling simulation: `pods` (in order) onto the nodes that
+    /// accept pods (less `exclude`), the NodeClaims in flight, and new
+    /// NodeClaims of the NodePools by weight.
+    pub(super) fn simulate(
+        &self,
+        cluster: &Cluster,
+        cloud: &Cloud,
+        now: Millis,
+        pods: &[PodId],
+        exclude: &[NodeId],
+    ) -> Placement {
+        let mut rooms = self.rooms(cluster, cloud, exclude);
         let mut remaining = self.remaining(cloud);
         let overhead: Vec<(Resources, u32)> = self
             .config
@@ -93,9 +132,8 @@ impl Karpenter {
             .collect();
         let mut order: Vec<usize> = (0..self.config.nodepools.len()).collect();
         order.sort_by_key(|&i| (Reverse(self.config.nodepools[i].weight), i));
-        let now = ctx.now();
-        let mut drafts: Vec<Draft> = Vec::new();
-        for pid in pods {
+        let mut out = Placement::default();
+        for &pid in pods {
             let pod = &cluster.pods()[pid.index()];
             let wl = &cluster.workloads()[pod.workload.index()];
             let req = pod.requests;
@@ -105,34 +143,27 @@ impl Karpenter {
             {
                 r.free -= req;
                 r.slots -= 1;
+                if !r.initialized {
+                    out.unsettled.push(pid);
+                }
                 continue;
             }
-            drafts.sort_by_key(|d| d.own);
-            if drafts
+            out.drafts.sort_by_key(|d| d.own);
+            if out
+                .drafts
                 .iter_mut()
                 .any(|d| wl.fits_pool[d.pool] && add(d, req, cloud))
             {
                 continue;
             }
+            let mut placed = false;
             for &np in &order {
                 let spec = &self.config.nodepools[np];
                 if !wl.fits_pool[spec.pool.index()] {
                     continue;
                 }
                 let catalogue = cloud.instance_types();
-                let types: Vec<usize> = spec
-                    .types
-                    .iter()
-                    .copied()
-                    .filter(|&t| remaining[np].admits(catalogue[t].cpu.0, catalogue[t].memory.0))
-                    .filter(|&t| {
-                        let (od, spot) = (spec.capacity.on_demand, spec.capacity.spot);
-                        spec.zones.iter().any(|&z| {
-                            (od && self.offering_available(t, z, false, now))
-                                || (spot && self.offering_available(t, z, true, now))
-                        })
-                    })
-                    .collect();
+                let types = self.launchable(np, &remaining[np], now, cloud);
                 let (used, pods) = overhead[np];
                 let mut d = Draft {
                     nodepool: np,
@@ -148,36 +179,59 @@ impl Karpenter {
                     let cpu = d.types.iter().map(|&t| catalogue[t].cpu.0).max();
                     let mem = d.types.iter().map(|&t| catalogue[t].memory.0).max();
                     remaining[np].take(cpu.unwrap_or(0), mem.unwrap_or(0));
-                    drafts.push(d);
+                    out.drafts.push(d);
+                    placed = true;
                     break;
                 }
             }
+            if !placed {
+                out.unsettled.push(pid);
+            }
         }
-        let mut launched = false;
-        for d in drafts {
-            launched |= self.launch(ctx, d.nodepool, &d.types, cloud);
-        }
-        if launched {
-            self.provisioning_rounds += 1;
-        }
-        true
+        out
+    }
+
+    /// NodePool `np`'s types within what its limits leave that have an
+    /// available offering of a capacity type it allows.
+    fn launchable(
+        &self,
+        np: usize,
+        remaining: &Remaining,
+        now: Millis,
+        cloud: &Cloud,
+    ) -> Vec<usize> {
+        let spec = &self.config.nodepools[np];
+        let catalogue = cloud.instance_types();
+        let (od, spot) = (spec.capacity.on_demand, spec.capacity.spot);
+        spec.types
+            .iter()
+            .copied()
+            .filter(|&t| remaining.admits(catalogue[t].cpu.0, catalogue[t].memory.0))
+            .filter(|&t| {
+                spec.zones.iter().any(|&z| {
+                    (od && self.offering_available(t, z, false, now))
+                        || (spot && self.offering_available(t, z, true, now))
+                })
+            })
+            .collect()
     }
 
     /// Room on registered nodes that accept pods (not cordoned, not
     /// unreachable; Ready ones first, then by node id), then on NodeClaims
     /// still starting (their instance type's allocatable less their
     /// NodePool's DaemonSet pods).
-    fn rooms(&self, cluster: &Cluster, cloud: &Cloud) -> Vec<Room> {
+    fn rooms(&self, cluster: &Cluster, cloud: &Cloud, exclude: &[NodeId]) -> Vec<Room> {
         let mut ready = Vec::new();
         let mut starting = Vec::new();
         for n in cluster.nodes() {
-            if !n.is_registered() || n.unschedulable || n.unreachable {
+            if !n.is_registered() || n.unschedulable || n.unreachable || exclude.contains(&n.id) {
                 continue;
             }
             let room = Room {
                 pool: n.spec.pool.index(),
                 free: n.free(),
                 slots: n.spec.max_pods.saturating_sub(n.pods.len() as u32),
+                initialized: n.ready_at.is_some(),
             };
             if n.is_ready() {
                 ready.push(room);
@@ -201,6 +255,7 @@ impl Karpenter {
                     crate::quantity::Bytes(alloc.memory.0.saturating_sub(used.memory.0)),
                 ),
                 slots: max_pods.saturating_sub(pods),
+                initialized: false,
             });
         }
         ready
@@ -262,7 +317,7 @@ fn daemon_overhead(workloads: &[Workload], pool: usize) -> (Resources, u32) {
 /// unschedulable by a failed attempt, not waiting for a preemption they
 /// triggered, not DaemonSet pods; by cpu then memory, largest first, then
 /// oldest.
-fn provisionable(cluster: &Cluster) -> Vec<PodId> {
+pub(super) fn provisionable(cluster: &Cluster) -> Vec<PodId> {
     let workloads = cluster.workloads();
     let mut pods: Vec<PodId> = cluster
         .pods()
@@ -278,6 +333,12 @@ fn provisionable(cluster: &Cluster) -> Vec<PodId> {
         })
         .map(|p| p.id)
         .collect();
+    sort_pods(cluster, &mut pods);
+    pods
+}
+
+/// Karpenter's queue order: cpu, then memory, largest first, then oldest.
+pub(super) fn sort_pods(cluster: &Cluster, pods: &mut [PodId]) {
     let all = cluster.pods();
     pods.sort_by_key(|&p| {
         let pod = &all[p.index()];
@@ -288,5 +349,4 @@ fn provisionable(cluster: &Cluster) -> Vec<PodId> {
             p,
         )
     });
-    pods
 }

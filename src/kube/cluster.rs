@@ -120,6 +120,10 @@ pub struct Cluster {
     /// What happened, for `poolsim trace`; `None` (nothing kept) unless
     /// asked for.
     pub(super) journal: Option<Vec<super::KubeRecord>>,
+    /// Nodes where a pod (not a DaemonSet pod) was bound, began
+    /// terminating or ended, since the watcher last took them; `None`
+    /// unless a watcher asked (Karpenter's pod-events controller).
+    pub(super) pod_events: Option<Vec<NodeId>>,
 }
 
 impl Cluster {
@@ -188,6 +192,7 @@ impl Cluster {
             ready_rng: rng.stream(Stream::Readiness),
             job_dirty: Vec::new(),
             journal: None,
+            pod_events: None,
         }
     }
 

@@ -73,6 +73,20 @@ impl Cluster {
         self.journal.get_or_insert_with(Vec::new);
     }
 
+    /// Starts keeping the nodes of pod events (a pod bound, terminating or
+    /// ended there; DaemonSet pods left out), for [`Cluster::take_pod_events`].
+    pub fn watch_pod_events(&mut self) {
+        self.pod_events.get_or_insert_with(Vec::new);
+    }
+
+    /// Moves the nodes of pod events since the last call into `into`
+    /// (which should be empty), in event order; nothing unless watched.
+    pub fn take_pod_events(&mut self, into: &mut Vec<NodeId>) {
+        if let Some(j) = self.pod_events.as_mut() {
+            std::mem::swap(j, into);
+        }
+    }
+
     /// Moves the records kept since the last call into `into` (which
     /// should be empty); nothing when no journal is kept.
     pub fn take_journal(&mut self, into: &mut Vec<KubeRecord>) {

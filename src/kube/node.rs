@@ -99,6 +99,9 @@ pub struct Node {
     pub nominated: Vec<PodId>,
     /// When it registered and became Ready.
     pub joined_at: Millis,
+    /// When it first became Ready (at once, or when its network plugin
+    /// started); `None` while it never was.
+    pub ready_at: Option<Millis>,
     /// When its machine stopped answering, if it did: its kubelet's
     /// heartbeats stop.
     pub heartbeat_lost_at: Option<Millis>,

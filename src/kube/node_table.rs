@@ -38,6 +38,7 @@ impl Cluster {
             daemon_pods: Vec::new(),
             nominated: Vec::new(),
             joined_at: ctx.now(),
+            ready_at: (!gated).then_some(ctx.now()),
             heartbeat_lost_at: None,
             lease_renewed_at: None,
             not_ready_since: None,

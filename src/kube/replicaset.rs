@@ -327,6 +327,7 @@ mod tests {
             job: None,
             pdb: None,
             statefulset: None,
+            do_not_disrupt: false,
             readiness_delay: None,
         }
     }

@@ -131,6 +131,8 @@ impl Cluster {
             && !self.nodes[node.index()].unreachable
         {
             self.set_condition(node, NodeCondition::Ready);
+            let n = &mut self.nodes[node.index()];
+            n.ready_at = n.ready_at.or(Some(ctx.now()));
             self.note(KubeRecord::NodeReady(node));
             self.node_became_ready(ctx, node);
         }

@@ -101,6 +101,9 @@ pub struct WorkloadSpec {
     pub pdb: Option<Pdb>,
     /// For a StatefulSet: its pod management policy and volume claims.
     pub statefulset: Option<StatefulSetSpec>,
+    /// Its pods carry `karpenter.sh/do-not-disrupt: "true"`: Karpenter
+    /// does not disrupt their nodes voluntarily.
+    pub do_not_disrupt: bool,
     /// How long a started pod takes to turn Ready (a readiness probe's
     /// initial delay and first success); `None`: Ready as it starts.
     pub readiness_delay: Option<Delay>,

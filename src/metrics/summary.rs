@@ -40,6 +40,14 @@ pub struct RunRow {
     pub scale_ups: u64,
     /// Nodes the cluster autoscaler removed.
     pub scale_downs: u64,
+    /// NodeClaims Karpenter launched (0 without NodePools).
+    pub nodeclaims_launched: u64,
+    /// Nodes Karpenter's consolidation deleted (emptiness, single- and
+    /// multi-node consolidation, replaced or not).
+    pub consolidations: u64,
+    /// Pods on nodes Karpenter disrupted (consolidation, drift,
+    /// expiration, Spot interruption) when their drain began.
+    pub disrupted_pods: u64,
     /// The most instances the groups counted at once.
     pub max_nodes: u32,
     /// Scheduling cycles (pods popped and tried).
@@ -54,7 +62,7 @@ pub struct RunRow {
 
 impl RunRow {
     /// Column names of `runs.csv`.
-    pub const HEADER: [&'static str; 22] = [
+    pub const HEADER: [&'static str; 25] = [
         "policy",
         "seed",
         "status",
@@ -71,6 +79,9 @@ impl RunRow {
         "cost_by_pool",
         "scale_ups",
         "scale_downs",
+        "nodeclaims_launched",
+        "consolidations",
+        "disrupted_pods",
         "max_nodes",
         "scheduling_attempts",
         "pods_created",
@@ -100,6 +111,9 @@ impl RunRow {
             cost_by_pool: Vec::new(),
             scale_ups: 0,
             scale_downs: 0,
+            nodeclaims_launched: 0,
+            consolidations: 0,
+            disrupted_pods: 0,
             max_nodes: 0,
             scheduling_attempts: 0,
             pods_created: 0,
@@ -140,6 +154,9 @@ impl RunRow {
                 .join(";"),
             num(ok, self.scale_ups.to_string()),
             num(ok, self.scale_downs.to_string()),
+            num(ok, self.nodeclaims_launched.to_string()),
+            num(ok, self.consolidations.to_string()),
+            num(ok, self.disrupted_pods.to_string()),
             num(ok, self.max_nodes.to_string()),
             num(ok, self.scheduling_attempts.to_string()),
             num(ok, self.pods_created.to_string()),

@@ -342,6 +342,8 @@ pub struct WorkloadFile {
     pub arrivals: Option<ArrivalsFile>,
     /// A PodDisruptionBudget over its pods.
     pub pdb: Option<PdbFile>,
+    /// Its pods carry `karpenter.sh/do-not-disrupt: "true"` (false).
+    pub do_not_disrupt: Option<bool>,
     /// StatefulSet: `OrderedReady` (default) or `Parallel`.
     pub pod_management_policy: Option<PodManagementPolicyFile>,
     /// StatefulSet: a zonal volume per ordinal, per entry.

@@ -134,86 +134,12 @@ fn nodepool(
 ) -> Result<(NodePoolSpec, AsgSpec), ScenarioError> {
     let span = Some(np.name.span());
     let err = |k: &str, m: String| src.error(span.clone(), format!("{key}.{k}"), m);
-    let mut types: Vec<usize> = (0..cx.types.len()).collect();
-    let mut zones: Vec<usize> = (0..cx.zones.len()).collect();
-    let mut capacity = CapacityTypes {
-        on_demand: true,
-        spot: false,
-    };
-    let mut capacity_written = false;
-    let mut labels = BTreeMap::new();
-    for r in &np.requirements {
-        check_operator(r).map_err(|m| err("requirements", m))?;
-        if r.operator == RequirementOperatorFile::In && r.values.len() == 1 {
-            labels.insert(r.key.clone(), r.values[0].clone());
-        }
-        match r.key.as_str() {
-            CAPACITY_TYPE => {
-                for v in &r.values {
-                    if v != "on-demand" && v != "spot" {
-                        return Err(err(
-                            "requirements",
-                            format!("`{CAPACITY_TYPE}` takes `on-demand` or `spot`, not `{v}`"),
-                        ));
-                    }
-                }
-                let base = if capacity_written {
-                    capacity
-                } else {
-                    CapacityTypes {
-                        on_demand: true,
-                        spot: true,
-                    }
-                };
-                capacity_written = true;
-                capacity = CapacityTypes {
-                    on_demand: base.on_demand && matches_value(r, "on-demand"),
-                    spot: base.spot && matches_value(r, "spot"),
-                };
-            }
-            ZONE => {
-                for v in &r.values {
-                    if !cx.zones.contains(v) {
-                        return Err(err(
-                            "requirements",
-                            format!("unknown zone `{v}` (zones: {})", cx.zones.join(", ")),
-                        ));
-                    }
-                }
-                zones.retain(|&z| matches_value(r, &cx.zones[z]));
-            }
-            k if TYPE_KEYS.contains(&k) => {
-                types.retain(|&t| matches_value(r, &type_label(&cx.types[t], k)));
-            }
-            other => {
-                return Err(err(
-                    "requirements",
-                    format!(
-                        "poolsim does not model the label `{other}` in NodePool requirements (it knows {}, {CAPACITY_TYPE}, {ZONE}); put custom labels in `labels`",
-                        TYPE_KEYS.join(", ")
-                    ),
-                ));
-            }
-        }
-    }
-    if types.is_empty() {
-        return Err(err(
-            "requirements",
-            "no instance type satisfies these requirements".to_string(),
-        ));
-    }
-    if zones.is_empty() {
-        return Err(err(
-            "requirements",
-            "no zone satisfies these requirements".to_string(),
-        ));
-    }
-    if !capacity.on_demand && !capacity.spot {
-        return Err(err(
-            "requirements",
-            format!("no capacity type satisfies the `{CAPACITY_TYPE}` requirements"),
-        ));
-    }
+    let Allowed {
+        types,
+        zones,
+        capacity,
+        mut labels,
+    } = requirements(&np.requirements, cx, &|m| err("requirements", m))?;
     let ct = match (capacity.on_demand, capacity.spot) {
         (true, false) => Some("on-demand"),
         (false, true) => Some("spot"),
@@ -265,6 +191,8 @@ fn nodepool(
         spot: false,
         warm_pool: None,
     };
+    let disruption = super::disruption_checks::disruption(np, &err)?;
+    let updates = super::disruption_checks::updates(np, cx, &zones, &err)?;
     let spec = NodePoolSpec {
         name: np.name.get_ref().clone(),
         pool,
@@ -273,8 +201,108 @@ fn nodepool(
         capacity,
         zones,
         limits,
+        disruption,
+        updates,
     };
     Ok((spec, group))
+}
+
+/// What a NodePool's requirements allow.
+pub(super) struct Allowed {
+    /// Instance types, by catalogue index.
+    pub types: Vec<usize>,
+    /// Zones, by scenario zone index.
+    pub zones: Vec<usize>,
+    /// Capacity types.
+    pub capacity: CapacityTypes,
+    /// Labels every node gets (requirements `In` one value).
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Evaluates requirements against the catalogue and the zones; `err`
+/// makes an error about them.
+pub(super) fn requirements(
+    reqs: &[NodePoolRequirementFile],
+    cx: &PoolContext<'_>,
+    err: &dyn Fn(String) -> ScenarioError,
+) -> Result<Allowed, ScenarioError> {
+    let mut types: Vec<usize> = (0..cx.types.len()).collect();
+    let mut zones: Vec<usize> = (0..cx.zones.len()).collect();
+    let mut capacity = CapacityTypes {
+        on_demand: true,
+        spot: false,
+    };
+    let mut capacity_written = false;
+    let mut labels = BTreeMap::new();
+    for r in reqs {
+        check_operator(r).map_err(err)?;
+        if r.operator == RequirementOperatorFile::In && r.values.len() == 1 {
+            labels.insert(r.key.clone(), r.values[0].clone());
+        }
+        match r.key.as_str() {
+            CAPACITY_TYPE => {
+                for v in &r.values {
+                    if v != "on-demand" && v != "spot" {
+                        return Err(err(format!(
+                            "`{CAPACITY_TYPE}` takes `on-demand` or `spot`, not `{v}`"
+                        )));
+                    }
+                }
+                let base = if capacity_written {
+                    capacity
+                } else {
+                    CapacityTypes {
+                        on_demand: true,
+                        spot: true,
+                    }
+                };
+                capacity_written = true;
+                capacity = CapacityTypes {
+                    on_demand: base.on_demand && matches_value(r, "on-demand"),
+                    spot: base.spot && matches_value(r, "spot"),
+                };
+            }
+            ZONE => {
+                for v in &r.values {
+                    if !cx.zones.contains(v) {
+                        return Err(err(format!(
+                            "unknown zone `{v}` (zones: {})",
+                            cx.zones.join(", ")
+                        )));
+                    }
+                }
+                zones.retain(|&z| matches_value(r, &cx.zones[z]));
+            }
+            k if TYPE_KEYS.contains(&k) => {
+                types.retain(|&t| matches_value(r, &type_label(&cx.types[t], k)));
+            }
+            other => {
+                return Err(err(format!(
+                    "poolsim does not model the label `{other}` in NodePool requirements (it knows {}, {CAPACITY_TYPE}, {ZONE}); put custom labels in `labels`",
+                    TYPE_KEYS.join(", ")
+                )));
+            }
+        }
+    }
+    if types.is_empty() {
+        return Err(err(
+            "no instance type satisfies these requirements".to_string()
+        ));
+    }
+    if zones.is_empty() {
+        return Err(err("no zone satisfies these requirements".to_string()));
+    }
+    if !capacity.on_demand && !capacity.spot {
+        return Err(err(format!(
+            "no capacity type satisfies the `{CAPACITY_TYPE}` requirements"
+        )));
+    }
+    Ok(Allowed {
+        types,
+        zones,
+        capacity,
+        labels,
+    })
 }
 
 /// `spec.limits`, refused when below the capacity of one node of every

@@ -32,6 +32,51 @@ pub struct NodePoolFile {
     pub launch_delay: Option<DelayFile>,
     /// Overrides `[instances] boot_delay`.
     pub boot_delay: Option<DelayFile>,
+    /// `spec.disruption`.
+    pub disruption: Option<DisruptionFile>,
+    /// `spec.template.spec.expireAfter`: a duration or `Never` (720h).
+    pub expire_after: Option<String>,
+    /// Changes of the NodePool during the run (its nodes drift).
+    #[serde(default)]
+    pub updates: Vec<NodePoolUpdateFile>,
+}
+
+/// `spec.disruption`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisruptionFile {
+    /// `WhenEmpty` or `WhenEmptyOrUnderutilized` (the default).
+    pub consolidation_policy: Option<String>,
+    /// A duration or `Never` (0s).
+    pub consolidate_after: Option<String>,
+    /// Disruption budgets (one of `nodes = "10%"` when absent).
+    pub budgets: Option<Vec<BudgetFile>>,
+}
+
+/// One disruption budget.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetFile {
+    /// A count (`"3"`) or a percentage of the NodePool's nodes (`"10%"`).
+    pub nodes: Option<String>,
+    /// A cron schedule (UTC) from which the budget is active.
+    pub schedule: Option<String>,
+    /// How long it stays active after each hit of the schedule (`h`, `m`).
+    pub duration: Option<String>,
+    /// The reasons it applies to (`Empty`, `Underutilized`, `Drifted`);
+    /// every reason when absent.
+    pub reasons: Option<Vec<String>>,
+}
+
+/// A change of the NodePool at a time of the run: its requirements are
+/// replaced; NodeClaims that no longer satisfy them have drifted.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodePoolUpdateFile {
+    /// When the NodePool is changed.
+    pub at: DurationText,
+    /// The new `requirements`.
+    pub requirements: Vec<NodePoolRequirementFile>,
 }
 
 /// A NodePool requirement: a well-known label, an operator and values.

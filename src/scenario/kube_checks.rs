@@ -393,6 +393,7 @@ pub(super) fn overprovision(
         webhooks: Vec::new(),
         job: None,
         pdb: None,
+        do_not_disrupt: false,
     })
 }
 

@@ -9,6 +9,7 @@
 mod autoscaler_checks;
 mod autoscaler_file;
 mod cloud_checks;
+mod disruption_checks;
 mod file;
 mod jobs;
 mod karpenter_checks;

@@ -81,6 +81,7 @@ pub(super) fn workloads(
             job: k.job,
             pdb: k.pdb,
             statefulset: k.statefulset,
+            do_not_disrupt: w.do_not_disrupt.unwrap_or(false),
             readiness_delay: k.readiness_delay,
         });
         own_priority.push(k.own_priority);

@@ -141,6 +141,9 @@ impl World {
             if let Some(ca) = &world.autoscaler {
                 ctx.schedule_in(ca.config().scan_interval, Event::Autoscale);
             }
+            if let Some(k) = &mut world.karpenter {
+                k.start(ctx, &mut world.cluster);
+            }
         });
         world.count_nodes();
         world
@@ -305,7 +308,19 @@ impl World {
     /// mark the origin.
     fn apply_notices(&mut self, ctx: &mut Context<'_, Event>) {
         let mut notices = std::mem::take(&mut self.notices);
-        self.cloud.take_notices(&mut notices);
+        // Karpenter may terminate an instance while a notice is handled:
+        // its notices follow in the next round.
+        loop {
+            self.cloud.take_notices(&mut notices);
+            if notices.is_empty() {
+                break;
+            }
+            self.apply_round(ctx, &mut notices);
+        }
+        self.notices = notices;
+    }
+
+    fn apply_round(&mut self, ctx: &mut Context<'_, Event>, notices: &mut Vec<CloudNotice>) {
         for n in notices.drain(..) {
             match n {
                 CloudNotice::Booted(id) => self.join(ctx, id),
@@ -320,18 +335,16 @@ impl World {
                     }
                 }
                 CloudNotice::Interruption { instance, drain } => {
-                    let karpenter = self
-                        .karpenter
-                        .as_ref()
-                        .is_some_and(|k| k.handles_interruption(instance));
-                    if let (true, Some(node)) = (drain || karpenter, self.node(instance)) {
+                    let karpenter = self.karpenter.as_mut().is_some_and(|k| {
+                        k.interrupted(ctx, instance, &mut self.cloud, &mut self.cluster)
+                    });
+                    if let (true, false, Some(node)) = (drain, karpenter, self.node(instance)) {
                         self.cluster.drain(ctx, node);
                     }
                 }
                 CloudNotice::Struck => self.recorder.fault(ctx.now()),
             }
         }
-        self.notices = notices;
     }
 
     /// The zone name of a node's zone index.
@@ -383,13 +396,13 @@ impl Model for World {
             Event::Autoscale => self.autoscale(ctx),
             Event::Karpenter(e) => {
                 if let Some(k) = &mut self.karpenter {
-                    k.handle(ctx, e, &mut self.cloud, &self.cluster);
+                    k.handle(ctx, e, &mut self.cloud, &mut self.cluster);
                 }
                 self.apply_notices(ctx);
             }
         }
         if let Some(k) = &mut self.karpenter {
-            k.observe(ctx, &self.cluster);
+            k.observe(ctx, &mut self.cluster);
         }
         if !matches!(event, Event::Kube(_)) {
             self.count_nodes();
@@ -530,6 +543,18 @@ pub(super) fn finish(
         preemptions: world.cluster.status().preemptions,
         scale_ups: world.autoscaler.as_ref().map_or(0, |a| a.scale_ups),
         scale_downs: world.autoscaler.as_ref().map_or(0, |a| a.scale_downs),
+        nodeclaims_launched: world
+            .karpenter
+            .as_ref()
+            .map_or(0, |k| k.nodeclaims_launched),
+        consolidations: world
+            .karpenter
+            .as_ref()
+            .map_or(0, |k| k.disruption_counts().consolidated),
+        disrupted_pods: world
+            .karpenter
+            .as_ref()
+            .map_or(0, |k| k.disruption_counts().disrupted_pods),
         max_nodes: world.max_nodes,
         scheduling_attempts: world.cluster.status().scheduling_attempts,
         pods_created: world.cluster.status().pods_created,

@@ -117,6 +117,20 @@ impl Cluster {
                 self.occupy(pid, node);
             }
         }
+        if let Some(events) = self.pod_events.as_mut() {
+            let event_node = match to {
+                PodState::Starting(n) | PodState::Terminating(n) => Some(n),
+                PodState::Succeeded | PodState::Failed | PodState::Deleted => from.node(),
+                _ => None,
+            };
+            let daemon = matches!(
+                self.workloads[w.index()].spec.kind,
+                super::super::WorkloadKind::DaemonSet { .. }
+            );
+            if let (Some(n), false) = (event_node, daemon) {
+                events.push(n);
+            }
+        }
         let pod = &mut self.pods[pid.index()];
         pod.state = to;
         if to == PodState::Deleted {
