@@ -37,7 +37,7 @@ pub struct NodePoolFile {
     /// `spec.template.spec.expireAfter`: a duration or `Never` (720h).
     pub expire_after: Option<String>,
     /// Changes of the NodePool during the run (its nodes drift).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub updates: Vec<NodePoolUpdateFile>,
 }
 
