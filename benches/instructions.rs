@@ -1,7 +1,8 @@
 //! Instruction counts under callgrind, which do not swing with the
 //! neighbours of a shared machine the way wall-clock figures do: the event
-//! queue in the hold model, one scheduling decision, one run of the seed
-//! scenario and one of the backlog scenario.
+//! queue in the hold model, one scheduling decision (walking the nodes,
+//! or answered by the feasible-node index), one run of the seed scenario
+//! and one of the backlog scenario.
 //!
 //! Each benchmark runs twice in a child process under
 //! `valgrind --tool=callgrind`: once doing only its setup (`base`), once
@@ -25,11 +26,13 @@ mod support;
 const STEPS: usize = 100_000;
 
 /// The benchmarks, by name.
-const BENCHES: [&str; 8] = [
+const BENCHES: [&str; 10] = [
     "hold-10k-pending",
     "hold-100k-pending",
     "decision-500-nodes-adaptive",
     "decision-500-nodes-all-scored",
+    "decision-2000-nodes-adaptive-index",
+    "decision-2000-nodes-adaptive-walk",
     "run-seed-deadlock-single-pool-seed-1",
     "run-backlog-churn-single-pool-seed-1",
     "run-seed-deadlock-single-pool-seed-1-no-memo",
@@ -116,6 +119,8 @@ fn child(name: &str, full: bool) {
         "hold-100k-pending" => hold(100_000, full),
         "decision-500-nodes-adaptive" => decision(0, full),
         "decision-500-nodes-all-scored" => decision(100, full),
+        "decision-2000-nodes-adaptive-index" => decision_2000(0, full),
+        "decision-2000-nodes-adaptive-walk" => decision_2000(usize::MAX, full),
         "run-seed-deadlock-single-pool-seed-1" => one_run("seed-deadlock.toml", true, full),
         "run-backlog-churn-single-pool-seed-1" => one_run("backlog-churn.toml", true, full),
         "run-seed-deadlock-single-pool-seed-1-no-memo" => {
@@ -148,6 +153,22 @@ fn hold(n: usize, full: bool) {
 /// One decision for a new pod on the 500-node steady-state cluster.
 fn decision(percentage: u32, full: bool) {
     let mut world = support::cluster(500, percentage);
+    if full {
+        black_box(world.cluster.decide(black_box(WorkloadId(1))));
+    }
+    black_box(world);
+}
+
+/// One decision for a new pod on a 2,000-node steady-state cluster, the
+/// scheduler's feasible-node index used from `index_from` eligible nodes
+/// (0: always, `usize::MAX`: never, so the nodes are walked). One decision
+/// in the setup builds the index (and the walk's remembered scores), so
+/// the measured one is the steady state of a run.
+fn decision_2000(index_from: usize, full: bool) {
+    let mut world = support::cluster_with(2000, 0, |s| {
+        s.kube.scheduler.fit_index_min_nodes = index_from;
+    });
+    black_box(world.cluster.decide(WorkloadId(1)));
     if full {
         black_box(world.cluster.decide(black_box(WorkloadId(1))));
     }

@@ -93,6 +93,9 @@ mod layering;
 /// The scheduler's verdict memo changes no history (issue 19).
 mod verdict_memo;
 
+/// The scheduler's feasible-node index changes no history (issue 19).
+mod fit_index;
+
 /// Karpenter: batches, the NodeClaim's type, insufficient capacity, and
 /// the deadlock's Karpenter form.
 mod karpenter;

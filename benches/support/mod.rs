@@ -12,6 +12,12 @@ use rand::Rng;
 /// A cluster of `nodes` m5.2xlarge nodes with 30 pods per node of three
 /// sizes, run for 20 minutes so every pod is placed.
 pub fn cluster(nodes: u32, percentage: u32) -> World {
+    cluster_with(nodes, percentage, |_| {})
+}
+
+/// [`cluster`], with `adjust` applied to the scenario before the run (a
+/// switch that changes no history, such as the feasible-node index).
+pub fn cluster_with(nodes: u32, percentage: u32, adjust: impl FnOnce(&mut Scenario)) -> World {
     let pods = nodes * 10;
     let text = format!(
         r#"
@@ -48,7 +54,8 @@ name = "one-pool"
 pools = [{{ name = "all", instance_type = "m5.2xlarge", desired = {nodes} }}]
 "#
     );
-    let s = Scenario::parse(&text, "decision.toml").unwrap_or_else(|e| panic!("{e}"));
+    let mut s = Scenario::parse(&text, "decision.toml").unwrap_or_else(|e| panic!("{e}"));
+    adjust(&mut s);
     let (mut world, mut sim) = World::new(&s, 0, 1);
     sim.run_until(&mut world, Millis::from_mins(20));
     assert_eq!(world.cluster.status().pending_user, 0, "every pod placed");

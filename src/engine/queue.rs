@@ -94,9 +94,13 @@ impl<E> EventQueue<E> {
         if !self.now.is_empty() {
             return;
         }
+        if self.now.capacity() > self.spare_limit() {
+            self.now = VecDeque::new();
+        }
         if self.occupied == 0 {
             return;
         }
+        let limit = self.spare_limit();
         let b = self.occupied.trailing_zeros() as usize;
         self.occupied &= !(1 << b);
         // Every entry of bucket `b` differs from the new minimum only below
@@ -119,6 +123,19 @@ impl<E> EventQueue<E> {
             }
         }
         self.occupied |= occupied;
+        // A drained bucket keeps its capacity: after a burst (a mass
+        // termination queues an event per pod) it would stay allocated
+        // beside the lower buckets its events moved to.
+        if moving.capacity() > limit {
+            *moving = Vec::new();
+        }
+    }
+
+    /// The capacity past which an empty bucket's allocation is freed:
+    /// twice the events queued, and never below 4,096 entries (so a steady
+    /// queue keeps its buckets).
+    fn spare_limit(&self) -> usize {
+        (2 * self.len).max(4096)
     }
 
     /// Removes and returns the earliest event.

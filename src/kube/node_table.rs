@@ -119,9 +119,16 @@ impl Cluster {
         if let Some(pos) = self.nodes[node.index()].pool_slot.take() {
             let pool = self.nodes[node.index()].spec.pool.index();
             self.by_pool[pool].swap_remove(pos);
+            let sel = &mut self.select;
+            let cfg = &self.config.scheduler;
             if let Some(&moved) = self.by_pool[pool].get(pos) {
                 self.nodes[moved.index()].pool_slot = Some(pos);
+                let rows = sel.snapshot.rows();
+                sel.index
+                    .place(pool, pos, Some(&self.nodes[moved.index()]), rows, cfg);
             }
+            let end = self.by_pool[pool].len();
+            sel.index.place(pool, end, None, sel.snapshot.rows(), cfg);
             self.registered -= 1;
             self.zone_count(node, -1, 0);
             self.select.snapshot.touch();
@@ -192,6 +199,9 @@ impl Cluster {
     /// Copies a node's state into the scheduler's snapshot; called after
     /// every change to what the filters and scores read.
     pub(super) fn refresh_node(&mut self, node: NodeId) {
-        self.select.snapshot.refresh(&self.nodes[node.index()]);
+        let n = &self.nodes[node.index()];
+        self.select.snapshot.refresh(n);
+        let rows = self.select.snapshot.rows();
+        self.select.index.refresh(rows, n, &self.config.scheduler);
     }
 }

@@ -9,6 +9,7 @@
 //! uniformly at random.
 
 mod filter;
+mod fit_index;
 pub mod hints;
 pub(crate) mod preemption;
 mod queue;
@@ -27,6 +28,10 @@ pub use select::num_feasible_nodes_to_find;
 pub(crate) use select::{SelectState, select_node};
 
 use crate::engine::Millis;
+
+/// Eligible nodes from which a decision uses the feasible-node index: a
+/// walk of a few hundred rows costs about what the index's upkeep does.
+pub const FIT_INDEX_MIN_NODES: usize = 1000;
 
 /// Scheduler settings; defaults are kube-scheduler's, of the newest
 /// version modelled (`KubeVersion::NEWEST`).
@@ -67,6 +72,12 @@ pub struct SchedulerConfig {
     /// it changes no history, and exists so a test can prove that.
     #[doc(hidden)]
     pub verdict_memo: bool,
+    /// Answer decisions of pods whose eligible pools hold at least this
+    /// many nodes from the feasible-node index (`fit_index.rs`) instead of
+    /// walking the nodes. Not a scenario key: it changes no history, and
+    /// exists so a test can prove that (`usize::MAX`: never; 0: always).
+    #[doc(hidden)]
+    pub fit_index_min_nodes: usize,
 }
 
 impl Default for SchedulerConfig {
@@ -95,6 +106,7 @@ impl Default for SchedulerConfig {
             queueing_hints: true,
             pop_from_backoff: true,
             verdict_memo: true,
+            fit_index_min_nodes: FIT_INDEX_MIN_NODES,
         }
     }
 }

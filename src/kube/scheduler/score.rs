@@ -60,8 +60,18 @@ pub(super) fn resources_score(
     strategy: ScoringStrategy,
     shape: &[ShapePoint],
 ) -> NodeScore {
+    resources_score_of(pod.requests, node, strategy, shape)
+}
+
+/// [`resources_score`] of a pod requesting `requests`.
+pub(super) fn resources_score_of(
+    requests: Resources,
+    node: &Node,
+    strategy: ScoringStrategy,
+    shape: &[ShapePoint],
+) -> NodeScore {
     let alloc = node.spec.allocatable;
-    let fit_requested = node.requested_for_scoring + non_zero(pod.requests);
+    let fit_requested = node.requested_for_scoring + non_zero(requests);
     let fit = match strategy {
         ScoringStrategy::LeastAllocated => least_allocated(alloc, fit_requested),
         ScoringStrategy::MostAllocated => most_allocated(alloc, fit_requested),
@@ -69,11 +79,11 @@ pub(super) fn resources_score(
             requested_to_capacity_ratio(alloc, fit_requested, shape)
         }
     };
-    let balanced = if pod.requests == Resources::default() {
+    let balanced = if requests == Resources::default() {
         // BalancedAllocation skips BestEffort pods.
         0
     } else {
-        balanced_allocation(alloc, node.requested + pod.requests)
+        balanced_allocation(alloc, node.requested + requests)
     };
     WEIGHT_FIT * fit + WEIGHT_BALANCED * balanced
 }

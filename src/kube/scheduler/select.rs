@@ -16,6 +16,7 @@ use rand::Rng;
 use crate::kube::{Node, NodeId, Pod, Workload};
 
 use super::filter;
+use super::fit_index::{FitIndex, Query};
 use super::score::{self, NodeScore, WEIGHT_AFFINITY, WEIGHT_TAINT};
 use super::snapshot::{NodeFit, PodFilter, Snapshot};
 use super::{Plugins, SchedulerConfig};
@@ -38,6 +39,8 @@ pub(crate) struct SelectState {
     pub last_score: Option<NodeScore>,
     /// Buffers reused by every decision.
     feasible: Feasible,
+    /// The feasible nodes of the workloads decided in large clusters.
+    pub index: FitIndex,
     /// Per workload: the snapshot generation at which a pod of that shape
     /// last fitted no node (see [`select_node`]), and the plugins that
     /// rejected it then, once asked.
@@ -67,6 +70,17 @@ impl SelectState {
     /// pod of that shape fitted no node and they were recorded.
     pub fn remembered_rejectors(&self, shape: usize) -> Option<Plugins> {
         self.no_fit_now(shape).and_then(|v| v.rejectors)
+    }
+
+    /// Records that a pod of `shape` fitted no node at `generation`.
+    fn record_no_fit(&mut self, shape: usize, generation: u64) {
+        if self.no_fit.len() <= shape {
+            self.no_fit.resize(shape + 1, None);
+        }
+        self.no_fit[shape] = Some(NoFit {
+            generation,
+            rejectors: None,
+        });
     }
 
     /// Records the plugins that rejected a pod of `shape`, which fitted no
@@ -161,6 +175,34 @@ fn cold<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// TaintToleration and NodeAffinity, normalised over the pools of the
+/// feasible nodes (both depend on the pool only).
+pub(super) struct PoolScores {
+    max_taint: i64,
+    max_affinity: i64,
+}
+
+impl PoolScores {
+    /// The normalisation over `pools`, those of the feasible nodes.
+    pub fn of(wl: &Workload, pools: impl Iterator<Item = usize>) -> PoolScores {
+        let mut s = PoolScores {
+            max_taint: 0,
+            max_affinity: 0,
+        };
+        for p in pools {
+            s.max_taint = s.max_taint.max(wl.pool_prefer_taints[p]);
+            s.max_affinity = s.max_affinity.max(wl.pool_affinity[p]);
+        }
+        s
+    }
+
+    /// The two scores, weighted, of a node of pool `p`.
+    pub fn score(&self, wl: &Workload, p: usize) -> NodeScore {
+        WEIGHT_TAINT * score::taint_normalized(wl.pool_prefer_taints[p], self.max_taint)
+            + WEIGHT_AFFINITY * score::affinity_normalized(wl.pool_affinity[p], self.max_affinity)
+    }
+}
+
 /// How many feasible nodes to find among `all` nodes before scoring.
 pub fn num_feasible_nodes_to_find(all: usize, percentage: u32) -> usize {
     if all < MIN_FEASIBLE_NODES_TO_FIND {
@@ -229,10 +271,37 @@ pub(crate) fn select_node<R: Rng>(
     let to_find = num_feasible_nodes_to_find(all_nodes, config.percentage_of_nodes_to_score);
     let pod_filter = PodFilter::of(pod.workload, wl);
     debug_assert_eq!(pod.requests, wl.spec.requests);
+    let start = state.next_start % eligible;
+    // In a large cluster the walk is answered from the index, where every
+    // node's verdict is its workload's: no nominated pods anywhere, no
+    // zone from volumes.
+    if eligible >= config.fit_index_min_nodes
+        && pod.nominated.is_none()
+        && volume_zone.is_none()
+        && !state.snapshot.any_nominated()
+    {
+        let query = Query {
+            shape,
+            wl,
+            by_pool,
+            nodes,
+            rows: state.snapshot.rows(),
+            config,
+            start,
+            eligible,
+            to_find,
+        };
+        let d = state.index.decide(&query, rng);
+        state.next_start = (start + d.processed) % eligible;
+        if d.found == 0 && memo {
+            state.record_no_fit(shape, generation);
+        }
+        state.last_score = d.score;
+        return d.node;
+    }
     let found = &mut state.feasible;
     found.candidates.clear();
     found.runs.clear();
-    let start = state.next_start % eligible;
     let mut processed = 0;
     let rows = state.snapshot.rows_mut();
     let nominated = |id: NodeId| filter::feasible(pod, wl, &nodes[id.index()], pods);
@@ -280,13 +349,7 @@ pub(crate) fn select_node<R: Rng>(
     state.next_start = (start + processed) % eligible;
     match found.candidates.len() {
         0 if memo => {
-            if state.no_fit.len() <= shape {
-                state.no_fit.resize(shape + 1, None);
-            }
-            state.no_fit[shape] = Some(NoFit {
-                generation,
-                rejectors: None,
-            });
+            state.record_no_fit(shape, generation);
             return None;
         }
         0 => return None,
@@ -296,16 +359,8 @@ pub(crate) fn select_node<R: Rng>(
     }
     // TaintToleration and NodeAffinity normalise over the feasible nodes;
     // both depend on the pool only.
-    let mut max_taint = 0;
-    let mut max_affinity = 0;
-    for &(_, p) in &found.runs {
-        max_taint = max_taint.max(wl.pool_prefer_taints[p]);
-        max_affinity = max_affinity.max(wl.pool_affinity[p]);
-    }
-    let pool_score = |p: usize| {
-        WEIGHT_TAINT * score::taint_normalized(wl.pool_prefer_taints[p], max_taint)
-            + WEIGHT_AFFINITY * score::affinity_normalized(wl.pool_affinity[p], max_affinity)
-    };
+    let pools = PoolScores::of(wl, found.runs.iter().map(|r| r.1));
+    let pool_score = |p: usize| pools.score(wl, p);
     let first = pool_score(found.runs[0].1);
     // With one pool score for every feasible node (one pool, or pools the
     // pod prefers equally) the order of the totals is that of the resource

@@ -176,7 +176,7 @@ impl NodeFit {
 }
 
 /// A pod's side of [`NodeFit::admits`], computed once per decision.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PodFilter {
     workload: WorkloadId,
     cpu: u64,
@@ -228,6 +228,8 @@ pub(crate) struct Snapshot {
     /// a node leaving its pool's list): two decisions at one generation
     /// see the same cluster.
     generation: u64,
+    /// Rows with nominated pods.
+    nominated_rows: usize,
 }
 
 impl Snapshot {
@@ -251,6 +253,8 @@ impl Snapshot {
         if new.blocked & bit::DELETED == 0 {
             counts[pattern(new.blocked)] += 1;
         }
+        self.nominated_rows -= usize::from(self.rows[i].has_nominated);
+        self.nominated_rows += usize::from(new.has_nominated);
         self.rows[i] = new;
     }
 
@@ -306,6 +310,17 @@ impl Snapshot {
     /// The current generation (see [`Snapshot::touch`]).
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// Whether some node has nominated pods (whose filter then depends
+    /// on the pod that asks).
+    pub fn any_nominated(&self) -> bool {
+        self.nominated_rows > 0
+    }
+
+    /// Every row, indexed by [`NodeId::index`].
+    pub fn rows(&self) -> &[NodeFit] {
+        &self.rows
     }
 
     /// Every row, indexed by [`NodeId::index`].
