@@ -212,50 +212,10 @@ impl Cloud {
                 }
             }
             FaultKind::TerminateFraction { victims, over } => {
-                let chosen = self.choose(f, victims, false);
-                if !chosen.is_empty() {
-                    self.notices.push(CloudNotice::Struck);
-                }
-                let k = chosen.len() as u64;
-                for (j, id) in chosen.into_iter().enumerate() {
-                    let offset = Millis(over.0 * j as u64 / k.max(1));
-                    if offset == Millis::ZERO {
-                        self.terminate(ctx, id);
-                    } else {
-                        ctx.schedule_in(offset, CloudEvent::Terminate(id));
-                    }
-                }
+                self.terminate_fraction(ctx, f, victims, over);
             }
-            FaultKind::ZoneOutage { duration } => {
-                if let Some(zone) = self.faults[f].target.zone {
-                    let end = now + duration;
-                    self.zone_down_until[zone] = self.zone_down_until[zone].max(end);
-                    ctx.schedule_at(end, CloudEvent::ZoneBack(zone as u16));
-                    self.notices.push(CloudNotice::Struck);
-                    for id in self.candidates(f, false) {
-                        self.terminate(ctx, id);
-                    }
-                    // Warm-pool instances in the zone die too.
-                    let warm: Vec<InstanceId> = (0..self.asgs.len())
-                        .filter(|&g| self.targets_asg(f, AsgId(g as u16)))
-                        .flat_map(|g| self.asgs[g].warm.iter().copied())
-                        .filter(|id| self.instances[id.index()].zone == zone)
-                        .collect();
-                    for id in warm {
-                        self.terminate(ctx, id);
-                    }
-                }
-            }
-            FaultKind::InstanceFailures { .. } => {
-                if !self.active_mtbf.contains(&f) {
-                    self.active_mtbf.push(f);
-                    for id in self.candidates(f, false) {
-                        if self.instances[id.index()].state == InstanceState::Running {
-                            self.draw_failure(ctx, f, id);
-                        }
-                    }
-                }
-            }
+            FaultKind::ZoneOutage { duration } => self.zone_outage(ctx, f, duration),
+            FaultKind::InstanceFailures { .. } => self.start_failures(ctx, f),
             FaultKind::SpotInterruption {
                 victims,
                 notice,
@@ -272,20 +232,96 @@ impl Cloud {
             FaultKind::InstanceRefresh {
                 min_healthy_percentage,
                 warmup,
-            } => {
-                let groups: Vec<AsgId> = (0..self.asgs.len())
-                    .map(|g| AsgId(g as u16))
-                    .filter(|&g| self.targets_asg(f, g))
-                    .collect();
-                if !groups.is_empty() {
-                    self.notices.push(CloudNotice::Struck);
-                }
-                for g in groups {
-                    self.start_refresh(ctx, g, min_healthy_percentage, warmup);
-                }
-            }
+            } => self.refresh_targets(ctx, f, min_healthy_percentage, warmup),
         }
         next
+    }
+
+    /// `terminate_fraction`: the chosen victims terminated at once, or
+    /// spread evenly over `over` (the first at the strike).
+    fn terminate_fraction<E: From<CloudEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        f: usize,
+        victims: Victims,
+        over: Millis,
+    ) {
+        let chosen = self.choose(f, victims, false);
+        if !chosen.is_empty() {
+            self.notices.push(CloudNotice::Struck);
+        }
+        let k = chosen.len() as u64;
+        for (j, id) in chosen.into_iter().enumerate() {
+            let offset = Millis(over.0 * j as u64 / k.max(1));
+            if offset == Millis::ZERO {
+                self.terminate(ctx, id);
+            } else {
+                ctx.schedule_in(offset, CloudEvent::Terminate(id));
+            }
+        }
+    }
+
+    /// `zone_outage`: the target zone is down for `duration`; its
+    /// instances, warm-pool ones included, die now.
+    fn zone_outage<E: From<CloudEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        f: usize,
+        duration: Millis,
+    ) {
+        let Some(zone) = self.faults[f].target.zone else {
+            return;
+        };
+        let end = ctx.now() + duration;
+        self.zone_down_until[zone] = self.zone_down_until[zone].max(end);
+        ctx.schedule_at(end, CloudEvent::ZoneBack(zone as u16));
+        self.notices.push(CloudNotice::Struck);
+        for id in self.candidates(f, false) {
+            self.terminate(ctx, id);
+        }
+        // Warm-pool instances in the zone die too.
+        let warm: Vec<InstanceId> = (0..self.asgs.len())
+            .filter(|&g| self.targets_asg(f, AsgId(g as u16)))
+            .flat_map(|g| self.asgs[g].warm.iter().copied())
+            .filter(|id| self.instances[id.index()].zone == zone)
+            .collect();
+        for id in warm {
+            self.terminate(ctx, id);
+        }
+    }
+
+    /// `instance_failures`: from its first strike on, each running target
+    /// draws its failure time (later ones when they start running).
+    fn start_failures<E: From<CloudEvent>>(&mut self, ctx: &mut Context<'_, E>, f: usize) {
+        if self.active_mtbf.contains(&f) {
+            return;
+        }
+        self.active_mtbf.push(f);
+        for id in self.candidates(f, false) {
+            if self.instances[id.index()].state == InstanceState::Running {
+                self.draw_failure(ctx, f, id);
+            }
+        }
+    }
+
+    /// `instance_refresh`: a refresh starts in every targeted group.
+    fn refresh_targets<E: From<CloudEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        f: usize,
+        min_healthy_percentage: u32,
+        warmup: Option<Millis>,
+    ) {
+        let groups: Vec<AsgId> = (0..self.asgs.len())
+            .map(|g| AsgId(g as u16))
+            .filter(|&g| self.targets_asg(f, g))
+            .collect();
+        if !groups.is_empty() {
+            self.notices.push(CloudNotice::Struck);
+        }
+        for g in groups {
+            self.start_refresh(ctx, g, min_healthy_percentage, warmup);
+        }
     }
 
     /// Whether fault `f` may hit group `g` under this policy.

@@ -276,19 +276,42 @@ pub fn summarise(
         .filter(|r| !r.deadlocked)
         .filter_map(|r| r.system_recovery_s)
         .collect();
+    let mut columns = deadlock_columns(deadlocks, n);
+    metric_columns(&mut columns, &ok, recovery.clone());
+    stall_columns(&mut columns, &ok);
+    SummaryRow {
+        params,
+        policy: policy.to_string(),
+        runs: rows.len() as u64,
+        failed: rows.len() as u64 - n,
+        deadlocks,
+        recovered: recovery.len() as u64,
+        columns,
+        baseline: baseline.0.to_string(),
+        paired: paired_columns(rows, baseline.1),
+    }
+}
+
+/// The deadlock rate of `deadlocks` in `n` finished runs and its Wilson
+/// interval (NaN without runs).
+fn deadlock_columns(deadlocks: u64, n: u64) -> Vec<(String, f64)> {
     let (lo, hi) = wilson(deadlocks, n);
-    let mut columns = vec![
-        (
-            "deadlock_rate".to_string(),
-            if n == 0 {
-                f64::NAN
-            } else {
-                deadlocks as f64 / n as f64
-            },
-        ),
+    let rate = if n == 0 {
+        f64::NAN
+    } else {
+        deadlocks as f64 / n as f64
+    };
+    vec![
+        ("deadlock_rate".to_string(), rate),
         ("deadlock_rate_lo".to_string(), lo),
         ("deadlock_rate_hi".to_string(), hi),
-    ];
+    ]
+}
+
+/// Appends each run metric's mean with its interval, median and 95th
+/// percentile over the finished runs `ok` (`recovery`: the recovery
+/// times of those that recovered).
+fn metric_columns(columns: &mut Vec<(String, f64)>, ok: &[&RunFigures], recovery: Vec<f64>) {
     let mut push_stats = |name: &str, mut values: Vec<f64>| {
         let (mean, mlo, mhi) = mean_ci(&values);
         values.sort_by(f64::total_cmp);
@@ -298,7 +321,7 @@ pub fn summarise(
         columns.push((format!("{name}_p50"), quantile(&values, 0.5)));
         columns.push((format!("{name}_p95"), quantile(&values, 0.95)));
     };
-    push_stats("system_recovery_s", recovery.clone());
+    push_stats("system_recovery_s", recovery);
     push_stats(
         "system_unavailable_s",
         ok.iter().map(|r| r.system_unavailable_s).collect(),
@@ -331,13 +354,22 @@ pub fn summarise(
             .map(|r| r.scheduling_attempts / r.pods_created)
             .collect(),
     );
+}
+
+/// Appends how many finished runs stalled for each cause.
+fn stall_columns(columns: &mut Vec<(String, f64)>, ok: &[&RunFigures]) {
     for (i, cause) in super::figures::STALL_CAUSES.iter().enumerate() {
         let count = ok.iter().filter(|r| r.stall_cause == Some(i)).count();
         columns.push((format!("stall_{cause}"), count as f64));
     }
+}
+
+/// The paired differences against the baseline policy's runs `base`
+/// (mean and interval per `PAIRED` metric; NaN for the baseline itself).
+fn paired_columns(rows: &[RunFigures], base: Option<&[RunFigures]>) -> Vec<(String, f64)> {
     let mut paired = Vec::new();
     for (name, get) in PAIRED {
-        let (mean, mlo, mhi) = match baseline.1 {
+        let (mean, mlo, mhi) = match base {
             Some(base) => mean_ci(&super::figures::paired_differences(rows, base, get)),
             None => (f64::NAN, f64::NAN, f64::NAN),
         };
@@ -345,15 +377,5 @@ pub fn summarise(
         paired.push((format!("{name}_diff_lo"), mlo));
         paired.push((format!("{name}_diff_hi"), mhi));
     }
-    SummaryRow {
-        params,
-        policy: policy.to_string(),
-        runs: rows.len() as u64,
-        failed: rows.len() as u64 - n,
-        deadlocks,
-        recovered: recovery.len() as u64,
-        columns,
-        baseline: baseline.0.to_string(),
-        paired,
-    }
+    paired
 }

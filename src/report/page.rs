@@ -13,6 +13,7 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+use super::figure::Figure;
 use super::page_parts::{policy_differences, run_section, stall_causes};
 use super::plots::{PlotError, Table, figures, grid_columns, policies_in, scenario_name};
 use super::svg::escape;
@@ -259,27 +260,65 @@ pub fn report_html(dir: &Path, choice: &RunChoice) -> Result<String, ReportError
     let summary = Table::read(&dir.join("summary.csv"))?;
     let runs = Table::read(&dir.join("runs.csv"))?;
     let keys = grid_columns(&summary);
-    let name = scenario_name(dir);
     let doc = resolved(dir);
     let run = super::page_parts::pick_run(&runs, choice, &keys).ok_or_else(|| {
         ReportError::NoSuchRun {
             dir: dir.display().to_string(),
         }
     })?;
-    let shown = RunChoice {
-        policy: Some(runs.text(&runs.rows[run], runs.col("policy")).to_string()),
-        seed: runs.text(&runs.rows[run], runs.col("seed")).parse().ok(),
+    let figs = figures(dir, &shown_run(&runs, run, &keys))?;
+    let mut o = page_head(dir, doc.as_ref(), &summary, runs.rows.len(), &keys);
+    o.push_str("<h2 id=\"policies\">Policies and what differs</h2>\n");
+    o.push_str(&policy_differences(doc.as_ref()));
+    o.push_str("<h2 id=\"summary\">Summary</h2>\n");
+    o.push_str(&summary_table(&summary, &keys));
+    if !keys.is_empty() {
+        o.push_str("<h2 id=\"grid\">Grid points</h2>\n");
+        o.push_str(&grid_view(&summary, &keys));
+    }
+    o.push_str("<h2 id=\"figures\">Figures</h2>\n");
+    let timeline = figs.keys().find(|k| k.starts_with("timeseries-")).cloned();
+    for (file, fig) in &figs {
+        if Some(file) != timeline.as_ref() {
+            push_figure(&mut o, file, fig);
+        }
+    }
+    o.push_str("<h2 id=\"stalls\">Stall causes</h2>\n");
+    o.push_str(&stall_causes(&summary, &keys));
+    o.push_str("<h2 id=\"run\">One run</h2>\n");
+    o.push_str(&run_section(dir, &runs, run, &keys, choice));
+    if let Some(file) = timeline
+        && let Some(fig) = figs.get(&file)
+    {
+        push_figure(&mut o, &file, fig);
+    }
+    o.push_str(&super::page_parts::trace_section(dir, &runs, run, &keys));
+    o.push_str("</body></html>\n");
+    Ok(o)
+}
+
+/// The run at row `run` of `runs.csv` as a choice: its policy, seed and
+/// grid values (the figures draw its timeline).
+fn shown_run(runs: &Table, run: usize, keys: &[String]) -> RunChoice {
+    let row = &runs.rows[run];
+    RunChoice {
+        policy: Some(runs.text(row, runs.col("policy")).to_string()),
+        seed: runs.text(row, runs.col("seed")).parse().ok(),
         grid: keys
             .iter()
-            .map(|k| {
-                (
-                    k.clone(),
-                    runs.text(&runs.rows[run], runs.col(k)).to_string(),
-                )
-            })
+            .map(|k| (k.clone(), runs.text(row, runs.col(k)).to_string()))
             .collect(),
-    };
-    let figs = figures(dir, &shown)?;
+    }
+}
+
+/// The page's head, title, description, provenance line and navigation.
+fn page_head(
+    dir: &Path,
+    doc: Option<&toml::Table>,
+    summary: &Table,
+    runs: usize,
+    keys: &[String],
+) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
@@ -287,10 +326,9 @@ pub fn report_html(dir: &Path, choice: &RunChoice) -> Result<String, ReportError
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>poolsim report: {n}</title><style>{CSS}</style></head><body>\n\
          <h1>poolsim report: {n}</h1>\n",
-        n = escape(&name)
+        n = escape(&scenario_name(dir))
     );
     if let Some(d) = doc
-        .as_ref()
         .and_then(|d| d.get("description"))
         .and_then(|d| d.as_str())
     {
@@ -300,8 +338,8 @@ pub fn report_html(dir: &Path, choice: &RunChoice) -> Result<String, ReportError
         o,
         "<p class=\"muted\">From <code>{}</code>: {} runs, {} policies{}. Written by poolsim {}.</p>",
         escape(&dir.display().to_string()),
-        runs.rows.len(),
-        policies_in(&summary).len(),
+        runs,
+        policies_in(summary).len(),
         if keys.is_empty() {
             String::new()
         } else {
@@ -314,44 +352,17 @@ pub fn report_html(dir: &Path, choice: &RunChoice) -> Result<String, ReportError
         o.push_str("<a href=\"#grid\">Grid points</a>");
     }
     o.push_str("<a href=\"#figures\">Figures</a><a href=\"#stalls\">Stall causes</a><a href=\"#run\">One run</a></nav>\n");
-    o.push_str("<h2 id=\"policies\">Policies and what differs</h2>\n");
-    o.push_str(&policy_differences(doc.as_ref()));
-    o.push_str("<h2 id=\"summary\">Summary</h2>\n");
-    o.push_str(&summary_table(&summary, &keys));
-    if !keys.is_empty() {
-        o.push_str("<h2 id=\"grid\">Grid points</h2>\n");
-        o.push_str(&grid_view(&summary, &keys));
-    }
-    o.push_str("<h2 id=\"figures\">Figures</h2>\n");
-    let timeline = figs.keys().find(|k| k.starts_with("timeseries-")).cloned();
-    for (file, fig) in &figs {
-        if Some(file) == timeline.as_ref() {
-            continue;
-        }
-        let _ = writeln!(
-            o,
-            "<figure data-file=\"{f}\">{}<figcaption>{f}</figcaption></figure>",
-            fig.render(),
-            f = escape(file)
-        );
-    }
-    o.push_str("<h2 id=\"stalls\">Stall causes</h2>\n");
-    o.push_str(&stall_causes(&summary, &keys));
-    o.push_str("<h2 id=\"run\">One run</h2>\n");
-    o.push_str(&run_section(dir, &runs, run, &keys, choice));
-    if let Some(file) = timeline
-        && let Some(fig) = figs.get(&file)
-    {
-        let _ = writeln!(
-            o,
-            "<figure data-file=\"{f}\">{}<figcaption>{f}</figcaption></figure>",
-            fig.render(),
-            f = escape(&file)
-        );
-    }
-    o.push_str(&super::page_parts::trace_section(dir, &runs, run, &keys));
-    o.push_str("</body></html>\n");
-    Ok(o)
+    o
+}
+
+/// Appends figure `fig`, drawn inline, captioned with its file name.
+fn push_figure(o: &mut String, file: &str, fig: &Figure) {
+    let _ = writeln!(
+        o,
+        "<figure data-file=\"{f}\">{}<figcaption>{f}</figcaption></figure>",
+        fig.render(),
+        f = escape(file)
+    );
 }
 
 /// Writes `report.html` into `dir`; returns its path.

@@ -179,37 +179,80 @@ pub fn deadlock_rate(
     x: Option<usize>,
     scenario: &str,
 ) -> Figure {
-    let (rate, lo, hi) = (
-        summary.col("deadlock_rate"),
-        summary.col("deadlock_rate_lo"),
-        summary.col("deadlock_rate_hi"),
-    );
+    let cols = RateColumns::of(summary);
     let policies = policies_in(summary);
-    let pc = summary.col("policy");
-    let y_label = "deadlock rate (share of runs)".to_string();
-    let Some(xi) = x else {
-        let mut chart = Chart {
-            x_label: "policy".into(),
-            y_label,
-            y_range: Some((0.0, 1.0)),
-            x_categories: policies.clone(),
-            ..Chart::default()
-        };
-        for (i, p) in policies.iter().enumerate() {
-            let mut s = Series::new(p.clone(), Style::Points, i);
-            if let Some(r) = summary.rows.iter().find(|r| summary.text(r, pc) == p) {
-                let x = i as f64;
-                if let Some(y) = summary.num(r, rate) {
-                    s.points.push((x, y));
-                }
-                if let (Some(l), Some(h)) = (summary.num(r, lo), summary.num(r, hi)) {
-                    s.error_bars.push((x, l, h));
-                }
-            }
-            chart.series.push(s);
+    match x {
+        None => rate_by_policy(summary, &cols, &policies, scenario),
+        Some(xi) => rate_along_axis(summary, &cols, &policies, (axes, xi), scenario),
+    }
+}
+
+/// The y axis of the deadlock rate figures.
+const RATE_LABEL: &str = "deadlock rate (share of runs)";
+
+/// Where `summary.csv` keeps a row's policy, deadlock rate and its Wilson
+/// interval.
+struct RateColumns {
+    policy: Option<usize>,
+    rate: Option<usize>,
+    lo: Option<usize>,
+    hi: Option<usize>,
+}
+
+impl RateColumns {
+    fn of(summary: &Table) -> RateColumns {
+        RateColumns {
+            policy: summary.col("policy"),
+            rate: summary.col("deadlock_rate"),
+            lo: summary.col("deadlock_rate_lo"),
+            hi: summary.col("deadlock_rate_hi"),
         }
-        return Figure::single(format!("{scenario}: deadlock rate by policy"), chart);
+    }
+}
+
+/// Without a swept axis: one point with its interval per policy.
+fn rate_by_policy(
+    summary: &Table,
+    cols: &RateColumns,
+    policies: &[String],
+    scenario: &str,
+) -> Figure {
+    let mut chart = Chart {
+        x_label: "policy".into(),
+        y_label: RATE_LABEL.to_string(),
+        y_range: Some((0.0, 1.0)),
+        x_categories: policies.to_vec(),
+        ..Chart::default()
     };
+    for (i, p) in policies.iter().enumerate() {
+        let mut s = Series::new(p.clone(), Style::Points, i);
+        if let Some(r) = summary
+            .rows
+            .iter()
+            .find(|r| summary.text(r, cols.policy) == p)
+        {
+            let x = i as f64;
+            if let Some(y) = summary.num(r, cols.rate) {
+                s.points.push((x, y));
+            }
+            if let (Some(l), Some(h)) = (summary.num(r, cols.lo), summary.num(r, cols.hi)) {
+                s.error_bars.push((x, l, h));
+            }
+        }
+        chart.series.push(s);
+    }
+    Figure::single(format!("{scenario}: deadlock rate by policy"), chart)
+}
+
+/// Along the swept axis `axes[xi]`: one panel per combination of the other
+/// axes' values, a line and its interval band per policy.
+fn rate_along_axis(
+    summary: &Table,
+    cols: &RateColumns,
+    policies: &[String],
+    (axes, xi): (&[ParamAxis], usize),
+    scenario: &str,
+) -> Figure {
     let axis = &axes[xi];
     let others: Vec<String> = axes
         .iter()
@@ -217,7 +260,6 @@ pub fn deadlock_rate(
         .filter(|(i, _)| *i != xi)
         .map(|(_, a)| a.key.clone())
         .collect();
-    let xc = summary.col(&axis.key);
     let panels = distinct(summary.rows.iter().map(|r| point_of(summary, r, &others)));
     let mut figure = Figure {
         title: format!("{scenario}: deadlock rate vs {}", axis.key),
@@ -232,48 +274,62 @@ pub fn deadlock_rate(
         figure.notes.push("Shaded: Wilson 95% interval.".into());
     }
     for values in &panels {
-        let mut chart = Chart {
-            title: point_label(&others, values),
-            x_label: axis.label(),
-            y_label: y_label.clone(),
-            y_range: Some((0.0, 1.0)),
-            x_categories: axis.categories(),
-            ..Chart::default()
-        };
-        for (i, p) in policies.iter().enumerate() {
-            let mut s = Series::new(p.clone(), Style::Line, i);
-            let mut band = Band {
-                name: format!("{p} 95% interval"),
-                points: Vec::new(),
-                color: PALETTE[i % PALETTE.len()].into(),
-            };
-            let mut pts: Vec<(f64, f64, f64, f64)> = summary
-                .rows
-                .iter()
-                .filter(|r| summary.text(r, pc) == p && point_of(summary, r, &others) == *values)
-                .filter_map(|r| {
-                    Some((
-                        axis.position(summary.text(r, xc))?,
-                        summary.num(r, rate)?,
-                        summary.num(r, lo)?,
-                        summary.num(r, hi)?,
-                    ))
-                })
-                .collect();
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            for (x, y, l, h) in pts {
-                s.points.push((x, y));
-                band.points.push((x, l, h));
-            }
-            chart.series.push(s);
-            chart.bands.push(band);
-        }
+        let mut chart = rate_panel(summary, cols, policies, axis, (&others, values));
         if panels.len() > 1 {
             note_identical(&mut chart);
         }
         figure.panels.push(chart);
     }
     figure
+}
+
+/// The panel of the grid points whose other axes `others` have `values`:
+/// each policy's rate along `axis` with its interval band.
+fn rate_panel(
+    summary: &Table,
+    cols: &RateColumns,
+    policies: &[String],
+    axis: &ParamAxis,
+    (others, values): (&[String], &[String]),
+) -> Chart {
+    let xc = summary.col(&axis.key);
+    let mut chart = Chart {
+        title: point_label(others, values),
+        x_label: axis.label(),
+        y_label: RATE_LABEL.to_string(),
+        y_range: Some((0.0, 1.0)),
+        x_categories: axis.categories(),
+        ..Chart::default()
+    };
+    for (i, p) in policies.iter().enumerate() {
+        let mut s = Series::new(p.clone(), Style::Line, i);
+        let mut band = Band {
+            name: format!("{p} 95% interval"),
+            points: Vec::new(),
+            color: PALETTE[i % PALETTE.len()].into(),
+        };
+        let mut pts: Vec<(f64, f64, f64, f64)> = summary
+            .rows
+            .iter()
+            .filter(|r| summary.text(r, cols.policy) == p && point_of(summary, r, others) == values)
+            .filter_map(|r| {
+                Some((
+                    axis.position(summary.text(r, xc))?,
+                    summary.num(r, cols.rate)?,
+                    summary.num(r, cols.lo)?,
+                    summary.num(r, cols.hi)?,
+                ))
+            })
+            .collect();
+        pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        for (x, y, l, h) in pts {
+            s.points.push((x, y));
+            band.points.push((x, l, h));
+        }
+        chart.series.push(s);
+        chart.bands.push(band);
+    }
+    chart
 }
 
 /// Empirical CDF of `system_recovery_s`, one panel per grid point and a

@@ -2,13 +2,15 @@
 //! arrival processes (fixed times, Poisson rate, or a trace CSV read here,
 //! relative to the scenario file).
 
+use std::ops::Range;
+
 use crate::engine::Millis;
 use crate::input::{MAX_TRACE_BYTES, read_text};
 use crate::kube::WorkloadKind;
 use crate::kube::job::{Arrivals, JobSpec};
 
 use super::ScenarioError;
-use super::file::WorkloadFile;
+use super::file::{ArrivalsFile, WorkloadFile};
 use super::validate::{Source, delay};
 
 /// The highest Poisson arrival rate: a mean interval of 100 ms, so that
@@ -67,46 +69,7 @@ pub(super) fn job(
     }
     let arrivals = match &w.arrivals {
         None => Arrivals::At(vec![Millis::ZERO]),
-        Some(a) => {
-            let set = usize::from(a.at.is_some())
-                + usize::from(a.rate_per_hour.is_some())
-                + usize::from(a.trace.is_some());
-            if set != 1 {
-                return Err(src.error(
-                    span,
-                    format!("{key}.arrivals"),
-                    "give exactly one of `at`, `rate_per_hour`, `trace`",
-                ));
-            }
-            if let Some(at) = &a.at {
-                let mut t: Vec<Millis> = at.iter().map(|d| d.0).collect();
-                t.sort_unstable();
-                Arrivals::At(t)
-            } else if let Some(rate) = a.rate_per_hour {
-                if !(rate.is_finite() && rate > 0.0) {
-                    return Err(src.error(
-                        span,
-                        format!("{key}.arrivals.rate_per_hour"),
-                        "must be a positive number",
-                    ));
-                }
-                if rate > MAX_RATE_PER_HOUR {
-                    return Err(src.error(
-                        span,
-                        format!("{key}.arrivals.rate_per_hour"),
-                        format!(
-                            "{rate} is above the most poolsim supports, {MAX_RATE_PER_HOUR} Jobs per hour (the mean interval is kept in whole milliseconds)"
-                        ),
-                    ));
-                }
-                Arrivals::Poisson {
-                    mean_interval: Millis((3_600_000.0 / rate).round().max(1.0) as u64),
-                }
-            } else {
-                let trace = a.trace.as_deref().unwrap_or_default();
-                Arrivals::At(read_trace(src, trace, key)?)
-            }
-        }
+        Some(a) => arrivals(src, span, a, key)?,
     };
     Ok(Some(JobSpec {
         completions,
@@ -116,6 +79,54 @@ pub(super) fn job(
         backoff_limit: w.backoff_limit.unwrap_or(6),
         arrivals,
     }))
+}
+
+/// A Job's arrival process: exactly one of fixed times (`at`), a Poisson
+/// rate (`rate_per_hour`, up to [`MAX_RATE_PER_HOUR`]) or a trace CSV.
+fn arrivals(
+    src: &Source<'_>,
+    span: Option<Range<usize>>,
+    a: &ArrivalsFile,
+    key: &str,
+) -> Result<Arrivals, ScenarioError> {
+    let set = usize::from(a.at.is_some())
+        + usize::from(a.rate_per_hour.is_some())
+        + usize::from(a.trace.is_some());
+    if set != 1 {
+        return Err(src.error(
+            span,
+            format!("{key}.arrivals"),
+            "give exactly one of `at`, `rate_per_hour`, `trace`",
+        ));
+    }
+    if let Some(at) = &a.at {
+        let mut t: Vec<Millis> = at.iter().map(|d| d.0).collect();
+        t.sort_unstable();
+        Ok(Arrivals::At(t))
+    } else if let Some(rate) = a.rate_per_hour {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(src.error(
+                span,
+                format!("{key}.arrivals.rate_per_hour"),
+                "must be a positive number",
+            ));
+        }
+        if rate > MAX_RATE_PER_HOUR {
+            return Err(src.error(
+                span,
+                format!("{key}.arrivals.rate_per_hour"),
+                format!(
+                    "{rate} is above the most poolsim supports, {MAX_RATE_PER_HOUR} Jobs per hour (the mean interval is kept in whole milliseconds)"
+                ),
+            ));
+        }
+        Ok(Arrivals::Poisson {
+            mean_interval: Millis((3_600_000.0 / rate).round().max(1.0) as u64),
+        })
+    } else {
+        let trace = a.trace.as_deref().unwrap_or_default();
+        Ok(Arrivals::At(read_trace(src, trace, key)?))
+    }
 }
 
 /// Reads a trace of arrival times (seconds, one per line; a non-numeric

@@ -140,6 +140,34 @@ fn nodepool(
         capacity,
         mut labels,
     } = requirements(&np.requirements, cx, &|m| err("requirements", m))?;
+    node_labels(np, capacity, &mut labels);
+    let limits = limits(np, &types, cx.types, &err)?;
+    let weight = match np.weight {
+        None => 0,
+        Some(w @ 1..=100) => w,
+        Some(w) => return Err(err("weight", format!("{w} is not a weight from 1 to 100"))),
+    };
+    let group = fleet_group(np, cx, (&types, &zones), labels, &err)?;
+    let disruption = super::disruption_checks::disruption(np, &err)?;
+    let updates = super::disruption_checks::updates(np, cx, &zones, &err)?;
+    let spec = NodePoolSpec {
+        name: np.name.get_ref().clone(),
+        pool,
+        weight,
+        types,
+        capacity,
+        zones,
+        limits,
+        disruption,
+        updates,
+    };
+    Ok((spec, group))
+}
+
+/// Adds to the labels of the requirements those every node of the
+/// NodePool gets: its one capacity type, if it allows one, its `labels`,
+/// `karpenter.sh/nodepool`, architecture and OS.
+fn node_labels(np: &NodePoolFile, capacity: CapacityTypes, labels: &mut BTreeMap<String, String>) {
     let ct = match (capacity.on_demand, capacity.spot) {
         (true, false) => Some("on-demand"),
         (false, true) => Some("spot"),
@@ -155,12 +183,18 @@ fn nodepool(
     );
     labels.insert("kubernetes.io/arch".to_string(), "amd64".to_string());
     labels.insert("kubernetes.io/os".to_string(), "linux".to_string());
-    let limits = limits(np, &types, cx.types, &err)?;
-    let weight = match np.weight {
-        None => 0,
-        Some(w @ 1..=100) => w,
-        Some(w) => return Err(err("weight", format!("{w} is not a weight from 1 to 100"))),
-    };
+}
+
+/// The cloud group a NodePool's fleet instances live in: sized 0 (nothing
+/// but Karpenter launches there), its allowed types and zones, its nodes'
+/// labels and its launch and boot delays (the policy's by default).
+fn fleet_group(
+    np: &NodePoolFile,
+    cx: &PoolContext<'_>,
+    (types, zones): (&[usize], &[usize]),
+    labels: BTreeMap<String, String>,
+    err: &dyn Fn(&str, String) -> ScenarioError,
+) -> Result<AsgSpec, ScenarioError> {
     let pool_delay = |d: &Option<super::file::DelayFile>,
                       what: &str,
                       default: &crate::quantity::Delay| match d {
@@ -173,7 +207,7 @@ fn nodepool(
         .iter()
         .max_by_key(|&&t| (cx.types[t].cpu, cx.types[t].memory, std::cmp::Reverse(t)))
         .unwrap_or(&types[0]);
-    let group = AsgSpec {
+    Ok(AsgSpec {
         name: np.name.get_ref().clone(),
         instance_type: largest,
         fallback_types: types.iter().copied().filter(|&t| t != largest).collect(),
@@ -190,21 +224,7 @@ fn nodepool(
         az_rebalance: false,
         spot: false,
         warm_pool: None,
-    };
-    let disruption = super::disruption_checks::disruption(np, &err)?;
-    let updates = super::disruption_checks::updates(np, cx, &zones, &err)?;
-    let spec = NodePoolSpec {
-        name: np.name.get_ref().clone(),
-        pool,
-        weight,
-        types,
-        capacity,
-        zones,
-        limits,
-        disruption,
-        updates,
-    };
-    Ok((spec, group))
+    })
 }
 
 /// What a NodePool's requirements allow.
@@ -241,26 +261,8 @@ pub(super) fn requirements(
         }
         match r.key.as_str() {
             CAPACITY_TYPE => {
-                for v in &r.values {
-                    if v != "on-demand" && v != "spot" {
-                        return Err(err(format!(
-                            "`{CAPACITY_TYPE}` takes `on-demand` or `spot`, not `{v}`"
-                        )));
-                    }
-                }
-                let base = if capacity_written {
-                    capacity
-                } else {
-                    CapacityTypes {
-                        on_demand: true,
-                        spot: true,
-                    }
-                };
+                capacity = narrow_capacity(r, capacity_written.then_some(capacity)).map_err(err)?;
                 capacity_written = true;
-                capacity = CapacityTypes {
-                    on_demand: base.on_demand && matches_value(r, "on-demand"),
-                    spot: base.spot && matches_value(r, "spot"),
-                };
             }
             ZONE => {
                 for v in &r.values {
@@ -302,6 +304,30 @@ pub(super) fn requirements(
         zones,
         capacity,
         labels,
+    })
+}
+
+/// The capacity types a `karpenter.sh/capacity-type` requirement leaves
+/// of `before` (the earlier ones' verdict; both types when it is the
+/// first, so that one requirement can allow Spot).
+fn narrow_capacity(
+    r: &NodePoolRequirementFile,
+    before: Option<CapacityTypes>,
+) -> Result<CapacityTypes, String> {
+    for v in &r.values {
+        if v != "on-demand" && v != "spot" {
+            return Err(format!(
+                "`{CAPACITY_TYPE}` takes `on-demand` or `spot`, not `{v}`"
+            ));
+        }
+    }
+    let base = before.unwrap_or(CapacityTypes {
+        on_demand: true,
+        spot: true,
+    });
+    Ok(CapacityTypes {
+        on_demand: base.on_demand && matches_value(r, "on-demand"),
+        spot: base.spot && matches_value(r, "spot"),
     })
 }
 

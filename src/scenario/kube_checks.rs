@@ -1,7 +1,9 @@
-//! Validation of the Kubernetes placement keys of a scenario: PriorityClasses,
-//! tolerations, pool taints, node affinity, per-class placement rules,
-//! DaemonSets and overprovisioning placeholders. Kept apart from
-//! `validate.rs`, which checks the rest of the file.
+//! Validation of the Kubernetes objects of a scenario: PriorityClasses, a
+//! workload's Kubernetes-side keys (kind, replicas, priority, tolerations
+//! and node affinity through `placement.rs`, PodDisruptionBudget),
+//! per-class placement rules, DaemonSet tolerations, admission webhooks and
+//! overprovisioning placeholders. The `[kubernetes]` table's control plane
+//! is `control_plane_checks.rs`'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -229,76 +231,10 @@ pub(super) fn workload(
 ) -> Result<WorkloadKube, ScenarioError> {
     let key = format!("workloads.{}", w.name.get_ref());
     let span = Some(w.name.span());
-    let kind = match w.kind.unwrap_or(KindFile::Deployment) {
-        KindFile::Deployment => {
-            if w.network_plugin {
-                return Err(src.error(
-                    span,
-                    format!("{key}.network_plugin"),
-                    "only a DaemonSet (kind = \"daemonset\") can be a network plugin",
-                ));
-            }
-            WorkloadKind::Deployment
-        }
-        KindFile::Daemonset => WorkloadKind::DaemonSet {
-            network_plugin: w.network_plugin,
-        },
-        KindFile::Job => {
-            if w.network_plugin {
-                return Err(src.error(
-                    span,
-                    format!("{key}.network_plugin"),
-                    "only a DaemonSet (kind = \"daemonset\") can be a network plugin",
-                ));
-            }
-            WorkloadKind::Job
-        }
-        KindFile::Statefulset => {
-            if w.network_plugin {
-                return Err(src.error(
-                    span,
-                    format!("{key}.network_plugin"),
-                    "only a DaemonSet (kind = \"daemonset\") can be a network plugin",
-                ));
-            }
-            WorkloadKind::StatefulSet
-        }
-    };
+    let kind = workload_kind(src, w, &key)?;
     let job = super::jobs::job(src, w, kind, &key)?;
     let statefulset = super::stateful_checks::statefulset(src, w, kind, &key)?;
-    let replicas = match (kind, w.replicas) {
-        (WorkloadKind::Deployment | WorkloadKind::StatefulSet, Some(r)) => r,
-        (WorkloadKind::StatefulSet, None) => {
-            return Err(src.error(
-                span,
-                format!("{key}.replicas"),
-                "a StatefulSet needs replicas",
-            ));
-        }
-        (WorkloadKind::Deployment, None) => {
-            return Err(src.error(
-                span,
-                format!("{key}.replicas"),
-                "a Deployment needs replicas",
-            ));
-        }
-        (WorkloadKind::DaemonSet { .. }, Some(_)) => {
-            return Err(src.error(
-                span,
-                format!("{key}.replicas"),
-                "a DaemonSet runs one pod per node; it takes no replicas",
-            ));
-        }
-        (WorkloadKind::DaemonSet { .. }, None) => 0,
-        (WorkloadKind::Job, Some(_)) => {
-            return Err(src.error(
-                span,
-                format!("{key}.replicas"),
-                "a Job takes completions and parallelism, not replicas",
-            ));
-        }
-        (WorkloadKind::Job, None) => 0,
-    };
+    let replicas = replicas(src, w, kind, &key)?;
     if w.min_available.is_some() && kind == WorkloadKind::Job {
         return Err(src.error(
             span,
@@ -321,26 +257,84 @@ pub(super) fn workload(
         own_priority,
         priority: own_priority.unwrap_or(classes.default),
         tolerations,
-        affinity: affinity(src, w.node_affinity.as_ref(), &key, span.clone())?,
+        affinity: affinity(src, w.node_affinity.as_ref(), &key, span)?,
         termination_grace: w.termination_grace.map_or(Millis::from_secs(30), |d| d.0),
         job,
         statefulset,
         readiness_delay,
-        pdb: match &w.pdb {
-            None => None,
-            Some(p) => match (p.min_available, p.max_unavailable) {
-                (Some(m), None) => Some(crate::kube::Pdb::MinAvailable(m)),
-                (None, Some(u)) => Some(crate::kube::Pdb::MaxUnavailable(u)),
-                _ => {
-                    return Err(src.error(
-                        span,
-                        format!("{key}.pdb"),
-                        "give exactly one of `min_available`, `max_unavailable`",
-                    ));
-                }
-            },
-        },
+        pdb: pdb(src, w, &key)?,
     })
+}
+
+/// A workload's kind (a Deployment unless it says otherwise); only a
+/// DaemonSet may be the network plugin.
+fn workload_kind(
+    src: &Source<'_>,
+    w: &WorkloadFile,
+    key: &str,
+) -> Result<WorkloadKind, ScenarioError> {
+    let kind = match w.kind.unwrap_or(KindFile::Deployment) {
+        KindFile::Deployment => WorkloadKind::Deployment,
+        KindFile::Daemonset => WorkloadKind::DaemonSet {
+            network_plugin: w.network_plugin,
+        },
+        KindFile::Job => WorkloadKind::Job,
+        KindFile::Statefulset => WorkloadKind::StatefulSet,
+    };
+    if w.network_plugin && !matches!(kind, WorkloadKind::DaemonSet { .. }) {
+        return Err(src.error(
+            Some(w.name.span()),
+            format!("{key}.network_plugin"),
+            "only a DaemonSet (kind = \"daemonset\") can be a network plugin",
+        ));
+    }
+    Ok(kind)
+}
+
+/// The replicas a workload keeps: required of a Deployment and a
+/// StatefulSet, refused for a DaemonSet (one pod per node) and a Job
+/// (completions and parallelism), which keep 0.
+fn replicas(
+    src: &Source<'_>,
+    w: &WorkloadFile,
+    kind: WorkloadKind,
+    key: &str,
+) -> Result<u32, ScenarioError> {
+    let refuse =
+        |message: &str| Err(src.error(Some(w.name.span()), format!("{key}.replicas"), message));
+    match (kind, w.replicas) {
+        (WorkloadKind::Deployment | WorkloadKind::StatefulSet, Some(r)) => Ok(r),
+        (WorkloadKind::StatefulSet, None) => refuse("a StatefulSet needs replicas"),
+        (WorkloadKind::Deployment, None) => refuse("a Deployment needs replicas"),
+        (WorkloadKind::DaemonSet { .. }, Some(_)) => {
+            refuse("a DaemonSet runs one pod per node; it takes no replicas")
+        }
+        (WorkloadKind::Job, Some(_)) => {
+            refuse("a Job takes completions and parallelism, not replicas")
+        }
+        (WorkloadKind::DaemonSet { .. } | WorkloadKind::Job, None) => Ok(0),
+    }
+}
+
+/// A workload's PodDisruptionBudget: exactly one of `min_available` and
+/// `max_unavailable`.
+fn pdb(
+    src: &Source<'_>,
+    w: &WorkloadFile,
+    key: &str,
+) -> Result<Option<crate::kube::Pdb>, ScenarioError> {
+    let Some(p) = &w.pdb else {
+        return Ok(None);
+    };
+    match (p.min_available, p.max_unavailable) {
+        (Some(m), None) => Ok(Some(crate::kube::Pdb::MinAvailable(m))),
+        (None, Some(u)) => Ok(Some(crate::kube::Pdb::MaxUnavailable(u))),
+        _ => Err(src.error(
+            Some(w.name.span()),
+            format!("{key}.pdb"),
+            "give exactly one of `min_available`, `max_unavailable`",
+        )),
+    }
 }
 
 /// A workload's `readiness_delay`: `None` when it is absent or always
@@ -395,136 +389,6 @@ pub(super) fn overprovision(
         pdb: None,
         do_not_disrupt: false,
     })
-}
-
-/// A RequestedToCapacityRatio shape: utilizations strictly increasing
-/// within 0-100, scores within 0-10 (`ValidateRequestedToCapacityRatioArgs`).
-pub(super) fn shape(
-    src: &Source<'_>,
-    points: Option<&[super::file::ShapePointFile]>,
-) -> Result<Option<Vec<crate::kube::scheduler::ShapePoint>>, ScenarioError> {
-    let Some(points) = points else {
-        return Ok(None);
-    };
-    let key = "kubernetes.scheduler.ratio_shape";
-    if points.is_empty() {
-        return Err(src.error(None, key, "a shape needs at least one point"));
-    }
-    let mut last: Option<u32> = None;
-    for p in points {
-        if p.utilization > 100 || p.score > 10 {
-            return Err(src.error(None, key, "utilization must be 0-100 and score 0-10"));
-        }
-        if last.is_some_and(|l| p.utilization <= l) {
-            return Err(src.error(None, key, "utilizations must increase strictly"));
-        }
-        last = Some(p.utilization);
-    }
-    Ok(Some(
-        points
-            .iter()
-            .map(|p| crate::kube::scheduler::ShapePoint {
-                utilization: i64::from(p.utilization),
-                score: i64::from(p.score),
-            })
-            .collect(),
-    ))
-}
-
-/// The node lifecycle keys of `[kubernetes]`.
-pub(super) fn node_lifecycle(
-    src: &Source<'_>,
-    k: &super::file::KubernetesFile,
-    c: &mut crate::kube::KubeConfig,
-) -> Result<(), ScenarioError> {
-    let rate = |v: Option<f64>, key: &str, default: f64| match v {
-        None => Ok(default),
-        Some(r) if r.is_finite() && r >= 0.0 => Ok(r),
-        Some(_) => Err(src.error(
-            None,
-            format!("kubernetes.{key}"),
-            "must be a non-negative number",
-        )),
-    };
-    c.node_eviction_rate = rate(
-        k.node_eviction_rate,
-        "node_eviction_rate",
-        c.node_eviction_rate,
-    )?;
-    c.secondary_node_eviction_rate = rate(
-        k.secondary_node_eviction_rate,
-        "secondary_node_eviction_rate",
-        c.secondary_node_eviction_rate,
-    )?;
-    c.unhealthy_zone_threshold = rate(
-        k.unhealthy_zone_threshold,
-        "unhealthy_zone_threshold",
-        c.unhealthy_zone_threshold,
-    )?;
-    if c.unhealthy_zone_threshold > 1.0 {
-        return Err(src.error(
-            None,
-            "kubernetes.unhealthy_zone_threshold",
-            "must lie within [0, 1]",
-        ));
-    }
-    if let Some(t) = k.large_cluster_size_threshold {
-        c.large_cluster_size_threshold = t;
-    }
-    if let Some(d) = k.terminated_instance_visible_for {
-        c.terminated_instance_visible_for = d.0;
-    }
-    if let Some(d) = k.default_toleration_seconds {
-        c.default_toleration_seconds = d.0;
-    }
-    if let Some(d) = k.controller_retry_initial {
-        if d.0 == Millis::ZERO {
-            return Err(src.error(
-                None,
-                "kubernetes.controller_retry_initial",
-                "must be longer than 0s",
-            ));
-        }
-        c.controller_retry_initial = d.0;
-    }
-    if let Some(d) = k.controller_retry_max {
-        c.controller_retry_max = d.0;
-    }
-    // client-go's exponential rate limiter waits min(initial x 2^n, max):
-    // a max below the initial delay (or 0s) retries without waiting.
-    if c.controller_retry_max < c.controller_retry_initial {
-        return Err(src.error(
-            None,
-            "kubernetes.controller_retry_max",
-            format!(
-                "must be at least controller_retry_initial ({}); a retry backoff of {} would retry without waiting",
-                crate::quantity::format_duration(c.controller_retry_initial),
-                crate::quantity::format_duration(c.controller_retry_max)
-            ),
-        ));
-    }
-    if let Some(b) = k.pod_create_burst {
-        c.pod_create_burst = b;
-    }
-    for (value, key, into) in [
-        (
-            k.concurrent_replicaset_syncs,
-            "kubernetes.concurrent_replicaset_syncs",
-            &mut c.concurrent_replicaset_syncs,
-        ),
-        (
-            k.replicaset_burst,
-            "kubernetes.replicaset_burst",
-            &mut c.replicaset_burst,
-        ),
-    ] {
-        match value {
-            Some(0) => return Err(src.error(None, key, "must be at least 1")),
-            Some(n) => *into = n,
-            None => {}
-        }
-    }
-    Ok(())
 }
 
 /// Resolves every service's `webhook` into the gated workloads' lists.

@@ -9,6 +9,7 @@
 mod autoscaler_checks;
 mod autoscaler_file;
 mod cloud_checks;
+mod control_plane_checks;
 mod disruption_checks;
 pub mod file;
 mod jobs;

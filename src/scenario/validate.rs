@@ -5,12 +5,11 @@ use std::ops::Range;
 
 use crate::cloud::{AsgSpec, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
+use crate::kube::WorkloadKind;
 use crate::kube::job::Arrivals;
-use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
-use crate::kube::{KubeConfig, WorkloadKind};
 use crate::quantity::{Delay, MAX_GPU};
 
-use super::file::{DelayFile, ScenarioFile, ScoringFile};
+use super::file::{DelayFile, ScenarioFile};
 use super::kube_checks;
 use super::policy_checks::PoolContext;
 use super::{Scenario, ScenarioError};
@@ -232,7 +231,7 @@ fn build(src: &Source<'_>, raw: ScenarioFile) -> Result<Scenario, ScenarioError>
     let cloud =
         super::cloud_checks::cloud_config(src, &raw, &zones, &instance_types, replacement_delay)?;
     let versions = super::version_checks::version_settings(src, &raw.kubernetes)?;
-    let kube = kube_config(src, &raw, versions)?;
+    let kube = super::control_plane_checks::kube_config(src, &raw, versions)?;
     let names = super::workload_checks::names(src, &raw)?;
     let classes = kube_checks::priority_classes(src, &raw)?;
     let (mut workloads, own_priority) =
@@ -355,95 +354,6 @@ fn zones(src: &Source<'_>, raw: &ScenarioFile) -> Result<Vec<String>, ScenarioEr
         return Err(src.error(None, "zones", "at least one zone is needed"));
     }
     Ok(zones)
-}
-
-fn kube_config(
-    src: &Source<'_>,
-    raw: &ScenarioFile,
-    versions: super::version_checks::VersionSettings,
-) -> Result<KubeConfig, ScenarioError> {
-    let k = &raw.kubernetes;
-    let d = KubeConfig::default();
-    let s = &k.scheduler;
-    let sd = SchedulerConfig::default();
-    let pick = |v: &Option<super::units::DurationText>, default: Millis| v.map_or(default, |x| x.0);
-    let pod_startup = match &k.pod_startup {
-        Some(p) => delay(p).map_err(|m| src.error(None, "kubernetes.pod_startup", m))?,
-        None => d.pod_startup.clone(),
-    };
-    let config = KubeConfig {
-        node_monitor_period: pick(&k.node_monitor_period, d.node_monitor_period),
-        node_monitor_grace_period: pick(
-            &k.node_monitor_grace_period,
-            versions.version.node_monitor_grace_period(),
-        ),
-        node_lease_renew_interval: pick(&k.node_lease_renew_interval, d.node_lease_renew_interval),
-        pod_gc_period: pick(&k.pod_gc_period, d.pod_gc_period),
-        pod_gc_quarantine: pick(&k.pod_gc_quarantine, d.pod_gc_quarantine),
-        controller_delay: pick(&k.controller_delay, d.controller_delay),
-        pod_create_interval: pick(&k.pod_create_interval, d.pod_create_interval),
-        pod_startup,
-        scheduler: SchedulerConfig {
-            initial_backoff: pick(&s.initial_backoff, sd.initial_backoff),
-            max_backoff: pick(&s.max_backoff, sd.max_backoff),
-            max_in_unschedulable: pick(&s.max_in_unschedulable, sd.max_in_unschedulable),
-            decision_time: pick(&s.decision_time, sd.decision_time),
-            scoring: match s.scoring {
-                None | Some(ScoringFile::LeastAllocated) => ScoringStrategy::LeastAllocated,
-                Some(ScoringFile::MostAllocated) => ScoringStrategy::MostAllocated,
-                Some(ScoringFile::RequestedToCapacityRatio) => {
-                    ScoringStrategy::RequestedToCapacityRatio
-                }
-            },
-            ratio_shape: kube_checks::shape(src, s.ratio_shape.as_deref())?
-                .unwrap_or(sd.ratio_shape.clone()),
-            percentage_of_nodes_to_score: s
-                .percentage_of_nodes_to_score
-                .unwrap_or(sd.percentage_of_nodes_to_score),
-            queueing_hints: versions.queueing_hints,
-            pop_from_backoff: versions.pop_from_backoff,
-            ..sd
-        },
-        ..d
-    };
-    let mut config = config;
-    kube_checks::node_lifecycle(src, k, &mut config)?;
-    for (key, v) in [
-        ("kubernetes.node_monitor_period", config.node_monitor_period),
-        ("kubernetes.pod_gc_period", config.pod_gc_period),
-        (
-            "kubernetes.scheduler.initial_backoff",
-            config.scheduler.initial_backoff,
-        ),
-    ] {
-        if v == Millis::ZERO {
-            return Err(src.error(None, key, "must be longer than 0s"));
-        }
-    }
-    // KubeSchedulerConfiguration: podInitialBackoffSeconds is a whole
-    // number of seconds > 0, and podMaxBackoffSeconds must be >= it.
-    let (initial, max) = (
-        config.scheduler.initial_backoff,
-        config.scheduler.max_backoff,
-    );
-    if initial < Millis::from_secs(1) {
-        return Err(src.error(
-            None,
-            "kubernetes.scheduler.initial_backoff",
-            "must be at least 1s (kube-scheduler's podInitialBackoffSeconds is a whole number of seconds > 0)",
-        ));
-    }
-    if max < initial {
-        return Err(src.error(
-            None,
-            "kubernetes.scheduler.max_backoff",
-            format!(
-                "must be at least initial_backoff ({}), as kube-scheduler requires of podMaxBackoffSeconds",
-                crate::quantity::format_duration(initial)
-            ),
-        ));
-    }
-    Ok(config)
 }
 
 /// The longest horizon: a year.
