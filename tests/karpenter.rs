@@ -4,11 +4,11 @@
 //! an offering refused for insufficient capacity is skipped for 3 min,
 //! and the deadlock's Karpenter form.
 
-use poolsim::engine::{Millis, Simulation};
+use poolsim::engine::Millis;
 use poolsim::run_one;
-use poolsim::sim::{Event, World};
+use poolsim::sim::World;
 
-use crate::support::{policy, scenario};
+use crate::support::{KARPENTER_INSTANCES, KARPENTER_TYPES, policy, run_to, scenario};
 
 /// Three types in one zone, nothing reserved: `small` 2 cpu / 4Gi $0.10,
 /// `medium` 4 cpu / 8Gi $0.19, `large` 8 cpu / 16Gi $0.40. Five pods of
@@ -19,32 +19,8 @@ fn small(extra: &str, nodepool_extra: &str) -> String {
         r#"
 name = "k-small"
 horizon = "10m"
-zones = ["z1"]
-[instances]
-launch_delay = {{ dist = "fixed", value = "30s" }}
-boot_delay = {{ dist = "fixed", value = "60s" }}
-reserved_cpu = "0"
-reserved_memory = "0"
-{extra}
-[[instance_types]]
-name = "small"
-cpu = "2"
-memory = "4Gi"
-max_pods = 20
-price_per_hour = 0.10
-[[instance_types]]
-name = "medium"
-cpu = "4"
-memory = "8Gi"
-max_pods = 20
-price_per_hour = 0.19
-[[instance_types]]
-name = "large"
-cpu = "8"
-memory = "16Gi"
-max_pods = 20
-price_per_hour = 0.40
-[[workloads]]
+{KARPENTER_INSTANCES}{extra}
+{KARPENTER_TYPES}[[workloads]]
 name = "burst"
 class = "user"
 replicas = 5
@@ -58,13 +34,6 @@ name = "default"
 requirements = [{{ key = "node.kubernetes.io/instance-type", operator = "In", values = ["small", "medium", "large"] }}]
 "#
     )
-}
-
-fn run_to(text: &str, t: Millis) -> World {
-    let s = scenario(text);
-    let (mut world, mut sim): (World, Simulation<Event>) = World::new(&s, 0, 1);
-    sim.run_until(&mut world, t);
-    world
 }
 
 /// (type name, launch time) of every NodeClaim.

@@ -12,37 +12,10 @@
 //! and a Job's 60 s of work ends at 161.000 s (a pod event, 65 s after the
 //! last one written; later events within 10 s are not written).
 
-use poolsim::engine::{Millis, Simulation};
-use poolsim::sim::{Event, World};
+use poolsim::engine::Millis;
+use poolsim::sim::World;
 
-use crate::support::scenario;
-
-const TYPES: &str = r#"
-zones = ["z1"]
-[instances]
-launch_delay = { dist = "fixed", value = "30s" }
-boot_delay = { dist = "fixed", value = "60s" }
-reserved_cpu = "0"
-reserved_memory = "0"
-[[instance_types]]
-name = "small"
-cpu = "2"
-memory = "4Gi"
-max_pods = 20
-price_per_hour = 0.10
-[[instance_types]]
-name = "medium"
-cpu = "4"
-memory = "8Gi"
-max_pods = 20
-price_per_hour = 0.19
-[[instance_types]]
-name = "large"
-cpu = "8"
-memory = "16Gi"
-max_pods = 20
-price_per_hour = 0.40
-"#;
+use crate::support::{KARPENTER_INSTANCES, KARPENTER_TYPES, run_to};
 
 /// A Job of `pods` pods of `cpu` each, 60 s of work.
 fn job(pods: u32, cpu: &str) -> String {
@@ -60,14 +33,9 @@ fn nodepool(types: &str, extra: &str) -> String {
 }
 
 fn text(workloads: &str, nodepool: &str) -> String {
-    format!("name = \"k-disrupt\"\nhorizon = \"30m\"\n{TYPES}\n{workloads}\n{nodepool}")
-}
-
-fn run_to(text: &str, t: Millis) -> World {
-    let s = scenario(text);
-    let (mut world, mut sim): (World, Simulation<Event>) = World::new(&s, 0, 1);
-    sim.run_until(&mut world, t);
-    world
+    format!(
+        "name = \"k-disrupt\"\nhorizon = \"30m\"\n{KARPENTER_INSTANCES}{KARPENTER_TYPES}\n{workloads}\n{nodepool}"
+    )
 }
 
 /// (type, launched at, terminated at) of every instance.

@@ -5,7 +5,7 @@ use poolsim::Scenario;
 use poolsim::engine::Millis;
 use poolsim::report::{ObjectKind, TraceFormat, TraceOptions, trace};
 
-use crate::support::{policy, poolsim, shipped};
+use crate::support::{KARPENTER_INSTANCES, KARPENTER_TYPES, policy, poolsim, scenario, shipped};
 
 /// A seed of `seed-deadlock.toml` whose single-pool run deadlocks under
 /// every version modelled (`poolsim run scenarios/seed-deadlock.toml
@@ -360,6 +360,63 @@ fn every_termination_says_why() {
     }
     assert!(reasons[..zone_outage].iter().any(|r| r == "fault"));
     assert!(reasons[..zone_outage].iter().any(|r| r == "az rebalance"));
+}
+
+/// A Spot interruption's fault line counts the instances it struck, a
+/// Karpenter NodeClaim's as well as an ASG member, and each struck
+/// instance has its `interrupted` line at the strike. Policy `k`: the two
+/// pods (1 cpu each) fail at 0 and 5 ms, the batch ends at 1.005 s with one
+/// Spot `small` NodeClaim, instance i-0, node 0. Policy `asg`: two Spot
+/// `small` members from the start, i-0 and i-1 (nodes 0 and 1). At 10 min
+/// the fault strikes one Spot instance: `k`'s only one, i-0; in `asg`
+/// the seeded choice (seed 1) falls on i-1. Nothing is terminated then
+/// (the notice is 2 min), which the count once said: 0 instances.
+#[test]
+fn a_spot_interruption_counts_the_instances_it_struck() {
+    let text = format!(
+        r#"
+name = "spot-struck"
+horizon = "15m"
+{KARPENTER_INSTANCES}{KARPENTER_TYPES}
+[[workloads]]
+name = "api"
+class = "user"
+replicas = 2
+cpu = "1"
+memory = "1Gi"
+[[policies]]
+name = "k"
+karpenter = {{ interruption_queue = true }}
+[[policies.nodepools]]
+name = "default"
+requirements = [{{ key = "node.kubernetes.io/instance-type", operator = "In", values = ["small"] }}, {{ key = "karpenter.sh/capacity-type", operator = "In", values = ["spot"] }}]
+disruption = {{ consolidate_after = "Never" }}
+[[policies]]
+name = "asg"
+pools = [{{ name = "spot", instance_type = "small", desired = 2, capacity = "spot" }}]
+[[faults]]
+kind = "spot_interruption"
+at = "10m"
+count = 1
+"#
+    );
+    let s = scenario(&text);
+    let opts = TraceOptions {
+        only: vec![ObjectKind::Faults, ObjectKind::Instances],
+        ..TraceOptions::default()
+    };
+    for (policy, struck) in [("k", "instance/i-0"), ("asg", "instance/i-1")] {
+        let text = traced(&s, policy, 1, &opts);
+        let at_strike: Vec<Vec<&str>> = event_lines(&text)
+            .into_iter()
+            .filter(|l| time_of(l) == 600_000)
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(at_strike.len(), 2, "{policy}: {at_strike:?}");
+        assert_eq!(at_strike[0][1], "fault", "{policy}");
+        assert_eq!(at_strike[0][at_strike[0].len() - 2..], ["1", "instances"]);
+        assert_eq!(at_strike[1][1..3], ["interrupted", struck], "{policy}");
+    }
 }
 
 /// A run of a sweep traced with the same `--set` and its grid point gives

@@ -401,6 +401,7 @@ impl Cloud {
         notice: Millis,
         drain: bool,
     ) {
+        self.note(super::CloudRecord::Interrupted(id));
         let inst = &mut self.instances[id.index()];
         inst.interrupted_at = Some(ctx.now());
         let (asg, zone) = (inst.asg, inst.zone);

@@ -53,6 +53,9 @@ pub enum CloudRecord {
     Running(InstanceId),
     /// Its OS and kubelet are up: its node can join.
     Booted(InstanceId),
+    /// A fault's Spot interruption notice reached it: it is terminated
+    /// when the notice runs out.
+    Interrupted(InstanceId),
     /// The instance's termination began (it is `shutting-down`), for this
     /// reason.
     Terminated(InstanceId, TerminationReason),

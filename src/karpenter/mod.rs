@@ -220,6 +220,13 @@ impl Karpenter {
         self.claim_of.get(id.index()).copied().flatten()
     }
 
+    /// The NodeClaim of a node, if its instance is one Karpenter launched
+    /// (the node's provider id names its instance).
+    fn claim_of_node(&self, cluster: &Cluster, node: NodeId) -> Option<ClaimId> {
+        let provider_id = cluster.nodes().get(node.index())?.spec.provider_id;
+        self.claim_of(InstanceId(u32::try_from(provider_id).ok()?))
+    }
+
     /// Called after each event: pods that just failed their first
     /// scheduling attempt became provisionable and trigger a batch; pod
     /// events date the NodeClaims' last change.
@@ -298,7 +305,6 @@ impl Karpenter {
             let claim = &mut self.claims[c.index()];
             claim.node = Some(node);
             claim.registered_at = Some(now);
-            self.note_node(node, c);
         }
     }
 

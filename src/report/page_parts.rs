@@ -193,22 +193,11 @@ pub fn stall_causes(summary: &Table, keys: &[String]) -> String {
 /// The run shown in detail: the one `choice` names, else the worst: the
 /// deadlocked run down longest, else the run down longest, else the first.
 pub fn pick_run(runs: &Table, choice: &RunChoice, keys: &[String]) -> Option<usize> {
-    let (pc, sc) = (runs.col("policy"), runs.col("seed"));
     if choice.policy.is_some() || choice.seed.is_some() {
-        return runs.rows.iter().position(|r| {
-            choice
-                .policy
-                .as_deref()
-                .is_none_or(|p| runs.text(r, pc) == p)
-                && choice
-                    .seed
-                    .is_none_or(|s| runs.text(r, sc) == s.to_string())
-                && choice
-                    .grid
-                    .iter()
-                    .filter(|(k, _)| keys.contains(k))
-                    .all(|(k, v)| runs.text(r, runs.col(k)) == v)
-        });
+        return runs
+            .rows
+            .iter()
+            .position(|r| choice.matches(runs, r, |k| keys.iter().any(|s| s == k)));
     }
     let down = |i: usize| {
         runs.num(&runs.rows[i], runs.col("system_unavailable_s"))

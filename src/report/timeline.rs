@@ -21,26 +21,31 @@ pub struct RunChoice {
     pub grid: Vec<(String, String)>,
 }
 
+impl RunChoice {
+    /// Whether `row` of `runs.csv` is this run: its policy and seed where
+    /// given, and its value of each grid key that `swept` keeps.
+    pub fn matches(&self, runs: &Table, row: &[String], swept: impl Fn(&str) -> bool) -> bool {
+        self.policy
+            .as_deref()
+            .is_none_or(|p| runs.text(row, runs.col("policy")) == p)
+            && self
+                .seed
+                .is_none_or(|s| runs.text(row, runs.col("seed")) == s.to_string())
+            && self
+                .grid
+                .iter()
+                .filter(|(k, _)| swept(k))
+                .all(|(k, v)| runs.text(row, runs.col(k)) == v)
+    }
+}
+
 /// Which run to draw over time: the given one, else the first deadlocked
 /// run, else the first run. Returns the runs.csv row.
 pub fn chosen_run<'a>(runs: &'a Table, choice: &RunChoice) -> Option<&'a Vec<String>> {
-    let (pc, sc, dc) = (runs.col("policy"), runs.col("seed"), runs.col("deadlocked"));
-    let matches = |r: &&Vec<String>| {
-        choice
-            .policy
-            .as_deref()
-            .is_none_or(|p| runs.text(r, pc) == p)
-            && choice
-                .seed
-                .is_none_or(|s| runs.text(r, sc) == s.to_string())
-            && choice
-                .grid
-                .iter()
-                .all(|(k, v)| runs.text(r, runs.col(k)) == v)
-    };
     if choice.policy.is_some() || choice.seed.is_some() {
-        return runs.rows.iter().find(matches);
+        return runs.rows.iter().find(|r| choice.matches(runs, r, |_| true));
     }
+    let dc = runs.col("deadlocked");
     runs.rows
         .iter()
         .find(|r| runs.text(r, dc) == "true")

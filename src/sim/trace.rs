@@ -34,11 +34,13 @@ pub enum TraceRecord {
         /// events that may requeue it.
         rejected_by: Plugins,
     },
-    /// The scenario's fault `index` struck, terminating `instances`.
+    /// The scenario's fault `index` struck `instances`.
     Fault {
         /// Index in the scenario's faults.
         index: u16,
-        /// Instances it terminated at once.
+        /// Instances it struck at once: terminated, or given a Spot
+        /// interruption notice (ASG members and Karpenter's fleet
+        /// instances alike).
         instances: u32,
     },
     /// The run meets the deadlock definition: a system service down and no
@@ -81,11 +83,7 @@ impl World {
         self.cloud.take_journal(&mut j.cloud);
         self.cluster.take_journal(&mut j.kube);
         if let Some(index) = fault {
-            let instances = j
-                .cloud
-                .iter()
-                .filter(|r| matches!(r, CloudRecord::Terminated(..)))
-                .count() as u32;
+            let instances = struck(&j.cloud);
             j.entries.push(TraceEntry {
                 t: now,
                 record: TraceRecord::Fault { index, instances },
@@ -182,4 +180,20 @@ pub fn run_traced(scenario: &Scenario, policy: usize, seed: u64) -> Traced {
         report,
         world,
     }
+}
+
+/// How many instances the records of one event terminated or interrupted
+/// (each once, should Karpenter delete an interrupted NodeClaim's
+/// instance in the same event).
+fn struck(records: &[CloudRecord]) -> u32 {
+    let mut ids: Vec<InstanceId> = records
+        .iter()
+        .filter_map(|r| match r {
+            CloudRecord::Terminated(id, _) | CloudRecord::Interrupted(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.len() as u32
 }

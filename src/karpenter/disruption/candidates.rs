@@ -29,28 +29,13 @@ pub(super) struct Candidate {
 }
 
 impl Karpenter {
-    /// The node registered: remember its NodeClaim.
-    pub(in crate::karpenter) fn note_node(&mut self, node: NodeId, claim: ClaimId) {
-        let map = &mut self.disruption.claim_of_node;
-        if map.len() <= node.index() {
-            map.resize(node.index() + 1, None);
-        }
-        map[node.index()] = Some(claim);
-    }
-
     /// Reads the cluster's pod events into the NodeClaims' last pod event,
     /// each written at most every 10 s.
     pub(in crate::karpenter) fn read_pod_events(&mut self, cluster: &mut Cluster, now: Millis) {
         let mut events = std::mem::take(&mut self.disruption.events);
         cluster.take_pod_events(&mut events);
         for node in events.drain(..) {
-            let Some(c) = self
-                .disruption
-                .claim_of_node
-                .get(node.index())
-                .copied()
-                .flatten()
-            else {
+            let Some(c) = self.claim_of_node(cluster, node) else {
                 continue;
             };
             let claim = &mut self.claims[c.index()];

@@ -117,8 +117,6 @@ pub(super) struct DisruptionState {
     pending: Option<(usize, Command)>,
     /// Commands in the orchestration queue (`None` once done).
     queue: Vec<Option<Queued>>,
-    /// The NodeClaim of each node, by node index.
-    claim_of_node: Vec<Option<ClaimId>>,
     /// Pod-event buffer.
     events: Vec<NodeId>,
 }

@@ -160,8 +160,8 @@ impl Names<'_> {
         )
     }
 
-    /// An instance's line: launched, running, booted, terminated (and why),
-    /// gone, a group's launch failure.
+    /// An instance's line: launched, running, booted, interrupted,
+    /// terminated (and why), gone, a group's launch failure.
     fn cloud_parts(&self, c: CloudRecord) -> Parts {
         use ObjectKind as K;
         let node = |n: NodeId| format!("node/{}", n.0);
@@ -175,6 +175,15 @@ impl Names<'_> {
             ),
             CloudRecord::Running(i) => (K::Instances, "running", instance(i), String::new()),
             CloudRecord::Booted(i) => (K::Instances, "booted", instance(i), String::new()),
+            CloudRecord::Interrupted(i) => (
+                K::Instances,
+                "interrupted",
+                instance(i),
+                match self.traced.node_of(i) {
+                    Some(n) => format!("spot interruption notice, {}", node(n)),
+                    None => "spot interruption notice".to_string(),
+                },
+            ),
             CloudRecord::Terminated(i, why) => (
                 K::Instances,
                 "terminated",
