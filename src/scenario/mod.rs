@@ -26,6 +26,8 @@ mod requests_file;
 mod resolve;
 mod stateful_checks;
 mod stateful_file;
+mod topology_checks;
+mod topology_file;
 pub mod units;
 mod validate;
 mod version_checks;

@@ -100,6 +100,7 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
     kf.scheduler.max_in_unschedulable = Some(duration(sc.max_in_unschedulable));
     kf.scheduler.decision_time = Some(duration(sc.decision_time));
     kf.scheduler.percentage_of_nodes_to_score = Some(sc.percentage_of_nodes_to_score);
+    kf.scheduler.default_spreading = Some(sc.default_spreading);
     kf.scheduler.ratio_shape = Some(
         sc.ratio_shape
             .iter()
