@@ -188,6 +188,12 @@ fn check_run(s: &Scenario, policy: usize, seed: u64) -> Result<u64, TestCaseErro
         }
         prop_assert!(seen.iter().all(|&n| n <= 1), "a pod on two nodes");
         prop_assert_eq!(c.snapshot_mismatch(), None, "scheduler snapshot at {}", t);
+        prop_assert_eq!(
+            c.topology_mismatch(),
+            None,
+            "spread and affinity counts at {}",
+            t
+        );
         if let Some(why) = recount_mismatch(c) {
             return Err(TestCaseError::fail(format!("at {t}: {why}")));
         }

@@ -792,6 +792,11 @@ fn check_books(world: &World, label: &str) {
         assert!(n.pods.len() as u32 <= n.spec.max_pods, "{label}");
     }
     assert_eq!(c.snapshot_mismatch(), None, "{label}: scheduler snapshot");
+    assert_eq!(
+        c.topology_mismatch(),
+        None,
+        "{label}: spread and affinity counts"
+    );
     for (i, p) in c.pods().iter().enumerate() {
         assert_eq!(
             p.state().node().is_some(),

@@ -160,6 +160,8 @@ fn cpu_rejection_is_not_requeued_by_a_label_change() {
         unschedulable: false,
         fits_allocatable: true,
         fits_now: false,
+        spread_honors_taints: false,
+        pod_affinity_terms: false,
     };
     let relabel = EventView::NodeLabelUpdate {
         old: NodeView {
@@ -188,7 +190,11 @@ fn cpu_rejection_is_not_requeued_by_a_label_change() {
         let moved = q.flush_leftover(&mut pods, t + Millis::from_mins(5) - Millis(1), &cfg);
         assert_eq!(moved, Moved::default());
         let moved = q.on_cluster_event(&mut pods, Millis::from_secs(20), &cfg, |p| {
-            worth_requeuing(p.rejected_by, &EventView::AssignedPodDelete, hints)
+            worth_requeuing(
+                p.rejected_by,
+                &EventView::AssignedPodDelete(Default::default()),
+                hints,
+            )
         });
         assert_eq!(moved.to_active, 1, "hints {hints}");
         assert_eq!(q.pop(&mut pods, &cfg), Some(PodId(0)));

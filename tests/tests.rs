@@ -111,3 +111,6 @@ mod stateful;
 /// `poolsim import`: the EKS fixture field by field, the report, byte
 /// identity, runs of the imported scenario, and bad input.
 mod import;
+/// Topology spread and inter-pod affinity: hand-computed placements,
+/// rejections and bad input.
+mod topology;

@@ -157,6 +157,10 @@ fn workload(w: &Workload, e: &Extra, all: &[Workload]) -> WorkloadFile {
             .readiness_seconds
             .filter(|&s| s > 0 && job.is_none())
             .map(|s| DelayFile::Fixed { value: duration(s) }),
+        labels: None,
+        topology_spread: Vec::new(),
+        pod_affinity: None,
+        pod_anti_affinity: None,
     }
 }
 

@@ -11,6 +11,7 @@ use super::config::KubeConfig;
 use super::events::{Armed, KubeEvent};
 use super::node_lifecycle::ZoneCounts;
 use super::replicaset::{RateLimiter, ReplicaSetController};
+use super::scheduler::topology::Topology;
 use super::scheduler::{SchedulingQueue, SelectState};
 use super::statefulset::StatefulSetController;
 use super::workload::new_workload;
@@ -153,6 +154,8 @@ impl Cluster {
             })
             .collect();
         let status = link_workloads(&mut ws);
+        let specs: Vec<&WorkloadSpec> = ws.iter().map(|w| &w.spec).collect();
+        let topology = Topology::new(&specs, pools.len(), config.scheduler.default_spreading);
         // Each controller builds its own API client, so its own bucket.
         let client = RateLimiter::new(config.pod_create_interval, config.pod_create_burst);
         let replicasets = ReplicaSetController::new(
@@ -167,7 +170,7 @@ impl Cluster {
             by_pool: vec![Vec::new(); pools.len()],
             registered: 0,
             pool_gated,
-            select: SelectState::default(),
+            select: SelectState::new(topology),
             zones: Vec::new(),
             pods: Vec::new(),
             workloads: ws,

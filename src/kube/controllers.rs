@@ -51,6 +51,7 @@ impl Cluster {
         let quarantine = self.config.pod_gc_quarantine;
         let mut recreate = Vec::new();
         let mut deleted_any = false;
+        let mut subjects = Vec::new();
         let mut waiting = Vec::new();
         for node in std::mem::take(&mut self.orphan_nodes) {
             let deleted_at = self.nodes[node.index()].deleted_at.unwrap_or(now);
@@ -70,6 +71,8 @@ impl Cluster {
                 {
                     recreate.push((pod.workload, pod.slot));
                 }
+                let w = self.pods[pid.index()].workload;
+                subjects.extend(self.deletion_subject(w));
                 self.delete_pod(pid);
                 deleted_any = true;
             }
@@ -84,9 +87,15 @@ impl Cluster {
         for (w, slot) in recreate {
             self.replace_pod(ctx, w, slot);
         }
-        // Deleting assigned pods is a cluster event (AssignedPodDelete).
+        // Deleting assigned pods is a cluster event (AssignedPodDelete),
+        // one per deleted pod that placement rules select.
         if deleted_any {
-            self.cluster_event(ctx, Change::AssignedPodDeleted);
+            self.cluster_event(ctx, Change::AssignedPodDeleted(None));
+        }
+        subjects.sort_unstable();
+        subjects.dedup();
+        for w in subjects {
+            self.cluster_event(ctx, Change::AssignedPodDeleted(Some(w)));
         }
         self.arm_gc(ctx);
     }

@@ -5,7 +5,7 @@
 
 use crate::engine::{Context, Millis};
 
-use super::scheduler::{self, EventView, NodeView};
+use super::scheduler::{self, EventView, NodeView, PodMatch};
 use super::{Cluster, Node, NodeCondition, NodeId, Pod, PodId, PodState, Workload, WorkloadId};
 
 /// Events the Kubernetes side schedules for itself.
@@ -68,8 +68,12 @@ pub(super) enum Change {
         /// Its run-time taints before the change.
         before: RuntimeTaints,
     },
-    /// A pod bound to a node was deleted or finished (`AssignedPodDelete`).
-    AssignedPodDeleted,
+    /// A pod bound to a node was deleted or finished (`AssignedPodDelete`):
+    /// of this workload, or `None` for pods no placement rule selects.
+    AssignedPodDeleted(Option<WorkloadId>),
+    /// A pod of this workload was bound (`AssignedPodAdd`); sent only for
+    /// workloads a spread constraint or required affinity selects.
+    AssignedPodAdded(WorkloadId),
 }
 
 /// A node's run-time taints: `unschedulable` (cordon), `not-ready`,
@@ -118,6 +122,8 @@ fn node_view(
         unschedulable: state.unschedulable,
         fits_allocatable: n.spec.max_pods > 0 && pod.requests.fits_in(&n.spec.allocatable),
         fits_now: scheduler::fits_resources(pod, n, Default::default()),
+        spread_honors_taints: false,
+        pod_affinity_terms: false,
     }
 }
 
@@ -173,7 +179,8 @@ impl Cluster {
                 if matches!(self.pods[pid.index()].state(), PodState::Terminating(_)) {
                     self.delete_pod(pid);
                     // AssignedPodDelete: the room may help pending pods.
-                    self.cluster_event(ctx, Change::AssignedPodDeleted);
+                    let w = self.pods[pid.index()].workload;
+                    self.cluster_event(ctx, Change::AssignedPodDeleted(self.deletion_subject(w)));
                 }
             }
         }
@@ -192,11 +199,23 @@ impl Cluster {
             return;
         }
         let (nodes, workloads) = (&self.nodes, &self.workloads);
+        let topology = self.select.topology();
         let hints = self.config.scheduler.queueing_hints;
         let moved =
             self.queue
                 .on_cluster_event(&mut self.pods, ctx.now(), &self.config.scheduler, |pod| {
-                    let view = |node, state| node_view(nodes, workloads, node, pod, state);
+                    let rules = topology.rules(pod.workload);
+                    let view = |node, state| {
+                        let mut v = node_view(nodes, workloads, node, pod, state);
+                        v.spread_honors_taints = rules.hard_spread.iter().any(|c| c.honor_taints);
+                        v.pod_affinity_terms = rules.affinity.is_some() || !rules.anti.is_empty();
+                        v
+                    };
+                    let matched = |w: WorkloadId| PodMatch {
+                        spread: rules.spread_selects.contains(&w),
+                        affinity: rules.affinity_selects.contains(&w),
+                        anti: rules.anti_selects.contains(&w),
+                    };
                     let event = match change {
                         Change::NodeAdded(n) => {
                             EventView::NodeAdd(view(n, RuntimeTaints::of(&nodes[n.index()])))
@@ -205,11 +224,20 @@ impl Cluster {
                             old: view(node, before),
                             new: view(node, RuntimeTaints::of(&nodes[node.index()])),
                         },
-                        Change::AssignedPodDeleted => EventView::AssignedPodDelete,
+                        Change::AssignedPodDeleted(w) => {
+                            EventView::AssignedPodDelete(w.map(matched).unwrap_or_default())
+                        }
+                        Change::AssignedPodAdded(w) => EventView::AssignedPodAdd(matched(w)),
                     };
                     scheduler::worth_requeuing(pod.rejected_by, &event, hints)
                 });
         self.after_move(ctx, moved);
+    }
+
+    /// The workload an `AssignedPodDeleted` event names for a deleted pod
+    /// of `w`: `None` unless some pod's placement rules select `w`.
+    pub(super) fn deletion_subject(&self, w: WorkloadId) -> Option<WorkloadId> {
+        self.select.topology().wakes_on_delete(w).then_some(w)
     }
 
     pub(super) fn after_move<E: From<KubeEvent>>(

@@ -9,6 +9,8 @@
 use crate::engine::Millis;
 use crate::quantity::Resources;
 
+use super::scheduler::Plugins;
+use super::scheduler::topology::Plan;
 use super::{Cluster, NodeId, PodClass, PodId, PodState, WorkloadId};
 
 /// Why the nodes a pod was tried against were rejected, counted per reason
@@ -33,6 +35,12 @@ pub struct Rejection {
     /// With room, but in another zone than the pod's bound volumes
     /// ("volume node affinity conflict").
     pub volume_conflict: u32,
+    /// With room, but a DoNotSchedule spread constraint's skew would be
+    /// exceeded ("didn't match pod topology spread constraints").
+    pub spread_skew: u32,
+    /// With room, but required pod affinity or anti-affinity (the pod's or
+    /// an existing pod's) rules it out ("didn't match pod affinity rules").
+    pub pod_affinity: u32,
 }
 
 /// A Running or starting user pod holding room on a node.
@@ -91,6 +99,11 @@ impl Cluster {
         let pod = &self.pods[pod.index()];
         let wl = &self.workloads[pod.workload.index()];
         let mut r = Rejection::default();
+        let topology = self.select.topology();
+        let rules = topology.rules(pod.workload);
+        let plan = rules
+            .filters()
+            .then(|| Plan::new(rules, wl, topology.counts()));
         // A DaemonSet pod is only ever tried against its own node.
         let nodes: Vec<NodeId> = match pod.pinned {
             Some(n) => vec![n],
@@ -116,9 +129,18 @@ impl Cluster {
                 r.insufficient_cpu += u32::from(cpu);
                 r.insufficient_memory += u32::from(memory);
                 r.too_many_pods += u32::from(slots);
-                // VolumeBinding runs after NodeResourcesFit.
-                r.volume_conflict +=
-                    u32::from(!(cpu || memory || slots || wl.volumes_allow(pod.slot, n)));
+                // VolumeBinding runs after NodeResourcesFit, then
+                // PodTopologySpread and InterPodAffinity.
+                let room = !(cpu || memory || slots);
+                let zone_ok = wl.volumes_allow(pod.slot, n);
+                r.volume_conflict += u32::from(room && !zone_ok);
+                if room && zone_ok {
+                    match plan.as_ref().and_then(|p| p.rejects(topology.counts(), n)) {
+                        Some(p) if p == Plugins::POD_TOPOLOGY_SPREAD => r.spread_skew += 1,
+                        Some(_) => r.pod_affinity += 1,
+                        None => {}
+                    }
+                }
             }
         }
         r

@@ -322,6 +322,6 @@ impl Cluster {
             ctx.schedule_in(delay, KubeEvent::CreatePod(w, run as u32));
         }
         // The room it held is free: a cluster event.
-        self.cluster_event(ctx, Change::AssignedPodDeleted);
+        self.cluster_event(ctx, Change::AssignedPodDeleted(self.deletion_subject(w)));
     }
 }

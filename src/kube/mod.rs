@@ -31,6 +31,7 @@ pub mod scheduler;
 mod scheduling;
 mod statefulset;
 pub mod taint;
+pub mod topology;
 pub mod version;
 mod volume;
 mod webhook;
@@ -47,6 +48,9 @@ pub use node::{Node, NodeCondition, NodeId, NodeSpec, PoolId, PoolInfo};
 pub use pod::{Pod, PodClass, PodId, PodPhase, PodState, QueueSlot};
 pub use statefulset::{Ordinal, PodManagementPolicy, StatefulSetSpec, StatefulState};
 pub use taint::{Taint, TaintEffect, Toleration};
+pub use topology::{
+    PodAffinity, PodAffinityTerm, SpreadConstraint, TopologyKey, WeightedPodAffinityTerm,
+};
 pub use version::{FeatureGate, KubeVersion};
 pub use volume::VolumeClaim;
 pub use workload::{

@@ -47,6 +47,11 @@ impl Cluster {
             pool_slot: Some(self.by_pool[pool].len()),
         });
         self.by_pool[pool].push(id);
+        let zone = usize::from(self.nodes[id.index()].spec.zone);
+        self.select
+            .topology_mut()
+            .0
+            .node_added(id.index(), pool, zone);
         self.refresh_node(id);
         self.registered += 1;
         self.zone_count(id, 1, i32::from(gated));
@@ -130,6 +135,11 @@ impl Cluster {
             let end = self.by_pool[pool].len();
             sel.index.place(pool, end, None, sel.snapshot.rows(), cfg);
             self.registered -= 1;
+            let zone = usize::from(self.nodes[node.index()].spec.zone);
+            self.select
+                .topology_mut()
+                .0
+                .node_removed(node.index(), pool, zone);
             self.zone_count(node, -1, 0);
             self.select.snapshot.touch();
         }
@@ -194,6 +204,14 @@ impl Cluster {
     /// the invariant tests call this after every event.
     pub fn snapshot_mismatch(&self) -> Option<NodeId> {
         self.select.snapshot.mismatch(&self.nodes)
+    }
+
+    /// The first spread or inter-pod affinity count that differs from a
+    /// recount of the pods, described (for the invariants test).
+    pub fn topology_mismatch(&self) -> Option<String> {
+        self.select
+            .topology()
+            .mismatch(&self.pods, &self.nodes, |n| n.pool_slot.is_some())
     }
 
     /// Copies a node's state into the scheduler's snapshot; called after

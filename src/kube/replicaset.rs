@@ -329,6 +329,8 @@ mod tests {
             statefulset: None,
             do_not_disrupt: false,
             readiness_delay: None,
+            topology_spread: Vec::new(),
+            pod_affinity: Default::default(),
         }
     }
 

@@ -6,6 +6,7 @@
 use crate::engine::{Context, Millis};
 
 use super::events::KubeEvent;
+use super::scheduler::topology::Plan;
 use super::scheduler::{self, preemption};
 use super::workload::PreemptionPolicy;
 use super::{
@@ -81,8 +82,14 @@ impl Cluster {
             .pinned
             .map(|n| (n, self.nodes[n.index()].spec.pool.index()));
         let base = self.select.snapshot.rejectors(wl, pinned);
-        if wl.volume_zone(pod.slot).is_some() {
-            return self.volume_rejectors(pid, base);
+        if wl.volume_zone(pod.slot).is_some()
+            || self.select.topology().rules(pod.workload).filters()
+        {
+            let out = self.volume_rejectors(pid, base);
+            if memo {
+                self.select.remember_rejectors(shape, out);
+            }
+            return out;
         }
         if memo {
             self.select.remember_rejectors(shape, base);
@@ -92,6 +99,10 @@ impl Cluster {
 
     fn bind<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId, node: NodeId) {
         self.set_pod_state(pid, PodState::Starting(node));
+        let w = self.pods[pid.index()].workload;
+        if self.select.topology().wakes_on_add(w) {
+            self.cluster_event(ctx, super::events::Change::AssignedPodAdded(w));
+        }
         let startup = self.config.pod_startup.sample(&mut self.startup_rng);
         let attach = self.bind_volumes(pid, node);
         ctx.schedule_in(attach + startup, KubeEvent::PodStarted(pid));
@@ -174,6 +185,16 @@ impl Cluster {
                 return;
             }
         }
+        let rules = self.select.topology().rules(pod.workload);
+        let plan = rules
+            .filters()
+            .then(|| Plan::new(rules, wl, self.select.topology().counts()));
+        let topology_ok = |n: NodeId| {
+            plan.as_ref().is_none_or(|p| {
+                p.rejects(self.select.topology().counts(), &self.nodes[n.index()])
+                    .is_none()
+            })
+        };
         let potential: Vec<NodeId> = match pod.pinned {
             Some(n) => vec![n],
             None => self
@@ -184,6 +205,10 @@ impl Cluster {
                 .flat_map(|(_, l)| l.iter().copied())
                 // A volume in another zone is UnschedulableAndUnresolvable.
                 .filter(|n| wl.volumes_allow(pod.slot, &self.nodes[n.index()]))
+                // Preemption does not simulate the spread and affinity
+                // counts without its victims: a node those filters reject
+                // now is no candidate (docs/fidelity.md).
+                .filter(|&n| topology_ok(n))
                 .collect(),
         };
         if potential.is_empty() {

@@ -18,6 +18,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::engine::Millis;
 use crate::quantity::Delay;
 
+use super::scheduler::topology::Plan;
 use super::scheduler::{self, Plugins};
 use super::{Cluster, Node, NodeId, PodId, Workload};
 
@@ -80,15 +81,22 @@ impl Cluster {
     }
 
     /// The plugins that rejected `pid`, a pod whose volumes are bound to a
-    /// zone, given `base`, the plugins [`scheduler::Snapshot`]'s per-pool
-    /// counts name: those counts cannot tell a node out of the zone from a
-    /// full one, so each node that passes the run-time taint filters of a
-    /// pool the pod may use is looked at. NodeResourcesFit comes before
-    /// VolumeBinding in the default profile, so a full node out of the zone
-    /// counts as NodeResourcesFit.
+    /// zone or whose spread or inter-pod affinity rules filter nodes, given
+    /// `base`, the plugins [`scheduler::Snapshot`]'s per-pool counts name:
+    /// those counts cannot tell a node out of the zone, or one the rules
+    /// reject, from a full one, so each node that passes the run-time taint
+    /// filters of a pool the pod may use is looked at. The default
+    /// profile's order decides which plugin a node counts for:
+    /// NodeResourcesFit, VolumeBinding, PodTopologySpread, then
+    /// InterPodAffinity.
     pub(super) fn volume_rejectors(&self, pid: PodId, base: Plugins) -> Plugins {
         let pod = &self.pods[pid.index()];
         let wl = &self.workloads[pod.workload.index()];
+        let topology = self.select.topology();
+        let rules = topology.rules(pod.workload);
+        let plan = rules
+            .filters()
+            .then(|| Plan::new(rules, wl, topology.counts()));
         let mut out = base.without(Plugins::NODE_RESOURCES_FIT);
         for (p, list) in self.by_pool.iter().enumerate() {
             if !wl.fits_pool[p] {
@@ -100,15 +108,18 @@ impl Cluster {
                     continue;
                 }
                 let taken = scheduler::nominated_load(pod, node, &self.pods);
-                out = out.with(
-                    if scheduler::fits_resources(pod, node, taken)
-                        && !wl.volumes_allow(pod.slot, node)
-                    {
-                        Plugins::VOLUME_BINDING
-                    } else {
-                        Plugins::NODE_RESOURCES_FIT
-                    },
-                );
+                let rejected = if !scheduler::fits_resources(pod, node, taken) {
+                    Plugins::NODE_RESOURCES_FIT
+                } else if !wl.volumes_allow(pod.slot, node) {
+                    Plugins::VOLUME_BINDING
+                } else {
+                    plan.as_ref()
+                        .and_then(|p| p.rejects(topology.counts(), node))
+                        // Feasible now (the pod fitted no node only for the
+                        // resources its nominated node holds).
+                        .unwrap_or(Plugins::NODE_RESOURCES_FIT)
+                };
+                out = out.with(rejected);
             }
         }
         out

@@ -18,6 +18,7 @@ use super::job::{JobSpec, JobState};
 use super::statefulset::{StatefulSetSpec, StatefulState};
 use super::taint::{DynamicTolerations, Toleration};
 use super::taint::{TaintEffect, UNREACHABLE, tolerated};
+use super::topology::{PodAffinity, SpreadConstraint};
 
 /// Index of a workload within a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,6 +108,10 @@ pub struct WorkloadSpec {
     /// How long a started pod takes to turn Ready (a readiness probe's
     /// initial delay and first success); `None`: Ready as it starts.
     pub readiness_delay: Option<Delay>,
+    /// Its pods' `topologySpreadConstraints`.
+    pub topology_spread: Vec<SpreadConstraint>,
+    /// Its pods' pod affinity and anti-affinity.
+    pub pod_affinity: PodAffinity,
 }
 
 /// A PodDisruptionBudget over one workload's pods.

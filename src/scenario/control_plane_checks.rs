@@ -81,6 +81,7 @@ fn scheduler(
             .unwrap_or(sd.percentage_of_nodes_to_score),
         queueing_hints: versions.queueing_hints,
         pop_from_backoff: versions.pop_from_backoff,
+        default_spreading: s.default_spreading.unwrap_or(sd.default_spreading),
         ..sd
     })
 }

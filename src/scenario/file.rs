@@ -17,6 +17,7 @@ pub use super::placement_file::{
     RequirementFile, SelectorOperatorFile, TaintFile, TolerationFile, TolerationOperatorFile,
 };
 pub use super::stateful_file::{PodManagementPolicyFile, VolumeClaimFile};
+pub use super::topology_file::{PodAffinityFile, SpreadFile, TermFile};
 use super::units::{CpuText, DurationText, MemoryText};
 
 /// The whole file.
@@ -257,6 +258,10 @@ pub struct SchedulerFile {
     pub ratio_shape: Option<Vec<ShapePointFile>>,
     /// `percentageOfNodesToScore` (0: adaptive).
     pub percentage_of_nodes_to_score: Option<u32>,
+    /// The system default spread constraints (`defaultingType: System`,
+    /// true) or none (`List` with no constraints, false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_spreading: Option<bool>,
 }
 
 /// A point of the RequestedToCapacityRatio shape.
@@ -354,6 +359,18 @@ pub struct WorkloadFile {
     pub volume_claims: Vec<VolumeClaimFile>,
     /// How long a started pod takes to turn Ready (default: at once).
     pub readiness_delay: Option<DelayFile>,
+    /// Labels of its pods, for selectors (default `app = <name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// `topologySpreadConstraints` of its pods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topology_spread: Vec<SpreadFile>,
+    /// `podAffinity` of its pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_affinity: Option<PodAffinityFile>,
+    /// `podAntiAffinity` of its pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_anti_affinity: Option<PodAffinityFile>,
 }
 
 /// A PodDisruptionBudget: exactly one key.

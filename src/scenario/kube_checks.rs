@@ -384,6 +384,8 @@ pub(super) fn overprovision(
         placeholder: true,
         statefulset: None,
         readiness_delay: None,
+        topology_spread: Vec::new(),
+        pod_affinity: Default::default(),
         webhooks: Vec::new(),
         job: None,
         pdb: None,

@@ -24,6 +24,8 @@ mod policy_checks;
 mod resolve;
 mod stateful_checks;
 mod stateful_file;
+mod topology_checks;
+mod topology_file;
 pub mod units;
 mod validate;
 mod version_checks;

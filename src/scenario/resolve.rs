@@ -113,6 +113,7 @@ fn resolve_scheduler(sf: &mut SchedulerFile, sc: &SchedulerConfig) {
     sf.max_in_unschedulable = Some(duration(sc.max_in_unschedulable));
     sf.decision_time = Some(duration(sc.decision_time));
     sf.percentage_of_nodes_to_score = Some(sc.percentage_of_nodes_to_score);
+    sf.default_spreading = Some(sc.default_spreading);
     sf.ratio_shape = Some(
         sc.ratio_shape
             .iter()

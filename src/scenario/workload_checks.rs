@@ -11,6 +11,7 @@ use crate::quantity::Resources;
 use super::ScenarioError;
 use super::file::{ClassFile, ScenarioFile, WorkloadFile};
 use super::kube_checks::{self, PriorityClasses, PriorityValue};
+use super::topology_checks;
 use super::validate::Source;
 
 /// Each workload's index by name; an error on a duplicate or on none.
@@ -45,7 +46,12 @@ pub(super) fn workloads(
 ) -> Result<(Vec<WorkloadSpec>, Vec<Option<PriorityValue>>), ScenarioError> {
     let mut workloads = Vec::new();
     let mut own_priority = Vec::new();
-    for w in &raw.workloads {
+    let labels = topology_checks::pod_labels(raw);
+    let selectors = topology_checks::Selectors {
+        names,
+        labels: &labels,
+    };
+    for (i, w) in raw.workloads.iter().enumerate() {
         let name = w.name.get_ref();
         let key = format!("workloads.{name}");
         let k = kube_checks::workload(src, classes, w)?;
@@ -59,6 +65,8 @@ pub(super) fn workloads(
                 format!("{m} exceeds replicas ({})", k.replicas),
             ));
         }
+        let (topology_spread, pod_affinity) =
+            topology_checks::rules(src, w, WorkloadId(i as u16), k.kind, &selectors)?;
         workloads.push(WorkloadSpec {
             name: name.clone(),
             class: match w.class {
@@ -83,6 +91,8 @@ pub(super) fn workloads(
             statefulset: k.statefulset,
             do_not_disrupt: w.do_not_disrupt.unwrap_or(false),
             readiness_delay: k.readiness_delay,
+            topology_spread,
+            pod_affinity,
         });
         own_priority.push(k.own_priority);
     }

@@ -9,8 +9,9 @@
 //! What a state counts toward is fixed by the state alone ([`Tally::of`]),
 //! so the counters always equal a recount of the pods' states.
 
+use crate::kube::scheduler::topology::{Place, presence};
 use crate::kube::scheduler::{SchedulingQueue, score::non_zero};
-use crate::kube::{Cluster, KubeRecord, NodeId, Pod, PodId, PodState};
+use crate::kube::{Cluster, KubeRecord, NodeId, Pod, PodId, PodState, WorkloadId};
 
 /// What one pod in a state counts toward.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +118,7 @@ impl Cluster {
                 self.occupy(pid, node);
             }
         }
+        self.count_in_topology(w, from, to);
         if let Some(events) = self.pod_events.as_mut() {
             let event_node = match to {
                 PodState::Starting(n) | PodState::Terminating(n) => Some(n),
@@ -186,6 +188,29 @@ impl Cluster {
         n.requested_for_scoring += non_zero(requests);
         n.pods.push(pid);
         self.refresh_node(node);
+    }
+
+    /// Moves a pod of `w` in the spread and inter-pod affinity counts; a
+    /// changed count is a new snapshot generation (the filters read it).
+    fn count_in_topology(&mut self, w: WorkloadId, from: PodState, to: PodState) {
+        let (a, b) = (presence(from), presence(to));
+        if a == b {
+            return;
+        }
+        let nodes = &self.nodes;
+        let place = |n: NodeId| {
+            let node = &nodes[n.index()];
+            Place {
+                node: n.index(),
+                pool: node.spec.pool.index(),
+                zone: usize::from(node.spec.zone),
+                registered: node.pool_slot.is_some(),
+            }
+        };
+        let (topology, snapshot) = self.select.topology_mut();
+        if topology.pod_moved(w, a, b, place) {
+            snapshot.touch();
+        }
     }
 
     /// Takes a bound pod off `node`: its requests and its pod slot are free

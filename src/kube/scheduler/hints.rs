@@ -31,6 +31,11 @@ impl Plugins {
     pub const NODE_RESOURCES_FIT: Plugins = Plugins(1 << 3);
     /// VolumeBinding (a bound volume's node affinity names another zone).
     pub const VOLUME_BINDING: Plugins = Plugins(1 << 4);
+    /// PodTopologySpread (a DoNotSchedule constraint's skew).
+    pub const POD_TOPOLOGY_SPREAD: Plugins = Plugins(1 << 5);
+    /// InterPodAffinity (required affinity or anti-affinity, the pod's or
+    /// an existing pod's).
+    pub const INTER_POD_AFFINITY: Plugins = Plugins(1 << 6);
 
     /// Whether every plugin of `other` is in the set.
     pub fn contains(self, other: Plugins) -> bool {
@@ -62,6 +67,8 @@ impl Plugins {
             (Self::NODE_AFFINITY, "NodeAffinity"),
             (Self::NODE_RESOURCES_FIT, "NodeResourcesFit"),
             (Self::VOLUME_BINDING, "VolumeBinding"),
+            (Self::POD_TOPOLOGY_SPREAD, "PodTopologySpread"),
+            (Self::INTER_POD_AFFINITY, "InterPodAffinity"),
         ]
         .into_iter()
         .filter(|(p, _)| self.contains(*p))
@@ -90,6 +97,25 @@ pub struct NodeView {
     /// The pod's requests fit the node's free room now (the resource part
     /// of `AdmissionCheck`).
     pub fits_now: bool,
+    /// The pod has a spread constraint with `nodeTaintsPolicy: Honor`
+    /// (then a taint change matters to PodTopologySpread).
+    pub spread_honors_taints: bool,
+    /// The pod has required pod affinity or anti-affinity terms, whose
+    /// topology keys every node carries.
+    pub pod_affinity_terms: bool,
+}
+
+/// How a scheduled pod that was added or deleted relates to a pending
+/// pod's rules.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PodMatch {
+    /// It matches the selector of one of the pending pod's spread
+    /// constraints.
+    pub spread: bool,
+    /// It matches every required pod affinity term of the pending pod.
+    pub affinity: bool,
+    /// It matches every required anti-affinity term of the pending pod.
+    pub anti: bool,
 }
 
 impl NodeView {
@@ -125,7 +151,11 @@ pub enum EventView {
         new: NodeView,
     },
     /// `Pod/Delete` of a pod bound to a node (`AssignedPodDelete`).
-    AssignedPodDelete,
+    AssignedPodDelete(PodMatch),
+    /// `Pod/Add` of a pod bound to a node (`AssignedPodAdd`); only sent
+    /// for pods that some pod's spread constraint or required affinity
+    /// selects.
+    AssignedPodAdd(PodMatch),
 }
 
 /// Whether the event should move a pod rejected by `rejected` out of
@@ -143,19 +173,32 @@ pub fn worth_requeuing(rejected: Plugins, event: &EventView, queueing_hints: boo
                 EventView::NodeAdd(n)
                 | EventView::NodeTaintUpdate { new: n, .. }
                 | EventView::NodeLabelUpdate { new: n, .. } => n.pre_check(),
-                EventView::AssignedPodDelete => true,
+                EventView::AssignedPodDelete(_) | EventView::AssignedPodAdd(_) => true,
             };
     }
     match *event {
-        EventView::AssignedPodDelete => {
+        EventView::AssignedPodDelete(m) => {
             // NodeResourcesFit.isSchedulableAfterPodEvent: any deletion of
-            // a scheduled pod may make room.
+            // a scheduled pod may make room. PodTopologySpread: the pod
+            // matches a constraint's selector; InterPodAffinity: it
+            // matches every anti-affinity term.
             rejected_by(Plugins::NODE_RESOURCES_FIT)
+                || (rejected_by(Plugins::POD_TOPOLOGY_SPREAD) && m.spread)
+                || (rejected_by(Plugins::INTER_POD_AFFINITY) && m.anti)
+        }
+        EventView::AssignedPodAdd(m) => {
+            (rejected_by(Plugins::POD_TOPOLOGY_SPREAD) && m.spread)
+                || (rejected_by(Plugins::INTER_POD_AFFINITY) && m.affinity)
         }
         EventView::NodeAdd(n) => {
             // VolumeBinding registers Node/Add without a hint function: any
-            // new node may satisfy a volume's node affinity.
+            // new node may satisfy a volume's node affinity. Every node
+            // carries the zone and hostname keys, so PodTopologySpread
+            // queues on any new node, InterPodAffinity when the pod has
+            // terms.
             rejected_by(Plugins::VOLUME_BINDING)
+                || rejected_by(Plugins::POD_TOPOLOGY_SPREAD)
+                || (rejected_by(Plugins::INTER_POD_AFFINITY) && n.pod_affinity_terms)
                 || (rejected_by(Plugins::NODE_RESOURCES_FIT) && n.fits_allocatable)
                 || (rejected_by(Plugins::NODE_AFFINITY) && n.labels_match)
                 || (rejected_by(Plugins::TAINT_TOLERATION) && !n.untolerated())
@@ -168,9 +211,13 @@ pub fn worth_requeuing(rejected: Plugins, event: &EventView, queueing_hints: boo
                 || (rejected_by(Plugins::NODE_UNSCHEDULABLE)
                     && old.unschedulable
                     && !new.unschedulable)
+                || (rejected_by(Plugins::POD_TOPOLOGY_SPREAD) && new.spread_honors_taints)
+                || (rejected_by(Plugins::INTER_POD_AFFINITY) && new.pod_affinity_terms)
         }
         EventView::NodeLabelUpdate { old, new } => {
             rejected_by(Plugins::VOLUME_BINDING)
+                || rejected_by(Plugins::POD_TOPOLOGY_SPREAD)
+                || (rejected_by(Plugins::INTER_POD_AFFINITY) && new.pod_affinity_terms)
                 || (rejected_by(Plugins::NODE_AFFINITY) && new.labels_match && !old.labels_match)
         }
     }
@@ -183,7 +230,16 @@ pub fn worth_requeuing(rejected: Plugins, event: &EventView, queueing_hints: boo
 /// event.
 fn registered_without_hints(rejected: Plugins, event: &EventView) -> bool {
     match event {
-        EventView::AssignedPodDelete => rejected.contains(Plugins::NODE_RESOURCES_FIT),
+        EventView::AssignedPodDelete(_) => {
+            rejected.contains(Plugins::NODE_RESOURCES_FIT)
+                || rejected.contains(Plugins::POD_TOPOLOGY_SPREAD)
+                || rejected.contains(Plugins::INTER_POD_AFFINITY)
+        }
+        // Registered by PodTopologySpread and InterPodAffinity only.
+        EventView::AssignedPodAdd(_) => {
+            rejected.contains(Plugins::POD_TOPOLOGY_SPREAD)
+                || rejected.contains(Plugins::INTER_POD_AFFINITY)
+        }
         EventView::NodeAdd(_)
         | EventView::NodeTaintUpdate { .. }
         | EventView::NodeLabelUpdate { .. } => true,
@@ -201,6 +257,8 @@ mod tests {
         unschedulable: false,
         fits_allocatable: true,
         fits_now: false,
+        spread_honors_taints: false,
+        pod_affinity_terms: false,
     };
 
     #[test]
@@ -208,12 +266,12 @@ mod tests {
         for qh in [false, true] {
             assert!(!worth_requeuing(
                 Plugins::NODE_AFFINITY,
-                &EventView::AssignedPodDelete,
+                &EventView::AssignedPodDelete(PodMatch::default()),
                 qh
             ));
             assert!(worth_requeuing(
                 Plugins::NODE_RESOURCES_FIT,
-                &EventView::AssignedPodDelete,
+                &EventView::AssignedPodDelete(PodMatch::default()),
                 qh
             ));
         }
@@ -266,7 +324,11 @@ mod tests {
         assert!(!worth_requeuing(vb, &ready, true));
         assert!(worth_requeuing(vb, &ready, false));
         for qh in [false, true] {
-            assert!(!worth_requeuing(vb, &EventView::AssignedPodDelete, qh));
+            assert!(!worth_requeuing(
+                vb,
+                &EventView::AssignedPodDelete(PodMatch::default()),
+                qh
+            ));
         }
         assert_eq!(
             vb.with(Plugins::NODE_RESOURCES_FIT).names(),

@@ -16,9 +16,10 @@ mod queue;
 pub(crate) mod score;
 mod select;
 mod snapshot;
+pub(crate) mod topology;
 
 pub(crate) use filter::{fits_resources, fits_template, nominated_load, passes_static};
-pub use hints::{EventView, NodeView, Plugins, worth_requeuing};
+pub use hints::{EventView, NodeView, Plugins, PodMatch, worth_requeuing};
 pub use queue::{Moved, SchedulingQueue};
 pub use score::{
     NodeScore, ShapePoint, balanced_allocation, least_allocated, most_allocated,
@@ -78,6 +79,11 @@ pub struct SchedulerConfig {
     /// exists so a test can prove that (`usize::MAX`: never; 0: always).
     #[doc(hidden)]
     pub fit_index_min_nodes: usize,
+    /// The cluster-level default spread constraints (`defaultingType:
+    /// System`, the default: hostname maxSkew 3 and zone maxSkew 5,
+    /// ScheduleAnyway) score pods that have no constraints of their own;
+    /// `false` is `defaultingType: List` with no constraints.
+    pub default_spreading: bool,
 }
 
 impl Default for SchedulerConfig {
@@ -107,6 +113,7 @@ impl Default for SchedulerConfig {
             pop_from_backoff: true,
             verdict_memo: true,
             fit_index_min_nodes: FIT_INDEX_MIN_NODES,
+            default_spreading: true,
         }
     }
 }

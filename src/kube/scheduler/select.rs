@@ -19,6 +19,7 @@ use super::filter;
 use super::fit_index::{FitIndex, Query};
 use super::score::{self, NodeScore, WEIGHT_AFFINITY, WEIGHT_TAINT};
 use super::snapshot::{NodeFit, PodFilter, Snapshot};
+use super::topology::{Counts, Plan, Topology};
 use super::{Plugins, SchedulerConfig};
 
 /// `minFeasibleNodesToFind`.
@@ -45,6 +46,10 @@ pub(crate) struct SelectState {
     /// last fitted no node (see [`select_node`]), and the plugins that
     /// rejected it then, once asked.
     no_fit: Vec<Option<NoFit>>,
+    /// Spread and inter-pod affinity: counts and rules.
+    topology: Topology,
+    /// Topology scores of the feasible nodes, reused by every decision.
+    topology_scores: Vec<i64>,
 }
 
 /// A "fits no node" verdict for one pod shape.
@@ -55,6 +60,25 @@ struct NoFit {
 }
 
 impl SelectState {
+    /// The state of a cluster whose workloads have `topology`'s rules.
+    pub fn new(topology: Topology) -> SelectState {
+        SelectState {
+            topology,
+            ..SelectState::default()
+        }
+    }
+
+    /// Spread and inter-pod affinity counts and rules.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// Spread and inter-pod affinity counts and rules, to update; a count
+    /// that changes is a change the filters read (a new generation).
+    pub fn topology_mut(&mut self) -> (&mut Topology, &mut Snapshot) {
+        (&mut self.topology, &mut self.snapshot)
+    }
+
     /// The verdict for pods of workload `shape` if it was reached at the
     /// snapshot's current generation.
     fn no_fit_now(&self, shape: usize) -> Option<NoFit> {
@@ -113,14 +137,37 @@ struct Candidate {
     score: i32,
 }
 
+/// The filters a pod has beyond its node's row: VolumeBinding for a pod
+/// whose volumes are bound to a zone, PodTopologySpread and
+/// InterPodAffinity for a pod with placement rules.
+#[derive(Clone, Copy)]
+struct Extra<'a> {
+    /// Either filter applies (one branch per feasible node otherwise).
+    any: bool,
+    /// The zone of the pod's bound volumes.
+    zone: Option<u16>,
+    /// The pod's rules, counted, and the counts.
+    topology: Option<(&'a Plan, &'a Counts)>,
+    nodes: &'a [Node],
+}
+
+impl Extra<'_> {
+    #[inline(never)]
+    fn admits(&self, id: NodeId) -> bool {
+        let node = &self.nodes[id.index()];
+        self.zone.is_none_or(|z| node.spec.zone == z)
+            && self
+                .topology
+                .is_none_or(|(plan, counts)| plan.rejects(counts, node).is_none())
+    }
+}
+
 /// Runs the filters on the nodes `ids` in order, adding the feasible ones
 /// to `found` with their resource scores (remembered, or computed by
 /// `score` and remembered), and stops at the one that brings `found` to
 /// `to_find`: its position in `ids` is returned. `nominated` is the full
-/// filter, for the rare nodes with nominated pods. `zone` is the zone of a
-/// pod's bound volumes and the node table to read node zones from
-/// (VolumeBinding); `None` for the usual pod, which costs one branch per
-/// feasible node.
+/// filter, for the rare nodes with nominated pods; `extra` the filters
+/// beyond the node's row.
 #[inline]
 #[allow(clippy::too_many_arguments)]
 fn scan(
@@ -131,7 +178,7 @@ fn scan(
     to_find: usize,
     mut nominated: impl FnMut(NodeId) -> bool,
     mut score: impl FnMut(NodeId) -> NodeScore,
-    zone: Option<(u16, &[Node])>,
+    extra: Extra<'_>,
 ) -> Option<usize> {
     let workload = filter.workload();
     for (k, &id) in ids.iter().enumerate() {
@@ -141,10 +188,8 @@ fn scan(
         if !(fits || (row.has_nominated() && cold(|| nominated(id)))) {
             continue;
         }
-        // VolumeBinding, for a pod whose volumes are bound to a zone.
-        if let Some((z, nodes)) = zone
-            && nodes[id.index()].spec.zone != z
-        {
+        // VolumeBinding, PodTopologySpread, InterPodAffinity.
+        if extra.any && !extra.admits(id) {
             continue;
         }
         // The row is in cache now: score the node at once.
@@ -233,14 +278,23 @@ pub(crate) fn select_node<R: Rng>(
     rng: &mut R,
 ) -> Option<NodeId> {
     state.last_score = None;
+    // PreFilter and PreScore of PodTopologySpread and InterPodAffinity.
+    let rules = state.topology.rules(pod.workload);
+    let plan = rules
+        .any()
+        .then(|| Plan::new(rules, wl, state.topology.counts()));
+    let topology = plan.as_ref().map(|p| (p, state.topology.counts()));
+    let topology_ok =
+        |n: NodeId| topology.is_none_or(|(p, c)| p.rejects(c, &nodes[n.index()]).is_none());
     // PreferNominatedNode: a feasible nominated node is taken at once.
     if let Some(n) = pod.nominated
         && filter::feasible(pod, wl, &nodes[n.index()], pods)
+        && topology_ok(n)
     {
         return Some(n);
     }
     if let Some(n) = pod.pinned {
-        return filter::feasible(pod, wl, &nodes[n.index()], pods).then_some(n);
+        return (filter::feasible(pod, wl, &nodes[n.index()], pods) && topology_ok(n)).then_some(n);
     }
     let eligible: usize = by_pool
         .iter()
@@ -274,10 +328,12 @@ pub(crate) fn select_node<R: Rng>(
     let start = state.next_start % eligible;
     // In a large cluster the walk is answered from the index, where every
     // node's verdict is its workload's: no nominated pods anywhere, no
-    // zone from volumes.
+    // zone from volumes, no spread or inter-pod affinity (whose filters
+    // and scores depend on other pods).
     if eligible >= config.fit_index_min_nodes
         && pod.nominated.is_none()
         && volume_zone.is_none()
+        && plan.is_none()
         && !state.snapshot.any_nominated()
     {
         let query = Query {
@@ -308,6 +364,15 @@ pub(crate) fn select_node<R: Rng>(
     let resources = |id: NodeId| {
         score::resources_score(pod, &nodes[id.index()], config.scoring, &config.ratio_shape)
     };
+    let extra = Extra {
+        any: volume_zone.is_some() || plan.as_ref().is_some_and(|p| p.filters()),
+        zone: volume_zone,
+        topology: plan
+            .as_ref()
+            .filter(|p| p.filters())
+            .map(|p| (p, state.topology.counts())),
+        nodes,
+    };
     // Walk the eligible pools' lists as one ring starting at `start`: first
     // the global positions [start, eligible), then [0, start). Each pass
     // slices the pool lists it overlaps, so no node before the start index
@@ -334,7 +399,7 @@ pub(crate) fn select_node<R: Rng>(
                 to_find,
                 nominated,
                 resources,
-                volume_zone.map(|z| (z, nodes)),
+                extra,
             );
             if found.candidates.len() > before {
                 found.runs.push((found.candidates.len(), p));
@@ -356,6 +421,17 @@ pub(crate) fn select_node<R: Rng>(
         // A single feasible node is chosen without comparing scores.
         1 => return Some(found.candidates[0].node),
         _ => {}
+    }
+    // PodTopologySpread and InterPodAffinity normalise over the feasible
+    // nodes.
+    if let Some(p) = plan.as_ref().filter(|p| p.scores()) {
+        let scores = &mut state.topology_scores;
+        let feasible = found.candidates.iter().map(|c| &nodes[c.node.index()]);
+        p.score(state.topology.counts(), feasible, scores);
+        for (c, s) in found.candidates.iter_mut().zip(scores.iter()) {
+            // At most 400.
+            c.score += *s as i32;
+        }
     }
     // TaintToleration and NodeAffinity normalise over the feasible nodes;
     // both depend on the pool only.

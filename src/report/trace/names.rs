@@ -334,6 +334,14 @@ pub(super) fn rejection_text(r: &Rejection) -> String {
         (r.insufficient_memory, "insufficient memory"),
         (r.too_many_pods, "too many pods"),
         (r.volume_conflict, "volume node affinity conflict"),
+        (
+            r.spread_skew,
+            "didn't match pod topology spread constraints",
+        ),
+        (
+            r.pod_affinity,
+            "didn't match pod affinity or anti-affinity rules",
+        ),
         (r.not_ready, "not ready"),
         (r.cordoned, "cordoned"),
         (r.pool_mismatch, "in pools it may not use"),

@@ -1,0 +1,383 @@
+//! One decision's view of the placement rules: what PreFilter and PreScore
+//! compute once per pod (domain counts and minimums), then the Filter of
+//! each node and the normalised scores of the feasible nodes, with
+//! kube-scheduler's formulas (`plugins/podtopologyspread/filtering.go`,
+//! `scoring.go`; `plugins/interpodaffinity/filtering.go`, `scoring.go`).
+
+use crate::kube::topology::TopologyKey;
+use crate::kube::{Node, Workload};
+
+use super::super::Plugins;
+use super::counts::{Counts, GroupId};
+use super::rules::{Rules, Spread};
+
+/// `MaxNodeScore`.
+const MAX_NODE_SCORE: i64 = 100;
+
+/// A DoNotSchedule constraint, ready to filter.
+#[derive(Debug)]
+struct HardSpread {
+    rule: Spread,
+    /// Zone key: pods per zone over the nodes it counts.
+    per_zone: Vec<i64>,
+    /// `minMatchNum`: the global minimum, or 0 with too few domains.
+    min: i64,
+}
+
+/// A term counted per zone over every registered node.
+#[derive(Debug)]
+struct Counted {
+    group: GroupId,
+    key: TopologyKey,
+    weight: i64,
+    per_zone: Vec<i64>,
+}
+
+impl Counted {
+    fn of(counts: &Counts, group: GroupId, key: TopologyKey, weight: i64, pools: usize) -> Counted {
+        let mut per_zone = Vec::new();
+        if key == TopologyKey::Zone {
+            for p in 0..pools {
+                add_zones(&mut per_zone, counts.in_zones(group, p));
+            }
+        }
+        Counted {
+            group,
+            key,
+            weight,
+            per_zone,
+        }
+    }
+
+    /// Pods of the group in `node`'s domain.
+    fn at(&self, counts: &Counts, node: &Node) -> i64 {
+        match self.key {
+            TopologyKey::Hostname => i64::from(counts.on_node(self.group, node.id.index())),
+            TopologyKey::Zone => zone_value(&self.per_zone, node),
+        }
+    }
+}
+
+/// One decision's rules, counted.
+#[derive(Debug)]
+pub struct Plan {
+    hard: Vec<HardSpread>,
+    soft: Vec<Counted>,
+    /// (max_skew - 1) of each soft constraint, in `soft`'s order.
+    soft_skew: Vec<i64>,
+    affinity: Vec<Counted>,
+    /// Required affinity is met anywhere: no pod matches every term, and
+    /// the pod matches them itself.
+    affinity_free: bool,
+    anti: Vec<Counted>,
+    terms: Vec<Counted>,
+}
+
+fn add_zones(acc: &mut Vec<i64>, zones: &[u32]) {
+    if acc.len() < zones.len() {
+        acc.resize(zones.len(), 0);
+    }
+    for (a, &z) in acc.iter_mut().zip(zones) {
+        *a += i64::from(z);
+    }
+}
+
+fn zone_value(per_zone: &[i64], node: &Node) -> i64 {
+    per_zone
+        .get(usize::from(node.spec.zone))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Whether constraint `c` counts the nodes of pool `p` (its node
+/// inclusion policies).
+fn includes(c: &Spread, wl: &Workload, p: usize) -> bool {
+    let v = wl.pool_verdict[p];
+    (!c.honor_affinity || v.labels_match)
+        && (!c.honor_taints || !(v.untolerated_no_schedule || v.untolerated_no_execute))
+}
+
+impl Plan {
+    /// PreFilter and PreScore for a pod of `wl` with `rules`.
+    pub fn new(rules: &Rules, wl: &Workload, counts: &Counts) -> Plan {
+        let pools = wl.pool_verdict.len();
+        let hard = rules
+            .hard_spread
+            .iter()
+            .map(|&c| hard_spread(c, wl, counts))
+            .collect();
+        let mut soft = Vec::new();
+        let mut soft_skew = Vec::new();
+        for c in &rules.soft_spread {
+            let mut per_zone = Vec::new();
+            if c.key == TopologyKey::Zone {
+                for p in (0..pools).filter(|&p| includes(c, wl, p)) {
+                    add_zones(&mut per_zone, counts.in_zones(c.group, p));
+                }
+            }
+            soft.push(Counted {
+                group: c.group,
+                key: c.key,
+                weight: 0,
+                per_zone,
+            });
+            soft_skew.push(c.max_skew - 1);
+        }
+        let counted = |t: &super::rules::Term| Counted::of(counts, t.group, t.key, t.weight, pools);
+        let (affinity, affinity_free) = match &rules.affinity {
+            Some(a) => (
+                a.keys
+                    .iter()
+                    .map(|&k| Counted::of(counts, a.group, k, 0, pools))
+                    .collect(),
+                counts.total(a.group) == 0 && a.self_match,
+            ),
+            None => (Vec::new(), false),
+        };
+        Plan {
+            hard,
+            soft,
+            soft_skew,
+            affinity,
+            affinity_free,
+            anti: rules
+                .anti
+                .iter()
+                .chain(&rules.existing_anti)
+                .map(counted)
+                .collect(),
+            terms: rules.score_terms.iter().map(counted).collect(),
+        }
+    }
+
+    /// The filter plugin that rejects `node`, if one does:
+    /// PodTopologySpread before InterPodAffinity, as in the default
+    /// profile.
+    pub fn rejects(&self, counts: &Counts, node: &Node) -> Option<Plugins> {
+        for h in &self.hard {
+            let here = match h.rule.key {
+                TopologyKey::Hostname => i64::from(counts.on_node(h.rule.group, node.id.index())),
+                TopologyKey::Zone => zone_value(&h.per_zone, node),
+            };
+            // 'existing matching num' + 'self-match' - 'global minimum'.
+            if here + i64::from(h.rule.self_match) - h.min > h.rule.max_skew {
+                return Some(Plugins::POD_TOPOLOGY_SPREAD);
+            }
+        }
+        // Existing pods' anti-affinity, then the pod's own.
+        if self.anti.iter().any(|t| t.at(counts, node) > 0) {
+            return Some(Plugins::INTER_POD_AFFINITY);
+        }
+        if !self.affinity.is_empty()
+            && !self.affinity_free
+            && self.affinity.iter().any(|t| t.at(counts, node) == 0)
+        {
+            return Some(Plugins::INTER_POD_AFFINITY);
+        }
+        None
+    }
+
+    /// Whether [`Plan::rejects`] can reject a node.
+    pub fn filters(&self) -> bool {
+        !self.hard.is_empty() || !self.anti.is_empty() || !self.affinity.is_empty()
+    }
+
+    /// Whether [`Plan::score`] changes anything.
+    pub fn scores(&self) -> bool {
+        !self.soft.is_empty() || !self.terms.is_empty()
+    }
+
+    /// PodTopologySpread and InterPodAffinity scores of the feasible
+    /// `nodes`, normalised over them and weighted (2 each), written to
+    /// `out` (cleared first), in `nodes`' order.
+    pub fn score<'n>(
+        &self,
+        counts: &Counts,
+        nodes: impl Iterator<Item = &'n Node> + Clone,
+        out: &mut Vec<i64>,
+    ) {
+        out.clear();
+        let spread = normalise_spread(self.spread_raw(counts, nodes.clone()));
+        let affinity: Vec<i64> = nodes
+            .map(|n| self.terms.iter().map(|t| t.weight * t.at(counts, n)).sum())
+            .collect();
+        let affinity = normalise_affinity(&affinity, !self.terms.is_empty());
+        for (i, a) in affinity.iter().enumerate() {
+            let s = spread.get(i).copied().unwrap_or(0);
+            out.push(WEIGHT_SPREAD * s + WEIGHT_INTER_POD * a);
+        }
+    }
+
+    /// PodTopologySpread's raw scores (`Score`), `None` when it has no
+    /// soft constraint (PreScore returns Skip).
+    fn spread_raw<'n>(
+        &self,
+        counts: &Counts,
+        nodes: impl Iterator<Item = &'n Node> + Clone,
+    ) -> Option<Vec<i64>> {
+        if self.soft.is_empty() {
+            return None;
+        }
+        let feasible = nodes.clone().count();
+        let mut zones: Vec<u16> = nodes.clone().map(|n| n.spec.zone).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        // `topologyNormalizingWeight`: log(domains + 2), the domains being
+        // the feasible nodes for hostname and their zones for zone.
+        let weight: Vec<f64> = self
+            .soft
+            .iter()
+            .map(|c| match c.key {
+                TopologyKey::Hostname => ln(feasible as f64 + 2.0),
+                TopologyKey::Zone => ln(zones.len() as f64 + 2.0),
+            })
+            .collect();
+        Some(
+            nodes
+                .map(|n| {
+                    let mut s = 0.0;
+                    for (i, c) in self.soft.iter().enumerate() {
+                        let cnt = c.at(counts, n);
+                        s += cnt as f64 * weight[i] + self.soft_skew[i] as f64;
+                    }
+                    // Go's math.Round: half away from zero, as f64::round.
+                    s.round() as i64
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Default weight of PodTopologySpread.
+pub const WEIGHT_SPREAD: i64 = 2;
+/// Default weight of InterPodAffinity.
+pub const WEIGHT_INTER_POD: i64 = 2;
+
+/// PodTopologySpread's NormalizeScore: fewer matching pods score higher,
+/// `100 * (max + min - s) / max`; 100 for every node when the maximum is
+/// 0; 0 without soft constraints.
+fn normalise_spread(raw: Option<Vec<i64>>) -> Vec<i64> {
+    let Some(raw) = raw else {
+        return Vec::new();
+    };
+    let min = raw.iter().copied().min().unwrap_or(0);
+    let max = raw.iter().copied().max().unwrap_or(0).max(0);
+    raw.iter()
+        .map(|&s| {
+            if max == 0 {
+                MAX_NODE_SCORE
+            } else {
+                MAX_NODE_SCORE * (max + min - s) / max
+            }
+        })
+        .collect()
+}
+
+/// InterPodAffinity's NormalizeScore: `100 * (s - min) / (max - min)`,
+/// truncated; 0 for every node when all are equal.
+fn normalise_affinity(raw: &[i64], any: bool) -> Vec<i64> {
+    let min = raw.iter().copied().min().unwrap_or(0);
+    let max = raw.iter().copied().max().unwrap_or(0);
+    raw.iter()
+        .map(|&s| {
+            if !any || max == min {
+                0
+            } else {
+                (MAX_NODE_SCORE as f64 * ((s - min) as f64 / (max - min) as f64)) as i64
+            }
+        })
+        .collect()
+}
+
+/// A DoNotSchedule constraint's PreFilter: the pods per domain over the
+/// nodes it counts, and the minimum over its domains (0 when there are
+/// fewer than `minDomains`).
+fn hard_spread(rule: Spread, wl: &Workload, counts: &Counts) -> HardSpread {
+    let pools = (0..wl.pool_verdict.len()).filter(|&p| includes(&rule, wl, p));
+    let mut per_zone = Vec::new();
+    let mut domains = 0u64;
+    let mut min = i64::MAX;
+    match rule.key {
+        TopologyKey::Zone => {
+            let mut nodes = Vec::new();
+            for p in pools {
+                add_zones(&mut per_zone, counts.in_zones(rule.group, p));
+                add_zones(&mut nodes, counts.nodes_in(p));
+            }
+            for (z, &n) in nodes.iter().enumerate() {
+                if n > 0 {
+                    domains += 1;
+                    min = min.min(per_zone.get(z).copied().unwrap_or(0));
+                }
+            }
+        }
+        TopologyKey::Hostname => {
+            for p in pools {
+                domains += counts
+                    .nodes_in(p)
+                    .iter()
+                    .map(|&n| u64::from(n))
+                    .sum::<u64>();
+                if let Some(m) = counts.min_on_nodes(rule.group, p) {
+                    min = min.min(i64::from(m));
+                }
+            }
+        }
+    }
+    if domains < u64::from(rule.min_domains) {
+        min = 0;
+    }
+    HardSpread {
+        rule,
+        per_zone,
+        min,
+    }
+}
+
+/// The natural logarithm from IEEE basic operations only, so that a score
+/// is the same on every machine (a platform's `log` may differ in the last
+/// bit). `x >= 1`: reduce to `m * 2^k` with `m` in [1, 2), then
+/// `ln m = 2 atanh((m - 1) / (m + 1))` by its series.
+pub fn ln(x: f64) -> f64 {
+    debug_assert!(x >= 1.0);
+    let mut m = x;
+    let mut k = 0i32;
+    while m >= 2.0 {
+        m /= 2.0;
+        k += 1;
+    }
+    let t = (m - 1.0) / (m + 1.0);
+    let t2 = t * t;
+    let mut term = t;
+    let mut sum = 0.0;
+    let mut n = 1.0;
+    // t <= 1/3, so 30 terms leave an error below 1e-28.
+    for _ in 0..30 {
+        sum += term / n;
+        term *= t2;
+        n += 2.0;
+    }
+    f64::from(k) * std::f64::consts::LN_2 + 2.0 * sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ln_matches_the_platform_closely() {
+        for x in [1.0, 2.0, 3.0, 5.0, 102.0, 502.0, 5002.0, 100_002.0] {
+            assert!((ln(x) - f64::ln(x)).abs() < 1e-12, "{x}");
+        }
+    }
+
+    /// PodTopologySpread: raw 2, 4, 6 normalise to 100 * (6 + 2 - s) / 6:
+    /// 100, 66, 33. InterPodAffinity: -2, 0, 2 to 0, 50, 100.
+    #[test]
+    fn normalisations() {
+        assert_eq!(normalise_spread(Some(vec![2, 4, 6])), [100, 66, 33]);
+        assert_eq!(normalise_spread(Some(vec![0, 0])), [100, 100]);
+        assert_eq!(normalise_affinity(&[-2, 0, 2], true), [0, 50, 100]);
+        assert_eq!(normalise_affinity(&[3, 3], true), [0, 0]);
+    }
+}
