@@ -4,6 +4,7 @@
 //! pods out of unschedulablePods through their QueueingHints.
 
 use crate::engine::{Context, Millis};
+use crate::quantity::Resources;
 
 use super::scheduler::{self, EventView, NodeView, PodMatch};
 use super::{Cluster, Node, NodeCondition, NodeId, Pod, PodId, PodState, Workload, WorkloadId};
@@ -201,9 +202,20 @@ impl Cluster {
         let (nodes, workloads) = (&self.nodes, &self.workloads);
         let topology = self.select.topology();
         let hints = self.config.scheduler.queueing_hints;
+        // The answer for the last unpinned pod asked about: one for every
+        // pod of its workload with the same rejecting plugins and requests
+        // (what the hints read of a pod), which usually follow each other.
+        let mut last: Option<(WorkloadId, scheduler::Plugins, Resources, bool)> = None;
         let moved =
             self.queue
                 .on_cluster_event(&mut self.pods, ctx.now(), &self.config.scheduler, |pod| {
+                    let key = (pod.workload, pod.rejected_by, pod.requests);
+                    if pod.pinned.is_none()
+                        && let Some((w, r, q, go)) = last
+                        && (w, r, q) == key
+                    {
+                        return go;
+                    }
                     let rules = topology.rules(pod.workload);
                     let view = |node, state| {
                         let mut v = node_view(nodes, workloads, node, pod, state);
@@ -229,7 +241,11 @@ impl Cluster {
                         }
                         Change::AssignedPodAdded(w) => EventView::AssignedPodAdd(matched(w)),
                     };
-                    scheduler::worth_requeuing(pod.rejected_by, &event, hints)
+                    let go = scheduler::worth_requeuing(pod.rejected_by, &event, hints);
+                    if pod.pinned.is_none() {
+                        last = Some((key.0, key.1, key.2, go));
+                    }
+                    go
                 });
         self.after_move(ctx, moved);
     }

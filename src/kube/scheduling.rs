@@ -15,6 +15,19 @@ use super::{
 
 use rand::Rng;
 
+/// What a futile attempt of a pod of one shape does, known for a batch
+/// of in-place attempts ([`Cluster::futile_next`]).
+#[derive(Debug, Clone, Copy)]
+struct FutileShape {
+    workload: WorkloadId,
+    priority: i32,
+    /// The plugins that reject it (the memo's).
+    rejected: scheduler::Plugins,
+    /// The nodes of the pools it may use (the start index is taken modulo
+    /// this, as `select_node` does on a memo hit).
+    eligible: usize,
+}
+
 impl Cluster {
     /// One `ScheduleOne` event: an attempt, then, while the next attempt
     /// is known to be futile and would be the very next event, that one in
@@ -27,13 +40,14 @@ impl Cluster {
         // Whatever runs after the attempt in this event (the Job and
         // StatefulSet flushes) must have nothing to do, so that the next
         // attempt is the next thing done.
+        let mut known = None;
         while self.attempts_in_place
             && self.job_dirty.is_empty()
             && self.statefulsets.dirty.is_empty()
-            && let Some((pid, rejected)) = self.futile_next()
+            && let Some((pid, verdict)) = self.futile_next(&mut known)
             && ctx.handle_next_at(ctx.now().saturating_add(d))
         {
-            self.futile_attempt(ctx, pid, rejected);
+            self.futile_attempt(ctx, pid, verdict);
         }
         if self.queue.has_poppable(&self.config.scheduler) {
             self.armed.schedule_one = true;
@@ -47,8 +61,11 @@ impl Cluster {
     /// node at this snapshot generation (the verdict memo, as in
     /// `select_node`, with its rejecting plugins, so it waits in
     /// unschedulablePods, not backoffQ), it has failed before (no first
-    /// failure counted) and it cannot preempt.
-    fn futile_next(&self) -> Option<(PodId, scheduler::Plugins)> {
+    /// failure counted) and it cannot preempt. `known` keeps the verdict
+    /// of the last shape asked about within one batch of attempts, in
+    /// which nothing it depends on changes (a futile attempt moves no
+    /// node, no pod count and no node list).
+    fn futile_next(&self, known: &mut Option<FutileShape>) -> Option<(PodId, FutileShape)> {
         if !self.config.scheduler.verdict_memo {
             return None;
         }
@@ -62,8 +79,31 @@ impl Cluster {
         {
             return None;
         }
+        if let Some(k) = *known
+            && k.workload == pod.workload
+            && k.priority == pod.priority
+        {
+            return Some((pid, k));
+        }
         let rejected = self.select.remembered_rejectors(pod.workload.index())?;
-        (!rejected.is_empty() && !self.may_preempt(pid)).then_some((pid, rejected))
+        if rejected.is_empty() || self.may_preempt(pid) {
+            return None;
+        }
+        let eligible = self
+            .by_pool
+            .iter()
+            .zip(&wl.fits_pool)
+            .filter(|(_, fits)| **fits)
+            .map(|(l, _)| l.len())
+            .sum();
+        let k = FutileShape {
+            workload: pod.workload,
+            priority: pod.priority,
+            rejected,
+            eligible,
+        };
+        *known = Some(k);
+        Some((pid, k))
     }
 
     /// The attempt [`Cluster::futile_next`] foresaw: what
@@ -74,28 +114,20 @@ impl Cluster {
         &mut self,
         ctx: &mut Context<'_, E>,
         pid: PodId,
-        rejected: scheduler::Plugins,
+        verdict: FutileShape,
     ) {
         let popped = self.queue.pop(&mut self.pods, &self.config.scheduler);
         debug_assert_eq!(popped, Some(pid));
         self.status.scheduling_attempts += 1;
-        let wl = &self.workloads[self.pods[pid.index()].workload.index()];
-        let eligible: usize = self
-            .by_pool
-            .iter()
-            .zip(&wl.fits_pool)
-            .filter(|(_, fits)| **fits)
-            .map(|(l, _)| l.len())
-            .sum();
         self.select.last_score = None;
-        if eligible > 0 {
-            self.select.next_start %= eligible;
+        if verdict.eligible > 0 {
+            self.select.next_start %= verdict.eligible;
         }
         self.note(KubeRecord::Unschedulable(pid));
         let moved = self.queue.push_unschedulable(
             &mut self.pods[pid.index()],
             ctx.now(),
-            rejected,
+            verdict.rejected,
             &self.config.scheduler,
         );
         debug_assert_eq!(moved.to_backoff, 0);
