@@ -142,6 +142,8 @@ pub fn import(opts: &ImportOptions) -> Result<Imported, ImportError> {
     }
     let derived = workloads::derive(&objects, &mut notes)?;
     let mut workloads = derived.workloads;
+    let gpus_exist = nodes::any_gpus(&nodes) || !nodepools.is_empty();
+    workloads::drop_gpus_without_nodes(&mut workloads, gpus_exist, &mut notes);
     let (priority_classes, extra) = services(opts, &objects, &mut workloads, &mut notes)?;
     let zones: BTreeSet<String> = pools
         .iter()
