@@ -13,8 +13,6 @@ use super::{
     Cluster, KubeRecord, NodeCondition, NodeId, Pod, PodId, PodState, WorkloadId, WorkloadKind,
 };
 
-use rand::Rng;
-
 /// What a futile attempt of a pod of one shape does, known for a batch
 /// of in-place attempts ([`Cluster::futile_next`]).
 #[derive(Debug, Clone, Copy)]
@@ -151,7 +149,7 @@ impl Cluster {
                 &self.pods,
                 &self.config.scheduler,
                 &mut self.select,
-                &mut self.tie_rng,
+                self.streams.tie_break(),
             ) {
                 Some(node) => self.bind(ctx, pid, node),
                 None => {
@@ -218,7 +216,7 @@ impl Cluster {
         if self.select.topology().wakes_on_add(w) {
             self.cluster_event(ctx, super::events::Change::AssignedPodAdded(w));
         }
-        let startup = self.config.pod_startup.sample(&mut self.startup_rng);
+        let startup = self.streams.pod_startup(&self.config.pod_startup);
         let attach = self.bind_volumes(pid, node);
         ctx.schedule_in(attach + startup, KubeEvent::PodStarted(pid));
     }
@@ -238,7 +236,7 @@ impl Cluster {
         let w = self.pods[pid.index()].workload;
         match &self.workloads[w.index()].spec.readiness_delay {
             Some(d) => {
-                let after = d.sample(&mut self.ready_rng);
+                let after = self.streams.readiness(d);
                 self.set_pod_state(pid, PodState::Unready(node));
                 ctx.schedule_in(after, KubeEvent::PodReady(pid));
             }
@@ -325,7 +323,7 @@ impl Cluster {
             cfg.min_candidate_nodes_percentage,
             cfg.min_candidate_nodes_absolute,
         );
-        let offset = self.tie_rng.random_range(0..potential.len());
+        let offset = self.streams.preemption_offset(potential.len());
         let allowed: Vec<Option<i64>> = self
             .workloads
             .iter()
@@ -416,7 +414,7 @@ impl Cluster {
             &self.pods,
             &self.config.scheduler,
             &mut self.select,
-            &mut self.tie_rng,
+            self.streams.tie_break(),
         )
     }
 }
