@@ -1,7 +1,9 @@
 //! The scheduler's "fits no node" memo (`select::select_node`) changes no
 //! history: every shipped scenario, every policy, a few seeds each, gives
 //! identical rows with the memo and without it. A scenario added to
-//! `scenarios/` is covered without editing this test.
+//! `scenarios/` is covered without editing this test. Futile attempts
+//! made in place (`Cluster::futile_next`) need the memo, so the runs
+//! without it also check that those change no row.
 
 use crate::support::every_shipped;
 

@@ -44,6 +44,9 @@ pub struct EventQueue<E> {
     /// Bit `i` is set when `buckets[i]` is not empty.
     occupied: u64,
     len: usize,
+    /// The earliest queued time, when known since the last pop
+    /// ([`EventQueue::earliest`]).
+    earliest: Option<u64>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -67,6 +70,7 @@ impl<E> EventQueue<E> {
             buckets: (0..64).map(|_| Vec::new()).collect(),
             occupied: 0,
             len: 0,
+            earliest: None,
         }
     }
 
@@ -79,6 +83,9 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, time: Millis, event: E) {
         let time = time.0.max(self.last);
         self.len += 1;
+        if let Some(e) = &mut self.earliest {
+            *e = (*e).min(time);
+        }
         let entry = Entry { time, event };
         match self.bucket_of(time) {
             None => self.now.push_back(entry),
@@ -143,6 +150,7 @@ impl<E> EventQueue<E> {
         self.settle();
         let e = self.now.pop_front()?;
         self.len -= 1;
+        self.earliest = None;
         Some((Millis(e.time), e.event))
     }
 
@@ -160,6 +168,28 @@ impl<E> EventQueue<E> {
     pub fn peek_time(&mut self) -> Option<Millis> {
         self.settle();
         (!self.now.is_empty()).then_some(Millis(self.last))
+    }
+
+    /// The time of the earliest event, if any, found without reorganising
+    /// the queue ([`EventQueue::peek_time`] moves the radix base to it, after
+    /// which nothing may be pushed before it): a handler may ask and still
+    /// schedule events before that time. Remembered until the next pop,
+    /// so asking again costs nothing.
+    pub fn earliest(&mut self) -> Option<Millis> {
+        if let Some(t) = self.earliest {
+            return Some(Millis(t));
+        }
+        let t = if !self.now.is_empty() {
+            self.last
+        } else if self.occupied == 0 {
+            return None;
+        } else {
+            // The lowest non-empty bucket holds the earliest events.
+            let b = self.occupied.trailing_zeros() as usize;
+            self.buckets[b].iter().map(|e| e.time).min()?
+        };
+        self.earliest = Some(t);
+        Some(Millis(t))
     }
 
     /// Number of pending events.
@@ -212,6 +242,24 @@ mod tests {
         assert!(q.is_empty());
     }
 
+    #[test]
+    fn earliest_leaves_room_to_push_before_it() {
+        let mut q = EventQueue::new();
+        q.push(Millis(0), 0);
+        q.push(Millis(1_000), 1);
+        q.push(Millis(700), 2);
+        assert_eq!(q.pop(), Some((Millis(0), 0)));
+        assert_eq!(q.earliest(), Some(Millis(700)));
+        q.push(Millis(300), 3);
+        assert_eq!(q.earliest(), Some(Millis(300)));
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
+        assert_eq!(
+            order,
+            vec![(Millis(300), 3), (Millis(700), 2), (Millis(1_000), 1)]
+        );
+        assert_eq!(q.earliest(), None);
+    }
+
     proptest! {
         /// Against a reference (a binary heap on (time, seq)): any monotone
         /// interleaving of pushes and pops gives the same sequence.
@@ -238,6 +286,10 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(q.len(), reference.len());
+                if i % 2 == 0 {
+                    let want = reference.peek().map(|Reverse((t, _, _))| Millis(*t));
+                    prop_assert_eq!(q.earliest(), want);
+                }
             }
         }
     }

@@ -113,18 +113,59 @@ pub enum Stop {
 pub struct Context<'a, E> {
     now: Millis,
     queue: &'a mut EventQueue<E>,
+    /// The last time an event may run at (the run's horizon).
+    horizon: Millis,
+    /// Further events the handler may handle in place
+    /// ([`Context::handle_next_at`]) before the run loop must look at the
+    /// run again (its event budget, its periodic checks).
+    spare: u64,
+    /// Events handled in place so far.
+    in_place: u64,
 }
 
 impl<'a, E> Context<'a, E> {
     /// A context at `now` over `queue`; the run loop makes these, and tests
-    /// may too.
+    /// may too. It handles no event in place.
     pub fn new(now: Millis, queue: &'a mut EventQueue<E>) -> Self {
-        Context { now, queue }
+        Context {
+            now,
+            queue,
+            horizon: now,
+            spare: 0,
+            in_place: 0,
+        }
     }
 
     /// The current simulated time.
     pub fn now(&self) -> Millis {
         self.now
+    }
+
+    /// Handles in place the event the handler would otherwise schedule at
+    /// `at` as the very next one, if it would be: `at` is later than now
+    /// and not past the horizon, nothing queued is due at or before it, and
+    /// the run may handle one more event before its next look at its
+    /// limits. Then the clock moves to `at`, the engine counts one event
+    /// handled there, and the handler goes on as that event's handler
+    /// (which must not be scheduled as well); returns whether it did.
+    ///
+    /// For a model whose event at `at` would leave what it observes after
+    /// every event unchanged: the run loop does not return between the two,
+    /// so whatever the model does after each event is done once, at the
+    /// last. Event counts, limits and times of stopping are those of the
+    /// events one by one.
+    pub fn handle_next_at(&mut self, at: Millis) -> bool {
+        if self.spare == 0
+            || at <= self.now
+            || at > self.horizon
+            || self.queue.earliest().is_some_and(|t| t <= at)
+        {
+            return false;
+        }
+        self.spare -= 1;
+        self.in_place += 1;
+        self.now = at;
+        true
     }
 
     /// Schedules `event` at absolute time `at`, which must not be in the past.
@@ -188,13 +229,33 @@ impl<E> Simulation<E> {
     /// Handles the next event if it is due at or before `horizon` and
     /// returns its time; `None` when no such event is left. Lets a caller
     /// inspect the model between events (invariant checks, traces).
+    /// The time returned is that of the last event the handler handled in
+    /// place ([`Context::handle_next_at`]), if it did.
     pub fn step<M: Model<Event = E>>(&mut self, model: &mut M, horizon: Millis) -> Option<Millis> {
+        self.step_within(model, horizon, u64::MAX)
+    }
+
+    /// [`Simulation::step`], where the handler may handle at most `spare`
+    /// further events in place.
+    fn step_within<M: Model<Event = E>>(
+        &mut self,
+        model: &mut M,
+        horizon: Millis,
+        spare: u64,
+    ) -> Option<Millis> {
         let (time, event) = self.queue.pop_until(horizon)?;
-        self.now = time;
-        self.events += 1;
-        let mut ctx = Context::new(time, &mut self.queue);
+        let mut ctx = Context {
+            now: time,
+            queue: &mut self.queue,
+            horizon,
+            spare,
+            in_place: 0,
+        };
         model.handle(&mut ctx, event);
-        Some(time)
+        let (now, in_place) = (ctx.now, ctx.in_place);
+        self.now = now;
+        self.events += 1 + in_place;
+        Some(now)
     }
 
     /// Runs events with time `<= horizon` in order, then sets the clock to
@@ -220,7 +281,16 @@ impl<E> Simulation<E> {
         let start = self.events;
         let mut instant = self.now;
         let mut at_instant: u64 = 0;
-        while let Some(time) = self.step(model, horizon) {
+        // Events handled in place by a step (at later instants each) stop
+        // short of the budget and of the next periodic check, so both fall
+        // on the event they would fall on one by one.
+        let spare = |handled: u64| {
+            let this = handled + 1;
+            let budget = limits.max_events.saturating_sub(this);
+            let check = this.next_multiple_of(CHECK_EVERY) - this;
+            budget.min(check)
+        };
+        while let Some(time) = self.step_within(model, horizon, spare(self.events - start)) {
             if time == instant {
                 at_instant += 1;
                 if at_instant > limits.max_events_per_instant {
@@ -363,5 +433,56 @@ mod tests {
             })
         );
         assert_eq!(sim.events_handled(), CHECK_EVERY);
+    }
+
+    /// Ticks every 10 ms and an outside event at 25 and 55 ms; with
+    /// `in_place`, a tick handles the following ticks in place while it
+    /// may. Logs every event as (time, kind).
+    struct InPlace {
+        in_place: bool,
+        log: Vec<(Millis, u8)>,
+    }
+    impl Model for InPlace {
+        type Event = u8;
+        fn handle(&mut self, ctx: &mut Context<'_, u8>, kind: u8) {
+            self.log.push((ctx.now(), kind));
+            if kind == 0 {
+                while self.in_place && ctx.handle_next_at(ctx.now() + Millis(10)) {
+                    self.log.push((ctx.now(), 0));
+                }
+                ctx.schedule_in(Millis(10), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn events_handled_in_place_count_and_stop_as_one_by_one() {
+        let run = |in_place: bool, max_events: u64| {
+            let mut sim = Simulation::new();
+            sim.schedule_at(Millis(0), 0);
+            sim.schedule_at(Millis(25), 1);
+            sim.schedule_at(Millis(55), 1);
+            let mut m = InPlace {
+                in_place,
+                log: Vec::new(),
+            };
+            let limits = RunLimits {
+                max_events,
+                ..RunLimits::default()
+            };
+            let r = sim.run_limited(&mut m, Millis(95), &limits);
+            (r, sim.events_handled(), sim.now(), m.log)
+        };
+        for max_events in 1..16 {
+            assert_eq!(
+                run(true, max_events),
+                run(false, max_events),
+                "{max_events}"
+            );
+        }
+        let (r, events, _, log) = run(true, 100);
+        // Ticks at 0..=90 and the two outside events.
+        assert_eq!((r, events, log.len()), (Ok(12), 12, 12));
+        assert_eq!(log[3], (Millis(25), 1));
     }
 }

@@ -121,6 +121,9 @@ pub struct Cluster {
     /// What happened, for `poolsim trace`; `None` (nothing kept) unless
     /// asked for.
     pub(super) journal: Option<Vec<super::KubeRecord>>,
+    /// Whether futile scheduling attempts may be handled in place, as
+    /// later events of one `ScheduleOne` ([`Cluster::set_attempts_in_place`]).
+    pub(super) attempts_in_place: bool,
     /// Nodes where a pod (not a DaemonSet pod) was bound, began
     /// terminating or ended, since the watcher last took them; `None`
     /// unless a watcher asked (Karpenter's pod-events controller).
@@ -195,8 +198,18 @@ impl Cluster {
             ready_rng: rng.stream(Stream::Readiness),
             job_dirty: Vec::new(),
             journal: None,
+            attempts_in_place: false,
             pod_events: None,
         }
+    }
+
+    /// Lets the scheduler handle futile attempts in place
+    /// ([`crate::engine::Context::handle_next_at`]): only for a caller
+    /// that observes nothing of such an attempt after each event (no
+    /// journal, no watcher reading the failures it counts, no time
+    /// series sampled between events).
+    pub fn set_attempts_in_place(&mut self, on: bool) {
+        self.attempts_in_place = on;
     }
 
     /// Summary counters.

@@ -16,8 +16,95 @@ use super::{
 use rand::Rng;
 
 impl Cluster {
+    /// One `ScheduleOne` event: an attempt, then, while the next attempt
+    /// is known to be futile and would be the very next event, that one in
+    /// place ([`Cluster::futile_next`], [`Cluster::futile_attempt`]), then
+    /// the next cycle scheduled.
     pub(super) fn schedule_one<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         self.armed.schedule_one = false;
+        self.attempt(ctx);
+        let d = self.config.scheduler.decision_time;
+        // Whatever runs after the attempt in this event (the Job and
+        // StatefulSet flushes) must have nothing to do, so that the next
+        // attempt is the next thing done.
+        while self.attempts_in_place
+            && self.job_dirty.is_empty()
+            && self.statefulsets.dirty.is_empty()
+            && let Some((pid, rejected)) = self.futile_next()
+            && ctx.handle_next_at(ctx.now().saturating_add(d))
+        {
+            self.futile_attempt(ctx, pid, rejected);
+        }
+        if self.queue.has_poppable(&self.config.scheduler) {
+            self.armed.schedule_one = true;
+            ctx.schedule_in(d, KubeEvent::ScheduleOne);
+        }
+    }
+
+    /// The pod [`SchedulingQueue::pop`] gives next, with the plugins that
+    /// will reject it, if its attempt is known to fail without changing
+    /// anything the world observes after an event: its shape fitted no
+    /// node at this snapshot generation (the verdict memo, as in
+    /// `select_node`, with its rejecting plugins, so it waits in
+    /// unschedulablePods, not backoffQ), it has failed before (no first
+    /// failure counted) and it cannot preempt.
+    fn futile_next(&self) -> Option<(PodId, scheduler::Plugins)> {
+        if !self.config.scheduler.verdict_memo {
+            return None;
+        }
+        let pid = self.queue.peek(&self.pods, &self.config.scheduler)?;
+        let pod = &self.pods[pid.index()];
+        let wl = &self.workloads[pod.workload.index()];
+        if pod.pinned.is_some()
+            || pod.nominated.is_some()
+            || pod.attempts == 0
+            || wl.volume_zone(pod.slot).is_some()
+        {
+            return None;
+        }
+        let rejected = self.select.remembered_rejectors(pod.workload.index())?;
+        (!rejected.is_empty() && !self.may_preempt(pid)).then_some((pid, rejected))
+    }
+
+    /// The attempt [`Cluster::futile_next`] foresaw: what
+    /// [`Cluster::attempt`] does for it, without asking again what the
+    /// memo answers (`select_node` moves only the start index, taken modulo
+    /// the pod's eligible nodes; `try_preempt` returns at once).
+    fn futile_attempt<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        pid: PodId,
+        rejected: scheduler::Plugins,
+    ) {
+        let popped = self.queue.pop(&mut self.pods, &self.config.scheduler);
+        debug_assert_eq!(popped, Some(pid));
+        self.status.scheduling_attempts += 1;
+        let wl = &self.workloads[self.pods[pid.index()].workload.index()];
+        let eligible: usize = self
+            .by_pool
+            .iter()
+            .zip(&wl.fits_pool)
+            .filter(|(_, fits)| **fits)
+            .map(|(l, _)| l.len())
+            .sum();
+        self.select.last_score = None;
+        if eligible > 0 {
+            self.select.next_start %= eligible;
+        }
+        self.note(KubeRecord::Unschedulable(pid));
+        let moved = self.queue.push_unschedulable(
+            &mut self.pods[pid.index()],
+            ctx.now(),
+            rejected,
+            &self.config.scheduler,
+        );
+        debug_assert_eq!(moved.to_backoff, 0);
+        self.arm_leftover(ctx);
+    }
+
+    /// One scheduling cycle: the head of the queue tried, bound or sent
+    /// back to the queue.
+    fn attempt<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         let now = ctx.now();
         if let Some(pid) = self.queue.pop(&mut self.pods, &self.config.scheduler) {
             self.status.scheduling_attempts += 1;
@@ -56,10 +143,6 @@ impl Cluster {
                     self.arm_leftover(ctx);
                 }
             }
-        }
-        if self.queue.has_poppable(&self.config.scheduler) {
-            self.armed.schedule_one = true;
-            ctx.schedule_in(self.config.scheduler.decision_time, KubeEvent::ScheduleOne);
         }
     }
 
@@ -159,21 +242,11 @@ impl Cluster {
 
     /// PostFilter (DefaultPreemption) for a pod that fits nowhere.
     fn try_preempt<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, pid: PodId) {
+        if !self.may_preempt(pid) {
+            return;
+        }
         let pod = &self.pods[pid.index()];
         let wl = &self.workloads[pod.workload.index()];
-        if wl.spec.preemption_policy == PreemptionPolicy::Never {
-            return;
-        }
-        // Nothing to preempt unless some workload of lower priority has
-        // pods (a scan of workloads, not pods: cheap when, as usual, every
-        // pod has the same priority).
-        if !self
-            .workloads
-            .iter()
-            .any(|w| w.spec.priority < pod.priority && w.live > 0)
-        {
-            return;
-        }
         // PodEligibleToPreemptOthers: a pod whose nominated node already has
         // a lower-priority pod terminating waits for it.
         if let Some(n) = pod.nominated {
@@ -245,6 +318,19 @@ impl Cluster {
             self.evict_gracefully(ctx, v);
             self.status.preemptions += 1;
         }
+    }
+
+    /// Whether `pid` may preempt at all: its policy allows it and some
+    /// workload of lower priority has pods (a scan of workloads, not pods:
+    /// cheap when, as usual, every pod has the same priority).
+    fn may_preempt(&self, pid: PodId) -> bool {
+        let pod = &self.pods[pid.index()];
+        let wl = &self.workloads[pod.workload.index()];
+        wl.spec.preemption_policy != PreemptionPolicy::Never
+            && self
+                .workloads
+                .iter()
+                .any(|w| w.spec.priority < pod.priority && w.live > 0)
     }
 
     /// Deletes a pod gracefully: it stops serving now, its controller

@@ -95,7 +95,7 @@ impl StatefulState {
 #[derive(Debug, Clone)]
 pub(crate) struct StatefulSetController {
     client: RateLimiter,
-    dirty: Vec<WorkloadId>,
+    pub(super) dirty: Vec<WorkloadId>,
     /// Volume attach times (`Stream::VolumeAttach`).
     attach_rng: ChaCha8Rng,
 }

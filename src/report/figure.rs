@@ -126,17 +126,8 @@ impl Figure {
     pub fn render(&self) -> String {
         let cols = self.columns();
         let rows = self.panels.len().div_ceil(cols).max(1);
-        let width = if cols == 1 {
-            720.0
-        } else {
-            cols as f64 * 330.0
-        };
+        let (width, panel_h) = self.size(cols);
         let panel_w = (width - 2.0 * MARGIN) / cols as f64;
-        let panel_h = match self.panel_height {
-            h if h > 0.0 => h,
-            _ if cols == 1 => 380.0,
-            _ => 290.0,
-        };
         let title_lines = wrap(&self.title, width - 2.0 * MARGIN, TITLE_FONT);
         let note_lines: Vec<String> = self
             .notes
@@ -145,6 +136,49 @@ impl Figure {
             .collect();
         let head = 10.0 + title_lines.len() as f64 * 20.0 + note_lines.len() as f64 * 16.0 + 6.0;
         // Lay the legend out first: its rows decide the height.
+        let (placed, legend_rows) = self.place_legend(width);
+        let legend_top = head + rows as f64 * panel_h + 8.0;
+        let height = legend_top + legend_rows as f64 * LEGEND_ROW + 10.0;
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="Helvetica, Arial, sans-serif">"#
+        );
+        let _ = writeln!(o, r#"<rect width="100%" height="100%" fill="white"/>"#);
+        write_heading(&mut o, &title_lines, &note_lines);
+        for (i, panel) in self.panels.iter().enumerate() {
+            let (r, c) = (i / cols, i % cols);
+            panel.render_into(
+                &mut o,
+                MARGIN + c as f64 * panel_w,
+                head + r as f64 * panel_h,
+                panel_w,
+                panel_h,
+            );
+        }
+        write_legend(&mut o, &placed, legend_top);
+        let _ = writeln!(o, "</svg>");
+        o
+    }
+
+    /// The figure's width and one panel's height for `cols` columns.
+    fn size(&self, cols: usize) -> (f64, f64) {
+        let width = if cols == 1 {
+            720.0
+        } else {
+            cols as f64 * 330.0
+        };
+        let panel_h = match self.panel_height {
+            h if h > 0.0 => h,
+            _ if cols == 1 => 380.0,
+            _ => 290.0,
+        };
+        (width, panel_h)
+    }
+
+    /// The legend's entries placed left to right, wrapped within `width`:
+    /// each entry's x and row, and how many rows they take.
+    fn place_legend(&self, width: f64) -> (Vec<(f64, usize, Entry)>, usize) {
         let mut placed: Vec<(f64, usize, Entry)> = Vec::new();
         let (mut lx, mut lrow) = (MARGIN, 0usize);
         for e in self.legend() {
@@ -156,65 +190,55 @@ impl Figure {
             placed.push((lx, lrow, e));
             lx += w;
         }
-        let legend_rows = if placed.is_empty() { 0 } else { lrow + 1 };
-        let legend_top = head + rows as f64 * panel_h + 8.0;
-        let height = legend_top + legend_rows as f64 * LEGEND_ROW + 10.0;
-        let mut o = String::new();
+        let rows = if placed.is_empty() { 0 } else { lrow + 1 };
+        (placed, rows)
+    }
+}
+
+/// Writes the title's and the notes' lines from the top.
+fn write_heading(o: &mut String, title_lines: &[String], note_lines: &[String]) {
+    let mut y = 10.0;
+    for line in title_lines {
+        y += 20.0;
         let _ = writeln!(
             o,
-            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="Helvetica, Arial, sans-serif">"#
+            r#"<text class="title" x="{MARGIN}" y="{:.1}" font-size="{TITLE_FONT}" font-weight="bold">{}</text>"#,
+            y - 4.0,
+            escape(line)
         );
-        let _ = writeln!(o, r#"<rect width="100%" height="100%" fill="white"/>"#);
-        let mut y = 10.0;
-        for line in &title_lines {
-            y += 20.0;
-            let _ = writeln!(
-                o,
-                r#"<text class="title" x="{MARGIN}" y="{:.1}" font-size="{TITLE_FONT}" font-weight="bold">{}</text>"#,
-                y - 4.0,
-                escape(line)
-            );
-        }
-        for line in &note_lines {
-            y += 16.0;
-            let _ = writeln!(
-                o,
-                r##"<text class="figure-note" x="{MARGIN}" y="{:.1}" font-size="{NOTE_FONT}" fill="#333">{}</text>"##,
-                y - 3.0,
-                escape(line)
-            );
-        }
-        for (i, panel) in self.panels.iter().enumerate() {
-            let (r, c) = (i / cols, i % cols);
-            panel.render_into(
-                &mut o,
-                MARGIN + c as f64 * panel_w,
-                head + r as f64 * panel_h,
-                panel_w,
-                panel_h,
-            );
-        }
-        let _ = writeln!(o, r#"<g class="legend" font-size="{LEGEND_FONT}">"#);
-        for (x, row, e) in &placed {
-            let ly = legend_top + *row as f64 * LEGEND_ROW + 8.0;
-            let dash = if e.dashed {
-                r#" stroke-dasharray="6 4""#
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                o,
-                r#"<g class="legend-entry"><line x1="{x:.1}" x2="{:.1}" y1="{ly:.1}" y2="{ly:.1}" stroke="{}" stroke-width="3"{dash}/><text x="{:.1}" y="{:.1}">{}</text></g>"#,
-                x + 24.0,
-                e.color,
-                x + 30.0,
-                ly + 4.0,
-                escape(&e.text)
-            );
-        }
-        let _ = writeln!(o, "</g>\n</svg>");
-        o
     }
+    for line in note_lines {
+        y += 16.0;
+        let _ = writeln!(
+            o,
+            r##"<text class="figure-note" x="{MARGIN}" y="{:.1}" font-size="{NOTE_FONT}" fill="#333">{}</text>"##,
+            y - 3.0,
+            escape(line)
+        );
+    }
+}
+
+/// Writes the legend's placed entries, its rows from `legend_top`.
+fn write_legend(o: &mut String, placed: &[(f64, usize, Entry)], legend_top: f64) {
+    let _ = writeln!(o, r#"<g class="legend" font-size="{LEGEND_FONT}">"#);
+    for (x, row, e) in placed {
+        let ly = legend_top + *row as f64 * LEGEND_ROW + 8.0;
+        let dash = if e.dashed {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            o,
+            r#"<g class="legend-entry"><line x1="{x:.1}" x2="{:.1}" y1="{ly:.1}" y2="{ly:.1}" stroke="{}" stroke-width="3"{dash}/><text x="{:.1}" y="{:.1}">{}</text></g>"#,
+            x + 24.0,
+            e.color,
+            x + 30.0,
+            ly + 4.0,
+            escape(&e.text)
+        );
+    }
+    let _ = writeln!(o, "</g>");
 }
 
 #[cfg(test)]

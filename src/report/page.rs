@@ -103,30 +103,12 @@ fn with_interval(summary: &Table, row: usize, mean: &str, lo: &str, hi: &str) ->
 /// The summary table: per grid point and policy, the headline figures with
 /// their 95% intervals, and the paired differences with the baseline.
 fn summary_table(summary: &Table, keys: &[String]) -> String {
-    let mut o = String::new();
     let base = summary
         .rows
         .first()
         .map(|r| summary.text(r, summary.col("baseline")).to_string())
         .unwrap_or_default();
-    let _ = writeln!(
-        o,
-        "<p>Means with Student-t 95% intervals, the deadlock rate with its Wilson 95% interval. \
-         <em>vs {}</em>: the mean paired difference (same seed) with its 95% interval; \
-         negative is fewer deadlocks, less downtime, lower cost.</p>",
-        escape(&base)
-    );
-    o.push_str(
-        "<table class=\"summary\"><thead><tr><th class=\"name\">policy</th><th>runs</th><th>failed</th>\
-         <th>deadlock rate</th><th>recovery p50 / p95 (s)</th><th>unavailable (s)</th>\
-         <th>user work done</th><th>cost (USD)</th>",
-    );
-    let _ = write!(
-        o,
-        "<th>deadlocked vs {b}</th><th>unavailable vs {b} (s)</th><th>cost vs {b} (USD)</th></tr></thead><tbody>",
-        b = escape(&base)
-    );
-    let pc = summary.col("policy");
+    let mut o = summary_head(&base);
     let mut point: Option<Vec<String>> = None;
     for (i, r) in summary.rows.iter().enumerate() {
         let values: Vec<String> = keys
@@ -141,52 +123,84 @@ fn summary_table(summary: &Table, keys: &[String]) -> String {
             );
             point = Some(values);
         }
-        let _ = write!(
-            o,
-            r#"<tr data-row="{i}"><td class="name">{}</td>{}{}"#,
-            escape(summary.text(r, pc)),
-            cell(summary, i, "runs", "td", ""),
-            cell(summary, i, "failed", "td", "")
-        );
-        o.push_str(&with_interval(
-            summary,
-            i,
-            "deadlock_rate",
-            "deadlock_rate_lo",
-            "deadlock_rate_hi",
-        ));
-        let _ = write!(
-            o,
-            "<td>{} / {}</td>",
-            cell(summary, i, "system_recovery_s_p50", "span", ""),
-            cell(summary, i, "system_recovery_s_p95", "span", "")
-        );
-        for m in ["system_unavailable_s", "user_work_done_frac", "cost_usd"] {
-            o.push_str(&with_interval(
-                summary,
-                i,
-                &format!("{m}_mean"),
-                &format!("{m}_mean_lo"),
-                &format!("{m}_mean_hi"),
-            ));
-        }
-        for d in ["deadlocked", "system_unavailable_s", "cost_usd"] {
-            if summary.text(r, pc) == base {
-                o.push_str(r#"<td class="muted">baseline</td>"#);
-            } else {
-                o.push_str(&with_interval(
-                    summary,
-                    i,
-                    &format!("{d}_diff_mean"),
-                    &format!("{d}_diff_lo"),
-                    &format!("{d}_diff_hi"),
-                ));
-            }
-        }
-        o.push_str("</tr>\n");
+        summary_row(&mut o, summary, i, &base);
     }
     o.push_str("</tbody></table>\n");
     o
+}
+
+/// What the summary table shows, and its header, with the paired
+/// differences against the `base` policy.
+fn summary_head(base: &str) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "<p>Means with Student-t 95% intervals, the deadlock rate with its Wilson 95% interval. \
+         <em>vs {}</em>: the mean paired difference (same seed) with its 95% interval; \
+         negative is fewer deadlocks, less downtime, lower cost.</p>",
+        escape(base)
+    );
+    o.push_str(
+        "<table class=\"summary\"><thead><tr><th class=\"name\">policy</th><th>runs</th><th>failed</th>\
+         <th>deadlock rate</th><th>recovery p50 / p95 (s)</th><th>unavailable (s)</th>\
+         <th>user work done</th><th>cost (USD)</th>",
+    );
+    let _ = write!(
+        o,
+        "<th>deadlocked vs {b}</th><th>unavailable vs {b} (s)</th><th>cost vs {b} (USD)</th></tr></thead><tbody>",
+        b = escape(base)
+    );
+    o
+}
+
+/// Row `i` of `summary.csv` as a table row: each cell carries its row,
+/// column and value; the baseline policy `base` has no differences.
+fn summary_row(o: &mut String, summary: &Table, i: usize, base: &str) {
+    let r = &summary.rows[i];
+    let pc = summary.col("policy");
+    let _ = write!(
+        o,
+        r#"<tr data-row="{i}"><td class="name">{}</td>{}{}"#,
+        escape(summary.text(r, pc)),
+        cell(summary, i, "runs", "td", ""),
+        cell(summary, i, "failed", "td", "")
+    );
+    o.push_str(&with_interval(
+        summary,
+        i,
+        "deadlock_rate",
+        "deadlock_rate_lo",
+        "deadlock_rate_hi",
+    ));
+    let _ = write!(
+        o,
+        "<td>{} / {}</td>",
+        cell(summary, i, "system_recovery_s_p50", "span", ""),
+        cell(summary, i, "system_recovery_s_p95", "span", "")
+    );
+    for m in ["system_unavailable_s", "user_work_done_frac", "cost_usd"] {
+        o.push_str(&with_interval(
+            summary,
+            i,
+            &format!("{m}_mean"),
+            &format!("{m}_mean_lo"),
+            &format!("{m}_mean_hi"),
+        ));
+    }
+    for d in ["deadlocked", "system_unavailable_s", "cost_usd"] {
+        if summary.text(r, pc) == base {
+            o.push_str(r#"<td class="muted">baseline</td>"#);
+        } else {
+            o.push_str(&with_interval(
+                summary,
+                i,
+                &format!("{d}_diff_mean"),
+                &format!("{d}_diff_lo"),
+                &format!("{d}_diff_hi"),
+            ));
+        }
+    }
+    o.push_str("</tr>\n");
 }
 
 /// A sweep at a glance: a row per grid point, a column per policy with its

@@ -37,6 +37,9 @@ fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// A policy's settings, flattened to (dotted key, value) pairs.
+type Settings = Vec<(String, String)>;
+
 /// Each policy's description and pools, then a table of the settings whose
 /// values differ between policies (a dash where a policy has no such key).
 pub fn policy_differences(doc: Option<&toml::Table>) -> String {
@@ -47,41 +50,53 @@ pub fn policy_differences(doc: Option<&toml::Table>) -> String {
         return "<p class=\"muted\">No scenario.resolved.toml in the directory: policies unknown.</p>\n".into();
     };
     let mut o = String::from("<ul class=\"policies\">\n");
-    let mut flat: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    for p in policies {
-        let name = p.get("name").and_then(|n| n.as_str()).unwrap_or("?");
-        let desc = p.get("description").and_then(|n| n.as_str()).unwrap_or("");
-        let pools: Vec<String> = p
-            .get("pools")
-            .and_then(|x| x.as_array())
-            .into_iter()
-            .flatten()
-            .map(|pool| {
-                let g = |k: &str| pool.get(k).map(|v| v.to_string()).unwrap_or_default();
-                format!(
-                    "{} ({} x {})",
-                    pool.get("name").and_then(|n| n.as_str()).unwrap_or("?"),
-                    g("desired"),
-                    g("instance_type").trim_matches('"')
-                )
-            })
-            .collect();
-        let _ = writeln!(
-            o,
-            "<li><b>{}</b>: {} <span class=\"muted\">pools: {}</span></li>",
-            escape(name),
-            escape(desc),
-            escape(&pools.join(", "))
-        );
-        let mut kv = Vec::new();
-        flatten("", p, &mut kv);
-        // A named table's `name` is already its key.
-        kv.retain(|(k, _)| k != "name" && k != "description" && !k.ends_with(".name"));
-        flat.push((name.to_string(), kv));
-    }
+    let flat: Vec<(String, Settings)> = policies.iter().map(|p| policy_item(&mut o, p)).collect();
     o.push_str("</ul>\n");
+    if flat.len() >= 2 {
+        differences(&mut o, &flat);
+    }
+    o
+}
+
+/// Writes a policy's list item (name, description, pools) and returns its
+/// name and settings, less the names and descriptions.
+fn policy_item(o: &mut String, p: &toml::Value) -> (String, Settings) {
+    let name = p.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+    let desc = p.get("description").and_then(|n| n.as_str()).unwrap_or("");
+    let pools: Vec<String> = p
+        .get("pools")
+        .and_then(|x| x.as_array())
+        .into_iter()
+        .flatten()
+        .map(|pool| {
+            let g = |k: &str| pool.get(k).map(|v| v.to_string()).unwrap_or_default();
+            format!(
+                "{} ({} x {})",
+                pool.get("name").and_then(|n| n.as_str()).unwrap_or("?"),
+                g("desired"),
+                g("instance_type").trim_matches('"')
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        o,
+        "<li><b>{}</b>: {} <span class=\"muted\">pools: {}</span></li>",
+        escape(name),
+        escape(desc),
+        escape(&pools.join(", "))
+    );
+    let mut kv = Vec::new();
+    flatten("", p, &mut kv);
+    // A named table's `name` is already its key.
+    kv.retain(|(k, _)| k != "name" && k != "description" && !k.ends_with(".name"));
+    (name.to_string(), kv)
+}
+
+/// Writes the table of the settings whose values differ between the
+/// policies `flat` (at least two), or says that none do.
+fn differences(o: &mut String, flat: &[(String, Settings)]) {
     let mut keys: Vec<String> = Vec::new();
-    for (_, kv) in &flat {
+    for (_, kv) in flat {
         for (k, _) in kv {
             if !keys.contains(k) {
                 keys.push(k.clone());
@@ -89,7 +104,7 @@ pub fn policy_differences(doc: Option<&toml::Table>) -> String {
         }
     }
     // An empty list or table says no more than an absent key.
-    let value = |kv: &Vec<(String, String)>, k: &str| {
+    let value = |kv: &Settings, k: &str| {
         kv.iter()
             .find(|(x, _)| x == k)
             .map(|(_, v)| v.clone())
@@ -102,28 +117,24 @@ pub fn policy_differences(doc: Option<&toml::Table>) -> String {
             flat.iter().any(|(_, kv)| value(kv, k) != first)
         })
         .collect();
-    if flat.len() < 2 {
-        return o;
-    }
     if differing.is_empty() {
         o.push_str("<p>The policies' settings are identical.</p>\n");
-        return o;
+        return;
     }
     o.push_str("<table class=\"differences\"><thead><tr><th class=\"name\">setting</th>");
-    for (n, _) in &flat {
+    for (n, _) in flat {
         let _ = write!(o, "<th class=\"name\">{}</th>", escape(n));
     }
     o.push_str("</tr></thead><tbody>\n");
     for k in differing {
         let _ = write!(o, "<tr><td class=\"name\"><code>{}</code></td>", escape(k));
-        for (_, kv) in &flat {
+        for (_, kv) in flat {
             let v = value(kv, k).unwrap_or_else(|| "-".into());
             let _ = write!(o, "<td class=\"name\"><code>{}</code></td>", escape(&v));
         }
         o.push_str("</tr>\n");
     }
     o.push_str("</tbody></table>\n");
-    o
 }
 
 /// Deadlocked runs by stall cause, per grid point and policy; only causes

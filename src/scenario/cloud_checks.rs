@@ -6,11 +6,12 @@
 use std::ops::Range;
 
 use crate::cloud::{
-    CloudConfig, Fault, FaultKind, IceWindow, InstanceType, Reservation, Target, Victims,
+    CloudConfig, Fault, FaultKind, IceWindow, InstanceType, LaunchFailures, Reservation, Target,
+    Victims,
 };
 use crate::engine::Millis;
 
-use super::file::{FaultFile, FaultKindFile, ScenarioFile};
+use super::file::{FaultFile, FaultKindFile, InstancesFile, ScenarioFile};
 use super::validate::{Source, delay};
 use super::{Policy, ScenarioError};
 
@@ -88,7 +89,26 @@ pub(super) fn cloud_config(
     if let Some(d) = i.shutting_down {
         c.shutting_down = d.0;
     }
-    let lf = &mut c.launch_failures;
+    launch_failures(src, i, (zones, types), &mut c.launch_failures)?;
+    if let Some(r) = &i.spot_price_ratio {
+        c.spot_price_ratio = probability(
+            src,
+            *r.get_ref(),
+            Some(r.span()),
+            "instances.spot_price_ratio",
+        )?;
+    }
+    Ok(c)
+}
+
+/// `[instances]`' launch failures: the retry backoff, failure
+/// probabilities per zone and insufficient-capacity windows.
+fn launch_failures(
+    src: &Source<'_>,
+    i: &InstancesFile,
+    (zones, types): (&[String], &[InstanceType]),
+    lf: &mut LaunchFailures,
+) -> Result<(), ScenarioError> {
     if let Some(d) = i.launch_retry_backoff {
         lf.retry_backoff = d.0;
     }
@@ -139,15 +159,7 @@ pub(super) fn cloud_config(
             until: w.until.0,
         });
     }
-    if let Some(r) = &i.spot_price_ratio {
-        c.spot_price_ratio = probability(
-            src,
-            *r.get_ref(),
-            Some(r.span()),
-            "instances.spot_price_ratio",
-        )?;
-    }
-    Ok(c)
+    Ok(())
 }
 
 /// The `[[faults]]` of the file.

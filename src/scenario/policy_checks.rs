@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::cloud::{AsgSpec, InstanceType, WarmPoolSpec};
 use crate::engine::Millis;
-use crate::kube::PodClass;
+use crate::kube::{PodClass, Taint};
 use crate::quantity::Delay;
 
 use super::file::{CapacityFile, PolicyFile, PoolFile, ScenarioFile, WarmStateFile};
-use super::kube_checks::{self, PriorityClasses};
+use super::kube_checks::{self, ClassRules, PriorityClasses};
 use super::validate::{Source, delay};
 use super::{Policy, ScenarioError};
 
@@ -84,6 +84,8 @@ pub(super) fn policies(
     Ok(policies)
 }
 
+/// One policy: its ASG pools and NodePools (with their taints), its
+/// per-class placement rules, overprovisioning and autoscaler.
 fn policy(
     src: &Source<'_>,
     raw: &ScenarioFile,
@@ -98,45 +100,12 @@ fn policy(
             "a policy needs at least one pool or NodePool",
         ));
     }
-    let mut pools = Vec::new();
-    let mut pool_taints = Vec::new();
     let mut pool_names = BTreeSet::new();
-    for file in &p.pools {
-        let key = format!("{pkey}.pools.{}", file.name.get_ref());
-        if !pool_names.insert(file.name.get_ref().clone()) {
-            return Err(src.error(
-                Some(file.name.span()),
-                key,
-                "duplicate pool name in this policy",
-            ));
-        }
-        pools.push(pool(src, raw, file, &key, cx)?);
-        pool_taints.push(super::placement::taints(
-            src,
-            &file.taints,
-            &key,
-            Some(file.name.span()),
-        )?);
-    }
+    let (mut pools, mut pool_taints) = asg_pools(src, raw, p, cx, &mut pool_names)?;
     let karpenter = super::karpenter_checks::nodepools(src, p, cx, pools.len(), &mut pool_names)?;
     pools.extend(karpenter.pools);
     pool_taints.extend(karpenter.taints);
-    let mut placement = BTreeMap::new();
-    let mut rules = BTreeMap::new();
-    for (class, c) in [
-        (PodClass::System, &p.placement.system),
-        (PodClass::User, &p.placement.user),
-    ] {
-        if let Some(c) = c {
-            placement.insert(class, c.node_selector.clone());
-            let key = format!("{pkey}.placement.{}", class.as_str());
-            let span = Some(p.name.span());
-            rules.insert(
-                class,
-                kube_checks::class_rules(src, cx.classes, raw, c, &key, span)?,
-            );
-        }
-    }
+    let (placement, rules) = class_placement(src, raw, p, cx)?;
     let overprovision = match &p.overprovision {
         Some(o) => Some(kube_checks::overprovision(
             src,
@@ -166,6 +135,73 @@ fn policy(
         rules,
         overprovision,
     })
+}
+
+/// A policy's ASG pools and each one's configured taints, their names
+/// added to `pool_names` (a name used twice is refused).
+fn asg_pools(
+    src: &Source<'_>,
+    raw: &ScenarioFile,
+    p: &PolicyFile,
+    cx: &PoolContext<'_>,
+    pool_names: &mut BTreeSet<String>,
+) -> Result<(Vec<AsgSpec>, Vec<Vec<Taint>>), ScenarioError> {
+    let mut pools = Vec::new();
+    let mut pool_taints = Vec::new();
+    for file in &p.pools {
+        let key = format!(
+            "policies.{}.pools.{}",
+            p.name.get_ref(),
+            file.name.get_ref()
+        );
+        if !pool_names.insert(file.name.get_ref().clone()) {
+            return Err(src.error(
+                Some(file.name.span()),
+                key,
+                "duplicate pool name in this policy",
+            ));
+        }
+        pools.push(pool(src, raw, file, &key, cx)?);
+        pool_taints.push(super::placement::taints(
+            src,
+            &file.taints,
+            &key,
+            Some(file.name.span()),
+        )?);
+    }
+    Ok((pools, pool_taints))
+}
+
+/// Per pod class, a policy's node selector and its placement rules.
+type ClassPlacement = (
+    BTreeMap<PodClass, BTreeMap<String, String>>,
+    BTreeMap<PodClass, ClassRules>,
+);
+
+/// Per pod class, the policy's node selector and its placement rules.
+fn class_placement(
+    src: &Source<'_>,
+    raw: &ScenarioFile,
+    p: &PolicyFile,
+    cx: &PoolContext<'_>,
+) -> Result<ClassPlacement, ScenarioError> {
+    let mut placement = BTreeMap::new();
+    let mut rules = BTreeMap::new();
+    for (class, c) in [
+        (PodClass::System, &p.placement.system),
+        (PodClass::User, &p.placement.user),
+    ] {
+        if let Some(c) = c {
+            placement.insert(class, c.node_selector.clone());
+            let key = format!("policies.{}.placement.{}", p.name.get_ref(), class.as_str());
+            let span = Some(p.name.span());
+            rules.insert(
+                class,
+                kube_checks::class_rules(src, cx.classes, raw, c, &key, span)?,
+            );
+        }
+    }
+    Ok((placement, rules))
 }
 
 /// One pool (ASG) of a policy; `key` is `policies.<policy>.pools.<pool>`.

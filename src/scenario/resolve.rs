@@ -3,11 +3,14 @@
 //! what ran and `poolsim run` on it runs the same thing.
 
 use crate::engine::Millis;
-use crate::kube::scheduler::ScoringStrategy;
+use crate::kube::scheduler::{SchedulerConfig, ScoringStrategy};
 use crate::quantity::Delay;
 
 use super::Scenario;
-use super::file::{DelayFile, InstanceTypeFile, ScenarioFile, ScoringFile, ShapePointFile};
+use super::file::{
+    DelayFile, InstanceTypeFile, KubernetesFile, ScenarioFile, SchedulerFile, ScoringFile,
+    ShapePointFile,
+};
 use super::units::{CpuText, DurationText, MemoryText};
 
 fn duration(d: Millis) -> DurationText {
@@ -67,8 +70,18 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
         })
         .collect();
     f.instances.replacement_delay = Some(duration(s.replacement_delay));
+    f.instances.impaired_detection = Some(duration(s.cloud.impaired_detection));
+    f.instances.shutting_down = Some(duration(s.cloud.shutting_down));
+    resolve_kubernetes(&mut f.kubernetes, s);
+    resolve_scheduler(&mut f.kubernetes.scheduler, &s.kube.scheduler);
+    resolve_instance_delays(&mut f, s);
+    f
+}
+
+/// `[kubernetes]`: the version and every control-plane timing, node
+/// lifecycle and controller setting.
+fn resolve_kubernetes(kf: &mut KubernetesFile, s: &Scenario) {
     let k = &s.kube;
-    let kf = &mut f.kubernetes;
     kf.node_monitor_period = Some(duration(k.node_monitor_period));
     // The version is written; the defaults that follow it (grace period,
     // feature gates, the autoscaler's expander) stay as written, so a
@@ -91,16 +104,17 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
     kf.default_toleration_seconds = Some(duration(k.default_toleration_seconds));
     kf.controller_retry_initial = Some(duration(k.controller_retry_initial));
     kf.controller_retry_max = Some(duration(k.controller_retry_max));
-    f.instances.impaired_detection = Some(duration(s.cloud.impaired_detection));
-    f.instances.shutting_down = Some(duration(s.cloud.shutting_down));
-    let sc = &k.scheduler;
-    kf.scheduler.initial_backoff = Some(duration(sc.initial_backoff));
-    kf.scheduler.max_backoff = Some(duration(sc.max_backoff));
-    kf.scheduler.max_in_unschedulable = Some(duration(sc.max_in_unschedulable));
-    kf.scheduler.decision_time = Some(duration(sc.decision_time));
-    kf.scheduler.percentage_of_nodes_to_score = Some(sc.percentage_of_nodes_to_score);
-    kf.scheduler.default_spreading = Some(sc.default_spreading);
-    kf.scheduler.ratio_shape = Some(
+}
+
+/// `[kubernetes.scheduler]`: backoff, decision time, scoring and its shape.
+fn resolve_scheduler(sf: &mut SchedulerFile, sc: &SchedulerConfig) {
+    sf.initial_backoff = Some(duration(sc.initial_backoff));
+    sf.max_backoff = Some(duration(sc.max_backoff));
+    sf.max_in_unschedulable = Some(duration(sc.max_in_unschedulable));
+    sf.decision_time = Some(duration(sc.decision_time));
+    sf.percentage_of_nodes_to_score = Some(sc.percentage_of_nodes_to_score);
+    sf.default_spreading = Some(sc.default_spreading);
+    sf.ratio_shape = Some(
         sc.ratio_shape
             .iter()
             .map(|p| ShapePointFile {
@@ -109,16 +123,19 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
             })
             .collect(),
     );
-    kf.scheduler.scoring = Some(match sc.scoring {
+    sf.scoring = Some(match sc.scoring {
         ScoringStrategy::LeastAllocated => ScoringFile::LeastAllocated,
         ScoringStrategy::MostAllocated => ScoringFile::MostAllocated,
         ScoringStrategy::RequestedToCapacityRatio => ScoringFile::RequestedToCapacityRatio,
     });
-    // The instance delays: a pool without its own takes these, so the
-    // resolved delay of such a pool is the default. Pools keep what they
-    // wrote, and min, max and zones (which default to other values, not
-    // to constants) stay as written, so a sweep of `desired` or of
-    // `instances.launch_delay` means the same on the resolved file.
+}
+
+/// The instance delays: a pool without its own takes these, so the
+/// resolved delay of such a pool is the default. Pools keep what they
+/// wrote, and min, max and zones (which default to other values, not to
+/// constants) stay as written, so a sweep of `desired` or of
+/// `instances.launch_delay` means the same on the resolved file.
+fn resolve_instance_delays(f: &mut ScenarioFile, s: &Scenario) {
     for (pf, p) in f.policies.iter().zip(&s.policies) {
         for (poolf, pool) in pf.pools.iter().zip(&p.pools) {
             if f.instances.launch_delay.is_none() && poolf.launch_delay.is_none() {
@@ -129,5 +146,4 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
             }
         }
     }
-    f
 }

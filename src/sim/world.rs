@@ -386,7 +386,14 @@ impl Model for World {
                 self.cloud.handle(ctx, e);
                 self.apply_notices(ctx);
             }
-            Event::Kube(e) => self.cluster.handle(ctx, e),
+            Event::Kube(e) => {
+                // Nothing below looks at a futile attempt but Karpenter
+                // (the failures it counts), the journal and the samples.
+                let in_place =
+                    self.karpenter.is_none() && self.journal.is_none() && self.timeseries.is_none();
+                self.cluster.set_attempts_in_place(in_place);
+                self.cluster.handle(ctx, e)
+            }
             Event::Fault(i) => {
                 if let Some(next) = self.cloud.strike(ctx, usize::from(i)) {
                     ctx.schedule_at(next, Event::Fault(i));

@@ -65,29 +65,8 @@ impl Plan {
     /// point's scenario (one at a time; none is kept).
     pub fn new(base: &Scenario, opts: &SweepOptions) -> Result<Plan, SweepError> {
         let policies = select_policies(base, &opts.policies)?;
-        let seeds = opts.seeds.unwrap_or(base.seeds);
-        if seeds == 0 {
-            return Err(SweepError::BadOption("--seeds must be at least 1".into()));
-        }
-        if base.first_seed.checked_add(u64::from(seeds) - 1).is_none() {
-            return Err(SweepError::BadOption(format!(
-                "first_seed {} with {seeds} seeds goes past the largest seed {}",
-                base.first_seed,
-                u64::MAX
-            )));
-        }
-        let baseline = match &opts.baseline {
-            Some(b) => {
-                let i = select_policies(base, std::slice::from_ref(b))?[0];
-                if !policies.contains(&i) {
-                    return Err(SweepError::BadOption(format!(
-                        "--baseline `{b}` is not among the policies run"
-                    )));
-                }
-                b.clone()
-            }
-            None => base.policies[policies[0]].name.clone(),
-        };
+        let seeds = seed_count(base, opts)?;
+        let baseline = baseline(base, opts, &policies)?;
         if opts.timeseries == Some(Millis::ZERO) {
             return Err(SweepError::BadOption(
                 "--timeseries must be longer than 0s".into(),
@@ -101,19 +80,8 @@ impl Plan {
                 "--max-events-per-run must be at least 1".into(),
             ));
         }
-        let file_axes = match &base.file.sweep {
-            Some(t) => super::grid::axes_from_table(t).map_err(|e| at_sweep_line(base, e))?,
-            None => Vec::new(),
-        };
-        let cli_axes = opts
-            .set
-            .iter()
-            .map(|s| super::grid::parse_set(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let grid = Grid {
-            axes: super::grid::combine(file_axes, cli_axes),
-        };
-        check_size(&grid, u64::from(seeds), policies.len() as u64)?;
+        let grid = grid(base, opts)?;
+        check_size(&grid, seeds, policies.len() as u64)?;
         let document = if grid.axes.is_empty() {
             None
         } else {
@@ -128,14 +96,22 @@ impl Plan {
             policies,
             baseline,
             first_seed: base.first_seed,
-            seeds: u64::from(seeds),
+            seeds,
             timeseries: opts.timeseries,
             max_events,
         };
-        for point in 0..plan.grid.points() {
-            let s = plan.scenario(point).map_err(|e| at_sweep_key(base, e))?;
+        plan.check_points()?;
+        Ok(plan)
+    }
+
+    /// Validates every grid point's scenario, one at a time: each must
+    /// keep the names of the policies run (rows name them).
+    fn check_points(&self) -> Result<(), SweepError> {
+        let base = &self.base;
+        for point in 0..self.grid.points() {
+            let s = self.scenario(point).map_err(|e| at_sweep_key(base, e))?;
             // A swept value may not rename a policy run: rows name them.
-            for &p in &plan.policies {
+            for &p in &self.policies {
                 if s.policies.get(p).map(|x| &x.name) != Some(&base.policies[p].name) {
                     return Err(SweepError::BadOption(format!(
                         "grid point {point} renames or removes policy `{}`; policies cannot be swept",
@@ -144,7 +120,7 @@ impl Plan {
                 }
             }
         }
-        Ok(plan)
+        Ok(())
     }
 
     /// The validated scenario of grid point `point`: the base with the
@@ -261,6 +237,60 @@ fn at_sweep_key(base: &Scenario, e: SweepError) -> SweepError {
         },
         None => e,
     }
+}
+
+/// The seeds per policy and grid point (`--seeds`, else the scenario's):
+/// at least one, and the last no larger than the largest seed.
+fn seed_count(base: &Scenario, opts: &SweepOptions) -> Result<u64, SweepError> {
+    let seeds = opts.seeds.unwrap_or(base.seeds);
+    if seeds == 0 {
+        return Err(SweepError::BadOption("--seeds must be at least 1".into()));
+    }
+    if base.first_seed.checked_add(u64::from(seeds) - 1).is_none() {
+        return Err(SweepError::BadOption(format!(
+            "first_seed {} with {seeds} seeds goes past the largest seed {}",
+            base.first_seed,
+            u64::MAX
+        )));
+    }
+    Ok(u64::from(seeds))
+}
+
+/// The baseline policy of the paired differences: `--baseline`, which
+/// must be among the `policies` run, else the first of them.
+fn baseline(
+    base: &Scenario,
+    opts: &SweepOptions,
+    policies: &[usize],
+) -> Result<String, SweepError> {
+    match &opts.baseline {
+        Some(b) => {
+            let i = select_policies(base, std::slice::from_ref(b))?[0];
+            if !policies.contains(&i) {
+                return Err(SweepError::BadOption(format!(
+                    "--baseline `{b}` is not among the policies run"
+                )));
+            }
+            Ok(b.clone())
+        }
+        None => Ok(base.policies[policies[0]].name.clone()),
+    }
+}
+
+/// The grid: the file's `[sweep]` axes combined with `--set`'s.
+fn grid(base: &Scenario, opts: &SweepOptions) -> Result<Grid, SweepError> {
+    let file_axes = match &base.file.sweep {
+        Some(t) => super::grid::axes_from_table(t).map_err(|e| at_sweep_line(base, e))?,
+        None => Vec::new(),
+    };
+    let cli_axes = opts
+        .set
+        .iter()
+        .map(|s| super::grid::parse_set(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Grid {
+        axes: super::grid::combine(file_axes, cli_axes),
+    })
 }
 
 /// Refuses a grid larger than [`MAX_POINTS`] points or [`MAX_RUNS`] runs,

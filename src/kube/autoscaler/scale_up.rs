@@ -53,24 +53,11 @@ impl Autoscaler {
         out: &mut Vec<Action>,
     ) -> bool {
         let mut pending = std::mem::take(&mut self.pending);
-        pending.clear();
-        cluster.queue().waiting(cluster.pods(), &mut pending);
-        let cutoff = self.config.expendable_pods_priority_cutoff;
-        pending.retain(|&p| {
-            let pod = &cluster.pods()[p.index()];
-            // Expendable pods never trigger a scale-up; pods waiting for a
-            // preemption they triggered are skipped (FAQ).
-            pod.state() == PodState::Pending && pod.priority >= cutoff && pod.nominated.is_none()
-        });
+        self.pending_pods(cluster, &mut pending);
         if pending.is_empty() {
             self.pending = pending;
             return false;
         }
-        // The scheduler's order: priority, then age.
-        pending.sort_by_key(|&p| {
-            let pod = &cluster.pods()[p.index()];
-            (std::cmp::Reverse(pod.priority), pod.created_at, p)
-        });
         let templates: Vec<Template> = groups
             .iter()
             .map(|g| template(self.template_room(g), g, cluster))
@@ -87,6 +74,46 @@ impl Autoscaler {
             self.pending = pending;
             return false;
         }
+        let options = self.options(now, groups, &templates, &pending, cluster);
+        self.pending = pending;
+        let Some(best) = self.expand(&options, groups) else {
+            return false;
+        };
+        self.grow(now, &groups[options[best].group], options[best].nodes, out);
+        true
+    }
+
+    /// The pods that may trigger a scale-up, in the scheduler's order
+    /// (priority, then age): pending, not expendable, not waiting for a
+    /// preemption they triggered.
+    fn pending_pods(&self, cluster: &Cluster, pending: &mut Vec<PodId>) {
+        pending.clear();
+        cluster.queue().waiting(cluster.pods(), pending);
+        let cutoff = self.config.expendable_pods_priority_cutoff;
+        pending.retain(|&p| {
+            let pod = &cluster.pods()[p.index()];
+            // Expendable pods never trigger a scale-up; pods waiting for a
+            // preemption they triggered are skipped (FAQ).
+            pod.state() == PodState::Pending && pod.priority >= cutoff && pod.nominated.is_none()
+        });
+        // The scheduler's order: priority, then age.
+        pending.sort_by_key(|&p| {
+            let pod = &cluster.pods()[p.index()];
+            (std::cmp::Reverse(pod.priority), pod.created_at, p)
+        });
+    }
+
+    /// Each group's estimate for the `pending` pods, where the group may
+    /// grow: below its maximum, not backed off, healthy, within
+    /// `max_nodes_per_scale_up` and `max_nodes_total`.
+    fn options(
+        &self,
+        now: Millis,
+        groups: &[GroupSnapshot],
+        templates: &[Template],
+        pending: &[PodId],
+        cluster: &Cluster,
+    ) -> Vec<Candidate> {
         let total: u32 = groups.iter().map(|g| g.target.max(g.instances)).sum();
         let mut options = Vec::new();
         for (i, g) in groups.iter().enumerate() {
@@ -101,17 +128,17 @@ impl Autoscaler {
                 continue;
             }
             let room = self.template_room(g);
-            if let Some(o) = estimate(i, g, room.0, templates[i], cap, &pending, cluster) {
+            if let Some(o) = estimate(i, g, room.0, templates[i], cap, pending, cluster) {
                 options.push(o);
             }
         }
-        self.pending = pending;
-        let Some(best) = self.expand(&options, groups) else {
-            return false;
-        };
-        let o = options[best];
-        let g = &groups[o.group];
-        let target = g.target + o.nodes;
+        options
+    }
+
+    /// Grows group `g` by `nodes`: its new target, and the scale-up
+    /// request whose registration the scan watches.
+    fn grow(&mut self, now: Millis, g: &GroupSnapshot, nodes: u32, out: &mut Vec<Action>) {
+        let target = g.target + nodes;
         out.push(Action::SetTarget {
             pool: g.pool,
             target,
@@ -122,11 +149,10 @@ impl Autoscaler {
         self.groups[g.pool.index()].request = Some(Request {
             at: now,
             target,
-            increase: earlier + o.nodes,
+            increase: earlier + nodes,
         });
         self.last_scale_up = Some(now);
         self.scale_ups += 1;
-        true
     }
 }
 

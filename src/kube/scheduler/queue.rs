@@ -118,6 +118,23 @@ impl SchedulingQueue {
         None
     }
 
+    /// The pod [`SchedulingQueue::pop`] would take, if the head entry it
+    /// would look at first is live; `None` when no pod would be taken or
+    /// a stale entry hides the answer (the queues are left unchanged:
+    /// [`SchedulingQueue::has_poppable`] counts stale entries too).
+    pub fn peek(&self, pods: &[Pod], config: &SchedulerConfig) -> Option<PodId> {
+        let (id, generation, slot) = match self.active.peek() {
+            Some(&Reverse((_, _, _, id, generation))) => (id, generation, QueueSlot::Active),
+            None if config.pop_from_backoff => {
+                let &Reverse((_, _, _, _, id, generation)) = self.backoff.peek()?;
+                (id, generation, QueueSlot::Backoff)
+            }
+            None => return None,
+        };
+        let p = &pods[id.index()];
+        (p.queue == slot && p.queue_gen == generation).then_some(id)
+    }
+
     /// Takes `pod` out of `slot` if the entry (of `generation`) is live.
     fn take(pod: &mut Pod, slot: QueueSlot, generation: u32) -> bool {
         let live = pod.queue == slot && pod.queue_gen == generation;
