@@ -17,9 +17,11 @@
 
 mod delay;
 mod duration;
+mod pod;
 
 pub use delay::Delay;
 pub use duration::{MAX_DURATION, format_duration, parse_duration};
+pub use pod::{Container, pod_requests};
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -95,57 +97,108 @@ impl fmt::Display for Bytes {
     }
 }
 
-/// A pair of cpu and memory, as in a pod's requests or a node's allocatable.
+/// A pod's requests or a node's allocatable: cpu, memory and the extended
+/// resource `nvidia.com/gpu` (a count; 0 for pods and nodes without GPUs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Resources {
     /// CPU.
     pub cpu: MilliCpu,
     /// Memory.
     pub memory: Bytes,
+    /// `nvidia.com/gpu`, whole devices (at most [`MAX_GPU`] in a parsed
+    /// quantity).
+    pub gpu: u32,
 }
 
 impl Resources {
-    /// Both quantities.
+    /// cpu and memory, no GPU.
     pub fn new(cpu: MilliCpu, memory: Bytes) -> Self {
-        Resources { cpu, memory }
+        Resources {
+            cpu,
+            memory,
+            gpu: 0,
+        }
     }
 
-    /// Whether `self` fits within `room` on both resources.
+    /// The same with `gpu` GPUs.
+    pub fn with_gpu(self, gpu: u32) -> Self {
+        Resources { gpu, ..self }
+    }
+
+    /// Whether `self` fits within `room` on every resource.
     pub fn fits_in(&self, room: &Resources) -> bool {
-        self.cpu <= room.cpu && self.memory <= room.memory
+        self.cpu <= room.cpu && self.memory <= room.memory && self.gpu <= room.gpu
+    }
+
+    /// The sum, or `None` if a resource would wrap.
+    pub fn checked_add(self, rhs: Resources) -> Option<Resources> {
+        Some(Resources {
+            cpu: MilliCpu(self.cpu.0.checked_add(rhs.cpu.0)?),
+            memory: Bytes(self.memory.0.checked_add(rhs.memory.0)?),
+            gpu: self.gpu.checked_add(rhs.gpu)?,
+        })
+    }
+
+    /// The larger of the two, per resource.
+    pub fn max_each(self, rhs: Resources) -> Resources {
+        Resources {
+            cpu: self.cpu.max(rhs.cpu),
+            memory: self.memory.max(rhs.memory),
+            gpu: self.gpu.max(rhs.gpu),
+        }
     }
 }
 
 impl Add for Resources {
     type Output = Resources;
     fn add(self, rhs: Resources) -> Resources {
-        Resources::new(self.cpu + rhs.cpu, self.memory + rhs.memory)
+        Resources {
+            cpu: self.cpu + rhs.cpu,
+            memory: self.memory + rhs.memory,
+            gpu: self.gpu + rhs.gpu,
+        }
     }
 }
 impl AddAssign for Resources {
     fn add_assign(&mut self, rhs: Resources) {
         self.cpu += rhs.cpu;
         self.memory += rhs.memory;
+        self.gpu += rhs.gpu;
     }
 }
 impl Sub for Resources {
     type Output = Resources;
     fn sub(self, rhs: Resources) -> Resources {
-        Resources::new(self.cpu - rhs.cpu, self.memory - rhs.memory)
+        Resources {
+            cpu: self.cpu - rhs.cpu,
+            memory: self.memory - rhs.memory,
+            gpu: self.gpu - rhs.gpu,
+        }
     }
 }
 impl SubAssign for Resources {
     fn sub_assign(&mut self, rhs: Resources) {
         self.cpu -= rhs.cpu;
         self.memory -= rhs.memory;
+        self.gpu -= rhs.gpu;
     }
 }
 
 impl fmt::Display for Resources {
+    /// `cpu=2 memory=4Gi`, with ` nvidia.com/gpu=N` when there are GPUs.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cpu={} memory={}", self.cpu, self.memory)
+        write!(f, "cpu={} memory={}", self.cpu, self.memory)?;
+        if self.gpu > 0 {
+            write!(f, " nvidia.com/gpu={}", self.gpu)?;
+        }
+        Ok(())
     }
 }
+
+/// The most GPUs one quantity (a container's request, a pod's effective
+/// request, an instance type's devices) may hold. The scheduler's
+/// snapshot keeps a node's free GPUs in a byte, exactly, because of it.
+pub const MAX_GPU: u32 = 255;
 
 /// The most cpu one quantity may hold: a million cores.
 pub const MAX_CPU: MilliCpu = MilliCpu(1_000_000_000);

@@ -72,8 +72,9 @@ fn wrong_unit() {
 #[test]
 fn missing_field() {
     let text = VALID.replace("cpu = \"500m\"\n", "");
-    // Issue 12, item 9: the workload is named.
-    rejects(&text, 4, "workloads.dns.cpu", "missing field `cpu`");
+    // Issue 12, item 9: the workload is named (on its name's line: `cpu`
+    // may be left out for `containers`, so serde no longer requires it).
+    rejects(&text, 5, "workloads.dns.cpu", "missing field `cpu`");
     // A Deployment without replicas (a DaemonSet takes none).
     let text = VALID.replace("replicas = 2\n", "");
     rejects(

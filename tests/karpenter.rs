@@ -225,7 +225,8 @@ fn bad_nodepools_are_refused_with_file_line_and_key() {
         Err(e) => e.to_string(),
     };
     let e = err(
-        r#"requirements = [{ key = "karpenter.k8s.aws/instance-family", operator = "In", values = ["p4d"] }]"#,
+        // x2idn is not in the catalogue (p4d, used here before, now is).
+        r#"requirements = [{ key = "karpenter.k8s.aws/instance-family", operator = "In", values = ["x2idn"] }]"#,
     );
     assert_eq!(
         e,

@@ -17,6 +17,10 @@ mod deadlock;
 /// One seed, one history: across repeats, thread counts and policies.
 mod determinism;
 
+/// Effective requests (containers, init containers, sidecars, overhead)
+/// and GPUs: the scheduler, the autoscaler and Karpenter.
+mod resources;
+
 /// Bad input gets a clear error and exit code 2, and nothing is written.
 mod bad_input;
 

@@ -216,12 +216,9 @@ impl Cloud {
         (t.allocatable_with(&self.config.reservation), t.max_pods)
     }
 
-    /// The capacity (vCPUs and memory) of the group's first instance type.
+    /// The capacity (vCPUs, memory, GPUs) of the group's first instance
+    /// type.
     pub fn capacity_of(&self, asg: AsgId) -> crate::quantity::Resources {
-        let t = &self.types[self.asgs[asg.index()].spec.instance_type];
-        crate::quantity::Resources {
-            cpu: t.cpu,
-            memory: t.memory,
-        }
+        self.types[self.asgs[asg.index()].spec.instance_type].capacity()
     }
 }

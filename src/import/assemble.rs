@@ -116,8 +116,12 @@ fn workload(w: &Workload, e: &Extra, all: &[Workload]) -> WorkloadFile {
             Controller::Deployment | Controller::BarePod | Controller::StatefulSet
         )
         .then_some(w.replicas),
-        cpu: CpuText(t.cpu),
-        memory: MemoryText(t.memory),
+        cpu: Some(CpuText(t.cpu)),
+        memory: Some(MemoryText(t.memory)),
+        gpu: None,
+        containers: Vec::new(),
+        init_containers: Vec::new(),
+        overhead: None,
         min_available: e.min_available,
         needs: e.needs.iter().map(name_of).collect(),
         node_selector: t.node_selector.clone(),

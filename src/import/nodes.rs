@@ -250,6 +250,7 @@ pub fn instance_types(nodes: &[NodeInfo], notes: &mut Notes) -> Vec<InstanceType
                     cpu: CpuText(n.capacity.0),
                     memory: MemoryText(n.capacity.1),
                     max_pods: n.capacity.2,
+                    gpu: None,
                     price_per_hour: 0.0,
                 });
             }

@@ -107,6 +107,7 @@ fn allocatable(name: &str, types: &[InstanceTypeFile]) -> Option<(MilliCpu, Byte
             cpu: f.cpu.0,
             memory: f.memory.0,
             max_pods: f.max_pods,
+            gpu: f.gpu.unwrap_or(0),
             price_per_hour: f.price_per_hour,
         },
         None => builtin_instance_types()

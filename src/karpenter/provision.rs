@@ -253,7 +253,8 @@ impl Karpenter {
                 free: Resources::new(
                     crate::quantity::MilliCpu(alloc.cpu.0.saturating_sub(used.cpu.0)),
                     crate::quantity::Bytes(alloc.memory.0.saturating_sub(used.memory.0)),
-                ),
+                )
+                .with_gpu(alloc.gpu.saturating_sub(used.gpu)),
                 slots: max_pods.saturating_sub(pods),
                 initialized: false,
             });

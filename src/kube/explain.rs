@@ -30,6 +30,8 @@ pub struct Rejection {
     pub insufficient_cpu: u32,
     /// Not enough free memory.
     pub insufficient_memory: u32,
+    /// Without enough free `nvidia.com/gpu`.
+    pub insufficient_gpu: u32,
     /// At their pod limit.
     pub too_many_pods: u32,
     /// With room, but in another zone than the pod's bound volumes
@@ -125,13 +127,15 @@ impl Cluster {
                 let free = n.free();
                 let cpu = pod.requests.cpu > free.cpu;
                 let memory = pod.requests.memory > free.memory;
+                let gpu = pod.requests.gpu > free.gpu;
                 let slots = n.pods.len() as u32 >= n.spec.max_pods;
                 r.insufficient_cpu += u32::from(cpu);
                 r.insufficient_memory += u32::from(memory);
+                r.insufficient_gpu += u32::from(gpu);
                 r.too_many_pods += u32::from(slots);
                 // VolumeBinding runs after NodeResourcesFit, then
                 // PodTopologySpread and InterPodAffinity.
-                let room = !(cpu || memory || slots);
+                let room = !(cpu || memory || gpu || slots);
                 let zone_ok = wl.volumes_allow(pod.slot, n);
                 r.volume_conflict += u32::from(room && !zone_ok);
                 if room && zone_ok {

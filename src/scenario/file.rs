@@ -16,6 +16,7 @@ pub use super::placement_file::{
     EffectFile, NodeAffinityFile, PreemptionPolicyFile, PreferredTermFile, PriorityClassFile,
     RequirementFile, SelectorOperatorFile, TaintFile, TolerationFile, TolerationOperatorFile,
 };
+pub use super::requests_file::{ContainerFile, OverheadFile, RestartPolicyFile};
 pub use super::stateful_file::{PodManagementPolicyFile, VolumeClaimFile};
 pub use super::topology_file::{PodAffinityFile, SpreadFile, TermFile};
 use super::units::{CpuText, DurationText, MemoryText};
@@ -77,6 +78,8 @@ pub struct InstanceTypeFile {
     pub memory: MemoryText,
     /// Maximum pods per node.
     pub max_pods: u32,
+    /// NVIDIA GPUs (`nvidia.com/gpu` allocatable; default 0).
+    pub gpu: Option<u32>,
     /// Dollars per hour.
     pub price_per_hour: f64,
 }
@@ -312,10 +315,22 @@ pub struct WorkloadFile {
     pub network_plugin: bool,
     /// Replicas (Deployments only; required for them).
     pub replicas: Option<u32>,
-    /// cpu request per pod.
-    pub cpu: CpuText,
-    /// memory request per pod.
-    pub memory: MemoryText,
+    /// cpu request per pod: its one container's (required unless
+    /// `containers` is given, refused with it).
+    pub cpu: Option<CpuText>,
+    /// memory request per pod, as `cpu`.
+    pub memory: Option<MemoryText>,
+    /// `nvidia.com/gpu` request per pod, as `cpu` (default 0).
+    pub gpu: Option<Spanned<u32>>,
+    /// The pod's app containers, instead of `cpu`/`memory`/`gpu`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerFile>,
+    /// The pod's init containers, in order (`restart_policy = "Always"`:
+    /// a sidecar).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<ContainerFile>,
+    /// RuntimeClass pod overhead, added to the requests.
+    pub overhead: Option<OverheadFile>,
     /// Makes this workload a service: it is available while at least this
     /// many pods run.
     pub min_available: Option<u32>,

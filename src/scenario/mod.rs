@@ -21,6 +21,8 @@ pub mod overrides;
 mod placement;
 mod placement_file;
 mod policy_checks;
+mod requests;
+mod requests_file;
 mod resolve;
 mod stateful_checks;
 mod stateful_file;

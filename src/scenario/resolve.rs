@@ -66,6 +66,7 @@ pub fn resolved_file(s: &Scenario) -> ScenarioFile {
             cpu: CpuText(t.cpu),
             memory: MemoryText(t.memory),
             max_pods: t.max_pods,
+            gpu: (t.gpu > 0).then_some(t.gpu),
             price_per_hour: t.price_per_hour,
         })
         .collect();

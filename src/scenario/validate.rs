@@ -7,7 +7,7 @@ use crate::cloud::{AsgSpec, InstanceType, builtin_instance_types};
 use crate::engine::Millis;
 use crate::kube::WorkloadKind;
 use crate::kube::job::Arrivals;
-use crate::quantity::Delay;
+use crate::quantity::{Delay, MAX_GPU};
 
 use super::file::{DelayFile, ScenarioFile};
 use super::kube_checks;
@@ -319,11 +319,20 @@ fn instance_types(
                 "cpu, memory and max_pods must be positive",
             ));
         }
+        let gpu = t.gpu.unwrap_or(0);
+        if gpu > MAX_GPU {
+            return Err(src.error(
+                None,
+                format!("instance_types.{}.gpu", t.name),
+                format!("{gpu} GPUs is more than the most poolsim accepts ({MAX_GPU})"),
+            ));
+        }
         let it = InstanceType {
             name: t.name.clone(),
             cpu: t.cpu.0,
             memory: t.memory.0,
             max_pods: t.max_pods,
+            gpu,
             price_per_hour: t.price_per_hour,
         };
         match instance_types.iter_mut().find(|x| x.name == t.name) {
@@ -461,26 +470,20 @@ fn check_placeable(src: &Source<'_>, s: &Scenario) -> Result<(), ScenarioError> 
                     ),
                 ));
             }
+            // Any type the pool may launch (a NodePool's, a mixed group's
+            // fallbacks): the first is the largest by cpu and memory, which
+            // may lack the GPUs another has.
             let fits = matching.iter().any(|p| {
-                let t = &s.instance_types[p.instance_type];
-                w.requests
-                    .fits_in(&t.allocatable_with(&s.cloud.reservation))
+                std::iter::once(&p.instance_type)
+                    .chain(&p.fallback_types)
+                    .any(|&t| {
+                        w.requests
+                            .fits_in(&s.instance_types[t].allocatable_with(&s.cloud.reservation))
+                    })
             });
             if !fits && !matching.is_empty() && (w.replicas > 0 || daemonset || job) {
-                let largest: Vec<String> = matching
-                    .iter()
-                    .map(|p| {
-                        let t = &s.instance_types[p.instance_type];
-                        let a = t.allocatable_with(&s.cloud.reservation);
-                        format!("{} ({}: {})", p.name, t.name, a)
-                    })
-                    .collect();
-                return Err(src.error(span, key, format!(
-                    "under policy `{}`, a pod ({}) is larger than the allocatable capacity of every pool it may use: {}",
-                    policy.name,
-                    w.requests,
-                    largest.join("; ")
-                )));
+                let why = super::requests::too_large(s, &policy.name, w, &matching);
+                return Err(src.error(span, key, why));
             }
         }
     }

@@ -1,12 +1,12 @@
 //! Validation of the `[[workloads]]` of a scenario: unique names, services
 //! and what needs them, built into the cluster's `WorkloadSpec`s (the
-//! per-workload keys are checked in `kube_checks.rs`). Every error names the
+//! per-workload keys are checked in `kube_checks.rs`, the requests in
+//! `requests.rs`). Every error names the
 //! file, the line and the key.
 
 use std::collections::BTreeMap;
 
 use crate::kube::{PodClass, WorkloadId, WorkloadKind, WorkloadSpec};
-use crate::quantity::Resources;
 
 use super::ScenarioError;
 use super::file::{ClassFile, ScenarioFile, WorkloadFile};
@@ -55,6 +55,7 @@ pub(super) fn workloads(
         let name = w.name.get_ref();
         let key = format!("workloads.{name}");
         let k = kube_checks::workload(src, classes, w)?;
+        let requests = super::requests::effective(src, w, &key)?;
         if let Some(m) = w.min_available
             && m > k.replicas
             && matches!(k.kind, WorkloadKind::Deployment | WorkloadKind::StatefulSet)
@@ -74,7 +75,7 @@ pub(super) fn workloads(
                 ClassFile::User => PodClass::User,
             },
             replicas: k.replicas,
-            requests: Resources::new(w.cpu.0, w.memory.0),
+            requests,
             node_selector: w.node_selector.clone(),
             min_available: w.min_available,
             needs: needs(src, raw, names, w, &key)?,

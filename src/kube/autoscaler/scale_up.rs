@@ -165,6 +165,7 @@ fn template(room: (Resources, u32), g: &GroupSnapshot, cluster: &Cluster) -> Tem
             let r = w.spec.requests;
             free.cpu.0 = free.cpu.0.saturating_sub(r.cpu.0);
             free.memory.0 = free.memory.0.saturating_sub(r.memory.0);
+            free.gpu = free.gpu.saturating_sub(r.gpu);
             slots = slots.saturating_sub(1);
         }
     }

@@ -1,6 +1,7 @@
 //! Filter plugins: may this pod run on this node at all?
 //!
-//! NodeResourcesFit (cpu, memory, pod count; `plugins/noderesources/fit.go`),
+//! NodeResourcesFit (cpu, memory, `nvidia.com/gpu`, pod count;
+//! `plugins/noderesources/fit.go`),
 //! NodeUnschedulable (`plugins/nodeunschedulable`), NodeAffinity with the
 //! nodeSelector (`plugins/nodeaffinity`) and TaintToleration for NoSchedule
 //! and NoExecute (`plugins/tainttoleration`). The parts that depend only on
@@ -39,13 +40,15 @@ pub(crate) fn nominated_load(pod: &Pod, node: &Node, pods: &[Pod]) -> (Resources
     (r, n)
 }
 
-/// NodeResourcesFit: requests fit the free allocatable and a pod slot is
-/// left, after `taken` (nominated pods' requests and count).
+/// NodeResourcesFit: requests (cpu, memory and the extended resource
+/// `nvidia.com/gpu`) fit the free allocatable and a pod slot is left,
+/// after `taken` (nominated pods' requests and count).
 pub(crate) fn fits_resources(pod: &Pod, node: &Node, taken: (Resources, u32)) -> bool {
     let used = node.requested + taken.0;
     (node.pods.len() as u32 + taken.1) < node.spec.max_pods
         && used.cpu.0 + pod.requests.cpu.0 <= node.spec.allocatable.cpu.0
         && used.memory.0 + pod.requests.memory.0 <= node.spec.allocatable.memory.0
+        && used.gpu + pod.requests.gpu <= node.spec.allocatable.gpu
 }
 
 /// All filters.

@@ -79,6 +79,7 @@ pub fn select_victims_on_node(
         (node.pods.len() - removed_count) as u32 + taken.1 < node.spec.max_pods
             && used.cpu.0 + pod.requests.cpu.0 <= node.spec.allocatable.cpu.0
             && used.memory.0 + pod.requests.memory.0 <= node.spec.allocatable.memory.0
+            && used.gpu + pod.requests.gpu <= node.spec.allocatable.gpu
     };
     if !fits(removed, potential.len()) {
         return None;

@@ -6,7 +6,8 @@
 //! this is poolsim's version of that. A [`Node`] is a few hundred bytes
 //! spread over several allocations; a decision on 5,000 nodes that touched
 //! each of them spent most of its time waiting for memory. Here the free
-//! room, the free pod slots and the run-time taints sit in one 32-byte row
+//! room (GPUs included), the free pod slots and the run-time taints sit in
+//! one 32-byte row
 //! with the node's last few resource scores, so a decision walks contiguous
 //! memory.
 //!
@@ -20,9 +21,13 @@
 //! ([`Snapshot::rejectors`]).
 
 use crate::kube::{Node, NodeCondition, NodeId, Workload, WorkloadId};
+use crate::quantity::MAX_GPU;
 
 use super::hints::Plugins;
 use super::score::NodeScore;
+
+// The rows hold free GPUs in a byte.
+const _: () = assert!(MAX_GPU <= u8::MAX as u32);
 
 /// Run-time states that stop a node from taking a pod, as bits of
 /// [`NodeFit::blocked`].
@@ -73,8 +78,11 @@ pub(crate) struct NodeFit {
     /// Allocatable memory minus requested, in bytes.
     free_memory: u64,
     /// Pods it may still take (`max_pods` minus bound pods), at most
-    /// `u16::MAX` (only whether it is 0 matters).
-    free_slots: u16,
+    /// `u8::MAX` (only whether it is 0 matters).
+    free_slots: u8,
+    /// Allocatable GPUs minus requested: exact, since no quantity holds
+    /// more than [`MAX_GPU`] = `u8::MAX` GPUs.
+    free_gpu: u8,
     /// Which of the [`bit`] states hold.
     blocked: u8,
     /// Pods are nominated here: the filter must count their requests, so
@@ -89,6 +97,7 @@ impl NodeFit {
         free_cpu: 0,
         free_memory: 0,
         free_slots: 0,
+        free_gpu: 0,
         blocked: bit::DELETED,
         has_nominated: false,
         memo: [EMPTY; MEMO_WAYS],
@@ -98,6 +107,7 @@ impl NodeFit {
         let alloc = node.spec.allocatable;
         let free_cpu = alloc.cpu.0.checked_sub(node.requested.cpu.0);
         let free_memory = alloc.memory.0.checked_sub(node.requested.memory.0);
+        let free_gpu = alloc.gpu.checked_sub(node.requested.gpu);
         let mut blocked = 0;
         if node.condition == NodeCondition::Deleted {
             blocked |= bit::DELETED;
@@ -111,7 +121,7 @@ impl NodeFit {
         if node.condition == NodeCondition::NotReady && !node.unreachable {
             blocked |= bit::NOT_READY;
         }
-        if free_cpu.is_none() || free_memory.is_none() {
+        if free_cpu.is_none() || free_memory.is_none() || free_gpu.is_none() {
             blocked |= bit::OVERCOMMITTED;
         }
         NodeFit {
@@ -121,7 +131,9 @@ impl NodeFit {
                 .spec
                 .max_pods
                 .saturating_sub(node.pods.len() as u32)
-                .min(u32::from(u16::MAX)) as u16,
+                .min(u32::from(u8::MAX)) as u8,
+            // At most the allocatable, itself at most `MAX_GPU`.
+            free_gpu: free_gpu.unwrap_or(0).min(MAX_GPU) as u8,
             blocked,
             has_nominated: !node.nominated.is_empty(),
             memo: [EMPTY; MEMO_WAYS],
@@ -135,15 +147,16 @@ impl NodeFit {
 
     /// The filters for a pod of `filter`'s workload on a node of one of its
     /// pools with no nominated pods: no untolerated run-time taint, and
-    /// room and a slot (NodeResourcesFit). Equal to
+    /// room (cpu, memory, GPUs) and a slot (NodeResourcesFit). Equal to
     /// [`super::filter::feasible`] there.
     #[inline]
     pub fn admits(&self, filter: &PodFilter) -> bool {
-        // `&`, not `&&`: four compares and one branch instead of four.
+        // `&`, not `&&`: five compares and one branch instead of five.
         (self.blocked & !filter.tolerated == 0)
             & (self.free_slots > 0)
             & (filter.cpu <= self.free_cpu)
             & (filter.memory <= self.free_memory)
+            & (filter.gpu <= self.free_gpu)
     }
 
     /// The remembered resource score of `workload`'s pods here, if any.
@@ -181,6 +194,8 @@ pub(crate) struct PodFilter {
     workload: WorkloadId,
     cpu: u64,
     memory: u64,
+    /// GPUs (at most [`MAX_GPU`]).
+    gpu: u8,
     /// The [`bit`] states its tolerations let it ignore.
     tolerated: u8,
 }
@@ -203,6 +218,9 @@ impl PodFilter {
             workload: id,
             cpu: wl.spec.requests.cpu.0,
             memory: wl.spec.requests.memory.0,
+            // Validated at most `MAX_GPU`; a larger count (never) fits
+            // nowhere.
+            gpu: u8::try_from(wl.spec.requests.gpu).unwrap_or(u8::MAX),
             tolerated,
         }
     }

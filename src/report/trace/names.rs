@@ -332,6 +332,7 @@ pub(super) fn rejection_text(r: &Rejection) -> String {
     for (n, why) in [
         (r.insufficient_cpu, "insufficient cpu"),
         (r.insufficient_memory, "insufficient memory"),
+        (r.insufficient_gpu, "insufficient nvidia.com/gpu"),
         (r.too_many_pods, "too many pods"),
         (r.volume_conflict, "volume node affinity conflict"),
         (
