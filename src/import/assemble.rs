@@ -98,6 +98,8 @@ pub fn scenario(parts: Parts, workloads: &[Workload], extra: &[Extra]) -> Scenar
 
 fn workload(w: &Workload, e: &Extra, all: &[Workload]) -> WorkloadFile {
     let t = &w.template;
+    let r = &t.requests;
+    let single = r.is_single();
     let kind = match w.controller {
         Controller::Deployment | Controller::BarePod => None,
         Controller::StatefulSet => Some(KindFile::Statefulset),
@@ -116,12 +118,18 @@ fn workload(w: &Workload, e: &Extra, all: &[Workload]) -> WorkloadFile {
             Controller::Deployment | Controller::BarePod | Controller::StatefulSet
         )
         .then_some(w.replicas),
-        cpu: Some(CpuText(t.cpu)),
-        memory: Some(MemoryText(t.memory)),
-        gpu: None,
-        containers: Vec::new(),
-        init_containers: Vec::new(),
-        overhead: None,
+        // One container alone: the workload's own keys, as before
+        // containers could be written.
+        cpu: single.then_some(CpuText(t.cpu)),
+        memory: single.then_some(MemoryText(t.memory)),
+        gpu: (single && r.total.gpu > 0).then(|| spanned(r.total.gpu)),
+        containers: if single {
+            Vec::new()
+        } else {
+            r.containers.clone()
+        },
+        init_containers: r.init_containers.clone(),
+        overhead: r.overhead.clone(),
         min_available: e.min_available,
         needs: e.needs.iter().map(name_of).collect(),
         node_selector: t.node_selector.clone(),

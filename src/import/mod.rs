@@ -153,6 +153,8 @@ pub fn import(opts: &ImportOptions) -> Result<Imported, ImportError> {
     }
     let derived = workloads::derive(&objects, &mut notes)?;
     let mut workloads = derived.workloads;
+    let gpus_exist = nodes::any_gpus(&nodes) || !nodepools.is_empty();
+    workloads::drop_gpus_without_nodes(&mut workloads, gpus_exist, &mut notes);
     let mut extra = vec![services::Extra::default(); workloads.len()];
     let priority_classes = services::priority_classes(&objects, &mut workloads, &mut notes)?;
     services::hpas(&objects, &mut workloads, &mut extra, &mut notes)?;

@@ -79,6 +79,8 @@ pub struct NodeInfo {
     pub capacity: (MilliCpu, Bytes, u32),
     /// `status.allocatable` cpu and memory.
     pub allocatable: (MilliCpu, Bytes),
+    /// `status.capacity` `nvidia.com/gpu` (0 without).
+    pub gpu: u32,
     /// `status.nodeInfo.kubeletVersion`.
     pub kubelet_version: Option<String>,
     /// Its group (set after the AWS inputs are matched).
@@ -160,6 +162,10 @@ pub fn read_node(o: &Object) -> Result<NodeInfo, ImportError> {
         taints,
         capacity: (ccpu, cmem, pods),
         allocatable: res(&alloc)?,
+        gpu: match cap.get("nvidia.com/gpu") {
+            Some(g) => super::template::gpus(&g).map_err(|b| o.error(b))?,
+            None => 0,
+        },
         kubelet_version: status
             .dig(&["nodeInfo", "kubeletVersion"])
             .and_then(|v| v.as_str().ok())
@@ -242,7 +248,7 @@ pub fn instance_types(nodes: &[NodeInfo], notes: &mut Notes) -> Vec<InstanceType
             }
             None => {
                 notes.approximate(
-                    "instance types not in the catalogue: cpu, memory and max pods from the node's capacity, price unknown (0 $/h)",
+                    "instance types not in the catalogue: cpu, memory, GPUs and max pods from the node's capacity, price unknown (0 $/h)",
                     &n.instance_type,
                 );
                 out.push(InstanceTypeFile {
@@ -250,7 +256,7 @@ pub fn instance_types(nodes: &[NodeInfo], notes: &mut Notes) -> Vec<InstanceType
                     cpu: CpuText(n.capacity.0),
                     memory: MemoryText(n.capacity.1),
                     max_pods: n.capacity.2,
-                    gpu: None,
+                    gpu: (n.gpu > 0).then_some(n.gpu),
                     price_per_hour: 0.0,
                 });
             }
@@ -286,4 +292,16 @@ pub fn kube_version(nodes: &[NodeInfo], notes: &mut Notes) -> Option<String> {
         );
         None
     }
+}
+
+/// Whether the scenario could have GPU nodes: a node with GPU capacity,
+/// or a node of a catalogue type with GPUs.
+pub fn any_gpus(nodes: &[NodeInfo]) -> bool {
+    let catalogue = builtin_instance_types();
+    nodes.iter().any(|n| {
+        n.gpu > 0
+            || catalogue
+                .iter()
+                .any(|t| t.name == n.instance_type && t.gpu > 0)
+    })
 }
