@@ -12,7 +12,7 @@ use crate::scenario::units::{CpuText, MemoryText};
 
 use super::ImportError;
 use super::notes::Notes;
-use super::object::Object;
+use super::object::{At, Object};
 use super::template::taint_effect;
 
 /// The label of a managed node group's nodes.
@@ -109,48 +109,17 @@ pub fn read_node(o: &Object) -> Result<NodeInfo, ImportError> {
         )
     })?;
     let cap = status.need("capacity").map_err(|b| o.error(b))?;
-    let res = |a: &super::object::At<'_>| -> Result<(MilliCpu, Bytes), ImportError> {
-        let cpu = a
-            .cpu("cpu")
-            .map_err(|b| o.error(b))?
-            .ok_or_else(|| o.error_at(&format!("{}.cpu", a.path), "missing"))?;
-        let mem = a
-            .memory("memory")
-            .map_err(|b| o.error(b))?
-            .ok_or_else(|| o.error_at(&format!("{}.memory", a.path), "missing"))?;
-        Ok((cpu, mem))
-    };
-    let (ccpu, cmem) = res(&cap)?;
-    let pods_at = cap.need("pods").map_err(|b| o.error(b))?;
-    let pods = pods_at
-        .as_str()
-        .ok()
-        .and_then(|s| s.parse::<u32>().ok())
-        .or_else(|| pods_at.v.as_u64().and_then(|n| u32::try_from(n).ok()))
-        .filter(|&n| n > 0)
-        .ok_or_else(|| o.error_at(&pods_at.path, "expected a positive number of pods"))?;
+    let (ccpu, cmem) = resources(o, &cap)?;
+    let pods = pod_capacity(o, &cap)?;
     let spec = root.get("spec");
     let provider = match &spec {
         Some(s) => s.str("providerID").map_err(|b| o.error(b))?,
         None => None,
     };
-    let mut taints = Vec::new();
-    if let Some(s) = &spec {
-        for t in s.list("taints").map_err(|b| o.error(b))? {
-            let key = t
-                .need("key")
-                .and_then(|k| k.as_str())
-                .map_err(|b| o.error(b))?;
-            if runtime_taint(key) {
-                continue;
-            }
-            taints.push(TaintFile {
-                key: key.to_string(),
-                value: t.str("value").map_err(|b| o.error(b))?.unwrap_or("").into(),
-                effect: taint_effect(&t).map_err(|b| o.error(b))?,
-            });
-        }
-    }
+    let taints = match &spec {
+        Some(s) => configured_taints(o, s)?,
+        None => Vec::new(),
+    };
     Ok(NodeInfo {
         name: o.name.clone(),
         instance_id: provider
@@ -161,7 +130,7 @@ pub fn read_node(o: &Object) -> Result<NodeInfo, ImportError> {
         instance_type,
         taints,
         capacity: (ccpu, cmem, pods),
-        allocatable: res(&alloc)?,
+        allocatable: resources(o, &alloc)?,
         gpu: match cap.get("nvidia.com/gpu") {
             Some(g) => super::template::gpus(&g).map_err(|b| o.error(b))?,
             None => 0,
@@ -177,6 +146,54 @@ pub fn read_node(o: &Object) -> Result<NodeInfo, ImportError> {
         },
         labels,
     })
+}
+
+/// The cpu and memory of a node's `capacity` or `allocatable` `a`.
+fn resources(o: &Object, a: &At<'_>) -> Result<(MilliCpu, Bytes), ImportError> {
+    let cpu = a
+        .cpu("cpu")
+        .map_err(|b| o.error(b))?
+        .ok_or_else(|| o.error_at(&format!("{}.cpu", a.path), "missing"))?;
+    let mem = a
+        .memory("memory")
+        .map_err(|b| o.error(b))?
+        .ok_or_else(|| o.error_at(&format!("{}.memory", a.path), "missing"))?;
+    Ok((cpu, mem))
+}
+
+/// The pods a node's `capacity` holds: a positive number, written as a
+/// string (as the API does) or a number.
+fn pod_capacity(o: &Object, cap: &At<'_>) -> Result<u32, ImportError> {
+    let pods_at = cap.need("pods").map_err(|b| o.error(b))?;
+    pods_at
+        .as_str()
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .or_else(|| pods_at.v.as_u64().and_then(|n| u32::try_from(n).ok()))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| o.error_at(&pods_at.path, "expected a positive number of pods"))
+}
+
+/// A node's configured taints: those of its `spec` less the ones it
+/// carries because of its state (`runtime_taint`), which the model sets
+/// itself.
+fn configured_taints(o: &Object, spec: &At<'_>) -> Result<Vec<TaintFile>, ImportError> {
+    let mut taints = Vec::new();
+    for t in spec.list("taints").map_err(|b| o.error(b))? {
+        let key = t
+            .need("key")
+            .and_then(|k| k.as_str())
+            .map_err(|b| o.error(b))?;
+        if runtime_taint(key) {
+            continue;
+        }
+        taints.push(TaintFile {
+            key: key.to_string(),
+            value: t.str("value").map_err(|b| o.error(b))?.unwrap_or("").into(),
+            effect: taint_effect(&t).map_err(|b| o.error(b))?,
+        });
+    }
+    Ok(taints)
 }
 
 /// Labels every node of a group has with the same value, less the
