@@ -408,6 +408,70 @@ mod tests {
         }
     }
 
+    /// Three nodes in zones 0, 1, 2 holding 2, 1 and 0 pods of a
+    /// Deployment scored by the system defaults (hostname maxSkew 3, zone
+    /// maxSkew 5), all three feasible: weights ln(3 + 2) = 1.6094 for
+    /// both keys; raw round(2 * 1.6094 + 2 * 1.6094 + 2 + 4) = 12,
+    /// round(1.6094 + 1.6094 + 6) = 9, 6; normalised 100 * (12 + 6 - s) / 12
+    /// = 50, 75, 100, times 2. A preferred anti-affinity term of weight 50
+    /// to the same pods per hostname: -100, -50, 0, normalised 0, 50, 100,
+    /// times 2.
+    #[test]
+    fn default_spreading_and_preferred_anti_affinity_scores() {
+        use crate::kube::WorkloadId;
+        use crate::kube::topology::TopologyKey;
+        let mut counts = Counts::new(1, 1);
+        let g = counts.intern(&[WorkloadId(0)], false);
+        let with_terminating = counts.intern(&[WorkloadId(0)], true);
+        for z in 0..3 {
+            counts.node_added(z, 0, z);
+        }
+        let at = |node| super::super::counts::Place {
+            node,
+            pool: 0,
+            zone: node,
+            registered: true,
+        };
+        for node in [0, 0, 1] {
+            counts.pod_moved(WorkloadId(0), at(node), false, 1);
+        }
+        let soft = |key| Counted {
+            group: g,
+            key,
+            weight: 0,
+            per_zone: if key == TopologyKey::Zone {
+                vec![2, 1, 0]
+            } else {
+                Vec::new()
+            },
+        };
+        let plan = Plan {
+            hard: Vec::new(),
+            soft: vec![soft(TopologyKey::Hostname), soft(TopologyKey::Zone)],
+            soft_skew: vec![2, 4],
+            affinity: Vec::new(),
+            affinity_free: false,
+            anti: Vec::new(),
+            terms: Vec::new(),
+        };
+        let (mut out, mut scratch) = (Vec::new(), Vec::new());
+        plan.score(&counts, 0..3, &mut out, &mut scratch);
+        assert_eq!(out, [100, 150, 200]);
+        let plan = Plan {
+            soft: Vec::new(),
+            soft_skew: Vec::new(),
+            terms: vec![Counted {
+                group: with_terminating,
+                key: TopologyKey::Hostname,
+                weight: -50,
+                per_zone: Vec::new(),
+            }],
+            ..plan
+        };
+        plan.score(&counts, 0..3, &mut out, &mut scratch);
+        assert_eq!(out, [0, 100, 200]);
+    }
+
     /// Half away from zero, as Go's math.Round.
     #[test]
     fn rounding() {
