@@ -11,6 +11,7 @@
 mod filter;
 mod fit_index;
 pub mod hints;
+mod ordered;
 pub(crate) mod preemption;
 mod queue;
 pub(crate) mod score;

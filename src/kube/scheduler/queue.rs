@@ -9,27 +9,17 @@
 //! 1 s ordering windows, ordered by priority within a window, and the head
 //! of backoffQ popped when activeQ is empty.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use crate::engine::Millis;
 use crate::kube::{Pod, PodId, QueueSlot};
 
 use super::SchedulerConfig;
 use super::hints::Plugins;
+use super::ordered::{Entry, Ordered};
 
 /// The start of the ordering window `t` is in.
 fn window(t: Millis) -> Millis {
     Millis(t.0 - t.0 % ORDERING_WINDOW.0)
 }
-
-/// activeQ order: higher priority first, then older queue timestamp, then
-/// insertion order.
-type ActiveKey = (Reverse<i32>, Millis, u64, PodId, u32);
-/// backoffQ order: earliest expiry first; with `pop_from_backoff`, within
-/// one window higher priority, then older queue timestamp, first (without
-/// it the priority and timestamp are left 0, so insertion order decides).
-type BackoffKey = (Millis, Reverse<i32>, Millis, u64, PodId, u32);
 
 /// `backoffQOrderingWindowDuration`: 1 s.
 const ORDERING_WINDOW: Millis = Millis(1_000);
@@ -40,13 +30,21 @@ const ORDERING_WINDOW: Millis = Millis(1_000);
 /// time, and an entry whose generation no longer matches is skipped.
 #[derive(Debug, Default)]
 pub struct SchedulingQueue {
-    active: BinaryHeap<Reverse<ActiveKey>>,
-    backoff: BinaryHeap<Reverse<BackoffKey>>,
+    /// activeQ order: higher priority first, then older queue timestamp,
+    /// then insertion order.
+    active: Ordered,
+    /// backoffQ order: earliest expiry first; with `pop_from_backoff`,
+    /// within one window higher priority, then older queue timestamp,
+    /// first (without it the priority and timestamp are left 0, so
+    /// insertion order decides).
+    backoff: Ordered,
     /// `podErrorBackoffQ`: pods no plugin rejected (there was no node),
     /// by expiry only; never popped before its backoff is over.
-    error_backoff: BinaryHeap<Reverse<BackoffKey>>,
+    error_backoff: Ordered,
     unschedulable: Vec<(PodId, u32)>,
     seq: u64,
+    /// The pods a cluster event or flush moves, kept for its allocation.
+    moving: Vec<(PodId, u32)>,
 }
 
 /// Where a cluster event sent pods.
@@ -61,20 +59,35 @@ pub struct Moved {
 impl SchedulingQueue {
     /// Puts a pod in activeQ.
     pub fn push_active(&mut self, pod: &mut Pod) {
+        let e = self.active_entry(pod);
+        self.active.push(e);
+    }
+
+    /// `pod` marked as in activeQ, and its entry there.
+    fn active_entry(&mut self, pod: &mut Pod) -> Entry {
         pod.queue_gen = pod.queue_gen.wrapping_add(1);
         pod.queue = QueueSlot::Active;
         self.seq += 1;
-        self.active.push(Reverse((
-            Reverse(pod.priority),
+        Entry::new(
+            Millis::ZERO,
+            pod.priority,
             pod.queue_ts,
             self.seq,
             pod.id,
             pod.queue_gen,
-        )));
+        )
     }
 
-    fn push_backoff(&mut self, pod: &mut Pod, config: &SchedulerConfig) {
-        let expiry = Self::backoff_expiry(pod, config);
+    /// Puts `pod`, whose backoff ends at `expiry`, in backoffQ (or the
+    /// error backoffQ); appended out of order when `bulk` (the caller
+    /// settles the queues after its batch).
+    fn push_backoff(
+        &mut self,
+        pod: &mut Pod,
+        expiry: Millis,
+        config: &SchedulerConfig,
+        bulk: bool,
+    ) {
         pod.queue_gen = pod.queue_gen.wrapping_add(1);
         pod.queue = QueueSlot::Backoff;
         self.seq += 1;
@@ -84,34 +97,39 @@ impl SchedulingQueue {
         } else {
             (0, Millis::ZERO)
         };
-        let key = Reverse((
-            expiry,
-            Reverse(priority),
-            ts,
-            self.seq,
-            pod.id,
-            pod.queue_gen,
-        ));
-        if error {
-            self.error_backoff.push(key);
+        let e = Entry::new(expiry, priority, ts, self.seq, pod.id, pod.queue_gen);
+        let queue = if error {
+            &mut self.error_backoff
         } else {
-            self.backoff.push(key);
+            &mut self.backoff
+        };
+        if bulk {
+            queue.append(e);
+        } else {
+            queue.push(e);
         }
+    }
+
+    /// Sorts in the entries appended by a batch of moves.
+    fn settle(&mut self) {
+        self.active.settle();
+        self.backoff.settle();
+        self.error_backoff.settle();
     }
 
     /// Takes the next pod to try: the head of activeQ; with
     /// `pop_from_backoff`, if activeQ is empty, the head of backoffQ
     /// whether or not its backoff is over (`activeQueue.unlockedPop`).
     pub fn pop(&mut self, pods: &mut [Pod], config: &SchedulerConfig) -> Option<PodId> {
-        while let Some(Reverse((_, _, _, id, generation))) = self.active.pop() {
-            if Self::take(&mut pods[id.index()], QueueSlot::Active, generation) {
-                return Some(id);
+        while let Some(e) = self.active.pop() {
+            if Self::take(&mut pods[e.id.index()], QueueSlot::Active, e.generation) {
+                return Some(e.id);
             }
         }
         if config.pop_from_backoff {
-            while let Some(Reverse((_, _, _, _, id, generation))) = self.backoff.pop() {
-                if Self::take(&mut pods[id.index()], QueueSlot::Backoff, generation) {
-                    return Some(id);
+            while let Some(e) = self.backoff.pop() {
+                if Self::take(&mut pods[e.id.index()], QueueSlot::Backoff, e.generation) {
+                    return Some(e.id);
                 }
             }
         }
@@ -123,16 +141,13 @@ impl SchedulingQueue {
     /// a stale entry hides the answer (the queues are left unchanged:
     /// [`SchedulingQueue::has_poppable`] counts stale entries too).
     pub fn peek(&self, pods: &[Pod], config: &SchedulerConfig) -> Option<PodId> {
-        let (id, generation, slot) = match self.active.peek() {
-            Some(&Reverse((_, _, _, id, generation))) => (id, generation, QueueSlot::Active),
-            None if config.pop_from_backoff => {
-                let &Reverse((_, _, _, _, id, generation)) = self.backoff.peek()?;
-                (id, generation, QueueSlot::Backoff)
-            }
+        let (e, slot) = match self.active.peek() {
+            Some(e) => (e, QueueSlot::Active),
+            None if config.pop_from_backoff => (self.backoff.peek()?, QueueSlot::Backoff),
             None => return None,
         };
-        let p = &pods[id.index()];
-        (p.queue == slot && p.queue_gen == generation).then_some(id)
+        let p = &pods[e.id.index()];
+        (p.queue == slot && p.queue_gen == e.generation).then_some(e.id)
     }
 
     /// Takes `pod` out of `slot` if the entry (of `generation`) is live.
@@ -161,7 +176,8 @@ impl SchedulingQueue {
         pod.unschedulable_since = now;
         pod.rejected_by = rejected;
         if rejected.is_empty() {
-            self.push_backoff(pod, config);
+            let expiry = Self::backoff_expiry(pod, config);
+            self.push_backoff(pod, expiry, config, false);
             return Moved {
                 to_active: 0,
                 to_backoff: 1,
@@ -226,7 +242,8 @@ impl SchedulingQueue {
         config: &SchedulerConfig,
         mut worth: impl FnMut(&Pod) -> bool,
     ) -> Moved {
-        let mut moving = Vec::new();
+        let mut moving = std::mem::take(&mut self.moving);
+        moving.clear();
         self.unschedulable.retain(|&(id, generation)| {
             let p = &pods[id.index()];
             if p.queue != QueueSlot::Unschedulable || p.queue_gen != generation {
@@ -249,13 +266,16 @@ impl SchedulingQueue {
         now: Millis,
         config: &SchedulerConfig,
     ) -> Moved {
-        let (old, young): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unschedulable)
-            .into_iter()
-            .partition(|&(id, _)| {
-                now.saturating_sub(pods[id.index()].unschedulable_since)
-                    >= config.max_in_unschedulable
-            });
-        self.unschedulable = young;
+        let mut old = std::mem::take(&mut self.moving);
+        old.clear();
+        self.unschedulable.retain(|&(id, generation)| {
+            let leave = now.saturating_sub(pods[id.index()].unschedulable_since)
+                >= config.max_in_unschedulable;
+            if leave {
+                old.push((id, generation));
+            }
+            !leave
+        });
         self.move_unschedulable(pods, now, config, old)
     }
 
@@ -267,20 +287,23 @@ impl SchedulingQueue {
         waiting: Vec<(PodId, u32)>,
     ) -> Moved {
         let mut moved = Moved::default();
-        for (id, generation) in waiting {
+        for &(id, generation) in &waiting {
             let pod = &mut pods[id.index()];
             if pod.queue != QueueSlot::Unschedulable || pod.queue_gen != generation {
                 continue;
             }
             let expiry = Self::backoff_expiry(pod, config);
             if Self::backing_off(pod, expiry, now, config) {
-                self.push_backoff(pod, config);
+                self.push_backoff(pod, expiry, config, true);
                 moved.to_backoff += 1;
             } else {
-                self.push_active(pod);
+                let e = self.active_entry(pod);
+                self.active.append(e);
                 moved.to_active += 1;
             }
         }
+        self.settle();
+        self.moving = waiting;
         moved
     }
 
@@ -301,20 +324,22 @@ impl SchedulingQueue {
                 } else {
                     &mut self.backoff
                 };
-                let Some(&Reverse((expiry, _, _, _, id, generation))) = heap.peek() else {
+                let Some(&e) = heap.peek() else {
                     break;
                 };
-                if Self::backing_off(&pods[id.index()], expiry, now, config) {
+                if Self::backing_off(&pods[e.id.index()], e.major(), now, config) {
                     break;
                 }
                 heap.pop();
-                let pod = &mut pods[id.index()];
-                if pod.queue == QueueSlot::Backoff && pod.queue_gen == generation {
-                    self.push_active(pod);
+                let pod = &mut pods[e.id.index()];
+                if pod.queue == QueueSlot::Backoff && pod.queue_gen == e.generation {
+                    let a = self.active_entry(pod);
+                    self.active.append(a);
                     n += 1;
                 }
             }
         }
+        self.settle();
         n
     }
 
@@ -330,12 +355,10 @@ impl SchedulingQueue {
                 out.push(id);
             }
         }
-        for Reverse((_, _, _, _, id, generation)) in
-            self.backoff.iter().chain(self.error_backoff.iter())
-        {
-            let p = &pods[id.index()];
-            if p.queue == QueueSlot::Backoff && p.queue_gen == *generation && p.attempts > 0 {
-                out.push(*id);
+        for e in self.backoff.iter().chain(self.error_backoff.iter()) {
+            let p = &pods[e.id.index()];
+            if p.queue == QueueSlot::Backoff && p.queue_gen == e.generation && p.attempts > 0 {
+                out.push(e.id);
             }
         }
     }
