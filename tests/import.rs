@@ -34,6 +34,30 @@ fn imported() -> (String, toml::Table) {
     (out.text, table)
 }
 
+/// A workload's effective cpu and memory requests as the model reads the
+/// imported text (from `cpu`/`memory`, or its containers).
+fn effective(text: &str, name: &str) -> (String, String) {
+    let s = Scenario::parse(text, "imported.toml").unwrap_or_else(|e| panic!("{e}"));
+    let w = s
+        .workloads
+        .iter()
+        .find(|w| w.name == name)
+        .unwrap_or_else(|| panic!("no `{name}`"));
+    (w.requests.cpu.to_string(), w.requests.memory.to_string())
+}
+
+/// The names of a workload's `containers` or `init_containers`.
+fn container_names(w: &toml::Table, key: &str) -> Vec<String> {
+    w.get(key)
+        .and_then(toml::Value::as_array)
+        .map(|l| {
+            l.iter()
+                .map(|c| c["name"].as_str().expect("name").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn array<'a>(t: &'a toml::Table, key: &str) -> &'a Vec<toml::Value> {
     t[key].as_array().unwrap_or_else(|| panic!("no {key}"))
 }
@@ -158,15 +182,17 @@ fn pools_come_from_node_groups_asgs_and_ungrouped_nodes() {
 /// Workloads, field by field, against the fixture's pod specs.
 #[test]
 fn workloads_have_effective_requests_replicas_classes_and_placement() {
-    let (_, f) = imported();
+    let (text, f) = imported();
     let w = array(&f, "workloads");
     // api: HPA current 6; 500m/1Gi (the 50m/32Mi init container is
-    // smaller); shop-high; ClusterFirst DNS needs CoreDNS.
+    // smaller, and written as one); shop-high; ClusterFirst DNS needs
+    // CoreDNS.
     let api = named(w, "api");
-    assert_eq!(
-        (n(api, "replicas"), s(api, "cpu"), s(api, "memory")),
-        (6, "500m", "1Gi")
-    );
+    assert_eq!(n(api, "replicas"), 6);
+    assert_eq!(container_names(api, "containers"), ["api"]);
+    assert_eq!(container_names(api, "init_containers"), ["wait-for-db"]);
+    assert!(api.get("cpu").is_none());
+    assert_eq!(effective(&text, "api"), ("500m".into(), "1Gi".into()));
     assert_eq!(
         (s(api, "class"), s(api, "priority_class")),
         ("user", "shop-high")
@@ -183,20 +209,18 @@ fn workloads_have_effective_requests_replicas_classes_and_placement() {
     assert!(named(w, "worker").get("readiness_delay").is_none());
     // web: 250m+100m, 512Mi+128Mi; PDB maxUnavailable 25% of 4 -> 1.
     let web = named(w, "web");
-    assert_eq!((s(web, "cpu"), s(web, "memory")), ("350m", "640Mi"));
+    assert_eq!(container_names(web, "containers").len(), 2);
+    assert_eq!(effective(&text, "web"), ("350m".into(), "640Mi".into()));
     assert_eq!(n(web["pdb"].as_table().expect("pdb"), "max_unavailable"), 1);
     // worker: 30 replicas, 12 of them Pending (the backlog).
     let worker = named(w, "worker");
-    assert_eq!(
-        (n(worker, "replicas"), s(worker, "cpu"), s(worker, "memory")),
-        (30, "500m", "1Gi")
-    );
-    // aws-node: the CNI DaemonSet, 25m+25m, no memory, system.
+    assert_eq!(n(worker, "replicas"), 30);
+    assert_eq!(effective(&text, "worker"), ("500m".into(), "1Gi".into()));
+    // aws-node: the CNI DaemonSet, 25m+25m (its 25m init container is
+    // smaller), no memory, system.
     let cni = named(w, "aws-node");
-    assert_eq!(
-        (s(cni, "kind"), s(cni, "cpu"), s(cni, "memory")),
-        ("daemonset", "50m", "0")
-    );
+    assert_eq!(s(cni, "kind"), "daemonset");
+    assert_eq!(effective(&text, "aws-node"), ("50m".into(), "0".into()));
     assert_eq!(cni["network_plugin"].as_bool(), Some(true));
     assert_eq!(s(cni, "class"), "system");
     assert!(named(w, "kube-proxy")["network_plugin"].as_bool() == Some(false));
@@ -208,11 +232,18 @@ fn workloads_have_effective_requests_replicas_classes_and_placement() {
     assert_eq!(s(dns, "priority_class"), "system-cluster-critical");
     // ebs-csi-controller: five 10m/40Mi containers.
     let ebs = named(w, "ebs-csi-controller");
-    assert_eq!((s(ebs, "cpu"), s(ebs, "memory")), ("50m", "200Mi"));
+    assert_eq!(container_names(ebs, "containers").len(), 5);
+    assert_eq!(
+        effective(&text, "ebs-csi-controller"),
+        ("50m".into(), "200Mi".into())
+    );
     // Prometheus: 500m+10m, 2Gi+25Mi, its claim template, one replica.
     let prom = named(w, "prometheus-kube-prometheus-stack-prometheus");
     assert_eq!((s(prom, "kind"), n(prom, "replicas")), ("statefulset", 1));
-    assert_eq!((s(prom, "cpu"), s(prom, "memory")), ("510m", "2073Mi"));
+    assert_eq!(
+        effective(&text, "prometheus-kube-prometheus-stack-prometheus"),
+        ("510m".into(), "2073Mi".into())
+    );
     let claim = array(prom, "volume_claims")[0].as_table().expect("claim");
     assert_eq!(
         s(claim, "name"),
@@ -574,8 +605,26 @@ fn yaml_manifests_import_with_effective_requests() {
     let f: toml::Table = out.text.parse().expect("TOML");
     let api = named(array(&f, "workloads"), "api");
     // max(sidecar 100m/64Mi + api's limits 500m/512Mi + probe 50m,
-    // init 1/1Gi) + overhead 10m/16Mi.
-    assert_eq!((s(api, "cpu"), s(api, "memory")), ("1010m", "1040Mi"));
+    // init 1/1Gi) + overhead 10m/16Mi: written as containers (the sidecar
+    // with restart_policy), init containers and overhead.
+    assert_eq!(container_names(api, "containers"), ["api", "gpu-probe"]);
+    assert_eq!(
+        container_names(api, "init_containers"),
+        ["migrate", "proxy"]
+    );
+    let proxy = array(api, "init_containers")[1].as_table().expect("proxy");
+    assert_eq!(s(proxy, "restart_policy"), "Always");
+    assert_eq!(
+        s(api["overhead"].as_table().expect("overhead"), "cpu"),
+        "10m"
+    );
+    assert_eq!(
+        effective(&out.text, "api"),
+        ("1010m".into(), "1040Mi".into())
+    );
+    // The probe's GPU: the manifests' nodes (m5.large) have none, so the
+    // request is dropped with a note rather than written unplaceable.
+    assert!(array(api, "containers")[1].get("gpu").is_none());
     // No status: the HPA keeps spec.replicas; minAvailable 50% of 3 -> 2.
     assert_eq!(n(api, "replicas"), 3);
     assert_eq!(n(api["pdb"].as_table().expect("pdb"), "min_available"), 2);
@@ -594,7 +643,8 @@ fn yaml_manifests_import_with_effective_requests() {
         "Namespace objects: not part of the model: Namespace/shop",
         "ConfigMap/shop/api-config",
         "NOTES.txt",
-        "extended resource `nvidia.com/gpu` requests: not modelled",
+        "`nvidia.com/gpu` requests dropped: no node or NodePool has GPUs",
+        "Deployment/shop/api",
         "no CoreDNS workload",
         "node groups without AWS data",
     ] {
@@ -669,4 +719,64 @@ fn needs_file_adds_dependencies() {
             && err.contains("no imported workload named `payments`"),
         "{err}"
     );
+}
+
+/// A g5.xlarge node (one GPU in its capacity) and a Deployment whose one
+/// container has `nvidia.com/gpu: 1` in its limits only (the API server
+/// copies it into requests): the workload asks for `gpu = 1`, and the
+/// scenario is valid because the node's pool holds it.
+#[test]
+fn gpu_limits_become_a_gpu_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": "gpu-1",
+                    "labels": {
+                        "node.kubernetes.io/instance-type": "g5.xlarge",
+                        "topology.kubernetes.io/zone": "us-east-1a"
+                    }
+                },
+                "status": {
+                    "capacity": {"cpu": "4", "memory": "16Gi", "pods": "58", "nvidia.com/gpu": "1"},
+                    "allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "58", "nvidia.com/gpu": "1"}
+                }
+            },
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "train", "namespace": "ml"},
+                "spec": {
+                    "replicas": 1,
+                    "template": {
+                        "metadata": {"labels": {"app": "train"}},
+                        "spec": {
+                            "containers": [{
+                                "name": "train",
+                                "resources": {"limits": {"cpu": "2", "memory": "8Gi", "nvidia.com/gpu": 1}}
+                            }]
+                        }
+                    }
+                }
+            }
+        ]
+    });
+    let p = dir.path().join("gpu.json");
+    std::fs::write(&p, list.to_string()).expect("write");
+    let mut opts = options(vec![p]);
+    opts.asgs.clear();
+    let out = import(&opts).unwrap_or_else(|e| panic!("{e}"));
+    let f: toml::Table = out.text.parse().expect("TOML");
+    let train = named(array(&f, "workloads"), "train");
+    assert_eq!(n(train, "gpu"), 1);
+    assert_eq!((s(train, "cpu"), s(train, "memory")), ("2", "8Gi"));
+    let scenario = Scenario::parse(&out.text, "gpu.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scenario.workloads[0].requests.gpu, 1);
+    let report = out.notes.lines().join("\n");
+    assert!(!report.contains("nvidia.com/gpu"), "{report}");
 }

@@ -103,8 +103,10 @@ pub fn scenario(
     }
 }
 
-fn workload(w: &Workload, e: &Extra, r: &Written, all: &[Workload]) -> WorkloadFile {
+fn workload(w: &Workload, e: &Extra, rules: &Written, all: &[Workload]) -> WorkloadFile {
     let t = &w.template;
+    let r = &t.requests;
+    let single = r.is_single();
     let kind = match w.controller {
         Controller::Deployment | Controller::BarePod => None,
         Controller::StatefulSet => Some(KindFile::Statefulset),
@@ -123,12 +125,18 @@ fn workload(w: &Workload, e: &Extra, r: &Written, all: &[Workload]) -> WorkloadF
             Controller::Deployment | Controller::BarePod | Controller::StatefulSet
         )
         .then_some(w.replicas),
-        cpu: Some(CpuText(t.cpu)),
-        memory: Some(MemoryText(t.memory)),
-        gpu: None,
-        containers: Vec::new(),
-        init_containers: Vec::new(),
-        overhead: None,
+        // One container alone: the workload's own keys, as before
+        // containers could be written.
+        cpu: single.then_some(CpuText(t.cpu)),
+        memory: single.then_some(MemoryText(t.memory)),
+        gpu: (single && r.total.gpu > 0).then(|| spanned(r.total.gpu)),
+        containers: if single {
+            Vec::new()
+        } else {
+            r.containers.clone()
+        },
+        init_containers: r.init_containers.clone(),
+        overhead: r.overhead.clone(),
         min_available: e.min_available,
         needs: e.needs.iter().map(name_of).collect(),
         node_selector: t.node_selector.clone(),
@@ -168,10 +176,10 @@ fn workload(w: &Workload, e: &Extra, r: &Written, all: &[Workload]) -> WorkloadF
             .readiness_seconds
             .filter(|&s| s > 0 && job.is_none())
             .map(|s| DelayFile::Fixed { value: duration(s) }),
-        labels: r.labels.clone(),
-        topology_spread: r.spread.clone(),
-        pod_affinity: r.affinity.clone(),
-        pod_anti_affinity: r.anti.clone(),
+        labels: rules.labels.clone(),
+        topology_spread: rules.spread.clone(),
+        pod_affinity: rules.affinity.clone(),
+        pod_anti_affinity: rules.anti.clone(),
     }
 }
 

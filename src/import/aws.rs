@@ -208,43 +208,8 @@ pub fn read_nodegroup(path: &Path, asgs: &mut Vec<AsgInfo>) -> Result<(), Import
     let obj = format!("Nodegroup/{name}");
     let e = |b| aws_error(&file, obj.clone(), b);
     let scaling = ng.need("scalingConfig").map_err(e)?;
-    let mut taints = Vec::new();
-    for t in ng.list("taints").map_err(e)? {
-        let effect = match t.str("effect").map_err(e)? {
-            Some("NO_SCHEDULE") => "NoSchedule",
-            Some("NO_EXECUTE") => "NoExecute",
-            Some("PREFER_NO_SCHEDULE") => "PreferNoSchedule",
-            _ => {
-                return Err(e(Bad {
-                    path: format!("{}.effect", t.path),
-                    message: "expected NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE".into(),
-                }));
-            }
-        };
-        let fixed = serde_json::json!({ "effect": effect });
-        taints.push(TaintFile {
-            key: t
-                .need("key")
-                .and_then(|k| k.as_str())
-                .map_err(e)?
-                .to_string(),
-            value: t.str("value").map_err(e)?.unwrap_or("").to_string(),
-            effect: taint_effect(&At::root(&fixed)).map_err(e)?,
-        });
-    }
-    let asg_names: Vec<String> = ng
-        .dig(&["resources", "autoScalingGroups"])
-        .map(|l| {
-            l.v.as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.get("name").and_then(Value::as_str))
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
+    let taints = nodegroup_taints(&ng, &e)?;
+    let asg_names = nodegroup_asgs(&ng);
     let info = AsgInfo {
         name: asg_names.first().cloned().unwrap_or_else(|| name.clone()),
         nodegroup: Some(name.clone()),
@@ -274,6 +239,55 @@ pub fn read_nodegroup(path: &Path, asgs: &mut Vec<AsgInfo>) -> Result<(), Import
         None => asgs.push(info),
     }
     Ok(())
+}
+
+/// A node group's taints, their effects written as EKS writes them
+/// (`NO_SCHEDULE`, `NO_EXECUTE`, `PREFER_NO_SCHEDULE`).
+fn nodegroup_taints(
+    ng: &At<'_>,
+    e: &dyn Fn(Bad) -> ImportError,
+) -> Result<Vec<TaintFile>, ImportError> {
+    let mut taints = Vec::new();
+    for t in ng.list("taints").map_err(e)? {
+        let effect = match t.str("effect").map_err(e)? {
+            Some("NO_SCHEDULE") => "NoSchedule",
+            Some("NO_EXECUTE") => "NoExecute",
+            Some("PREFER_NO_SCHEDULE") => "PreferNoSchedule",
+            _ => {
+                return Err(e(Bad {
+                    path: format!("{}.effect", t.path),
+                    message: "expected NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE".into(),
+                }));
+            }
+        };
+        let fixed = serde_json::json!({ "effect": effect });
+        taints.push(TaintFile {
+            key: t
+                .need("key")
+                .and_then(|k| k.as_str())
+                .map_err(e)?
+                .to_string(),
+            value: t.str("value").map_err(e)?.unwrap_or("").to_string(),
+            effect: taint_effect(&At::root(&fixed)).map_err(e)?,
+        });
+    }
+    Ok(taints)
+}
+
+/// The names of a node group's Auto Scaling groups.
+fn nodegroup_asgs(ng: &At<'_>) -> Vec<String> {
+    ng.dig(&["resources", "autoScalingGroups"])
+        .map(|l| {
+            l.v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.get("name").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
 }
 
 /// Puts self-managed nodes into their ASG by instance id, and checks that

@@ -12,7 +12,7 @@ use crate::scenario::{NODEPOOL_CAPACITY_KEY, NODEPOOL_TYPE_KEYS, NODEPOOL_ZONE_K
 
 use super::ImportError;
 use super::notes::Notes;
-use super::object::Object;
+use super::object::{At, Object};
 use super::template::taint_effect;
 
 /// The NodePools among the objects, by name.
@@ -38,6 +38,8 @@ pub fn nodepools(objects: &[Object], notes: &mut Notes) -> Result<Vec<NodePoolFi
     Ok(out)
 }
 
+/// One NodePool: its template's requirements, labels and taints, its
+/// disruption settings, expiry, limits and weight.
 fn nodepool(o: &Object, notes: &mut Notes) -> Result<NodePoolFile, ImportError> {
     let e = |b| o.error(b);
     let root = o.root();
@@ -48,6 +50,61 @@ fn nodepool(o: &Object, notes: &mut Notes) -> Result<NodePoolFile, ImportError> 
         Some(m) => m.string_map("labels").map_err(e)?,
         None => Default::default(),
     };
+    let requirements = requirements(o, &tspec, notes)?;
+    let mut taints = Vec::new();
+    for t in tspec.list("taints").map_err(e)? {
+        taints.push(TaintFile {
+            key: t
+                .need("key")
+                .and_then(|k| k.as_str())
+                .map_err(e)?
+                .to_string(),
+            value: t.str("value").map_err(e)?.unwrap_or("").to_string(),
+            effect: taint_effect(&t).map_err(e)?,
+        });
+    }
+    if !tspec.list("startupTaints").map_err(e)?.is_empty() {
+        notes.skip("NodePool startupTaints: not modelled", o.id());
+    }
+    let disruption = match spec.get("disruption") {
+        Some(d) => Some(disruption(o, &d)?),
+        None => None,
+    };
+    let expire_after = tspec.str("expireAfter").map_err(e)?.map(str::to_string);
+    let limits = match spec.get("limits") {
+        Some(l) => Some(LimitsFile {
+            cpu: l.cpu("cpu").map_err(e)?.map(CpuText),
+            memory: l.memory("memory").map_err(e)?.map(MemoryText),
+        }),
+        None => None,
+    };
+    let weight = spec
+        .u64("weight")
+        .map_err(e)?
+        .map(|w| u32::try_from(w).unwrap_or(u32::MAX));
+    Ok(NodePoolFile {
+        name: toml::Spanned::new(0..0, o.name.clone()),
+        requirements,
+        labels,
+        taints,
+        limits,
+        weight,
+        launch_delay: None,
+        boot_delay: None,
+        disruption,
+        expire_after,
+        updates: Vec::new(),
+    })
+}
+
+/// The template's requirements on the labels the model knows (the others
+/// skipped with a note; `minValues` noted as not modelled).
+fn requirements(
+    o: &Object,
+    tspec: &At<'_>,
+    notes: &mut Notes,
+) -> Result<Vec<NodePoolRequirementFile>, ImportError> {
+    let e = |b| o.error(b);
     let mut requirements = Vec::new();
     for r in tspec.list("requirements").map_err(e)? {
         let key = r.need("key").and_then(|k| k.as_str()).map_err(e)?;
@@ -88,64 +145,25 @@ fn nodepool(o: &Object, notes: &mut Notes) -> Result<NodePoolFile, ImportError> 
             values: r.strings("values").map_err(e)?,
         });
     }
-    let mut taints = Vec::new();
-    for t in tspec.list("taints").map_err(e)? {
-        taints.push(TaintFile {
-            key: t
-                .need("key")
-                .and_then(|k| k.as_str())
-                .map_err(e)?
-                .to_string(),
-            value: t.str("value").map_err(e)?.unwrap_or("").to_string(),
-            effect: taint_effect(&t).map_err(e)?,
+    Ok(requirements)
+}
+
+/// `spec.disruption`: consolidation policy and delay, and the budgets.
+fn disruption(o: &Object, d: &At<'_>) -> Result<DisruptionFile, ImportError> {
+    let e = |b| o.error(b);
+    let mut budgets = Vec::new();
+    for b in d.list("budgets").map_err(e)? {
+        let reasons = b.strings("reasons").map_err(e)?;
+        budgets.push(BudgetFile {
+            nodes: b.str("nodes").map_err(e)?.map(str::to_string),
+            schedule: b.str("schedule").map_err(e)?.map(str::to_string),
+            duration: b.str("duration").map_err(e)?.map(str::to_string),
+            reasons: (!reasons.is_empty()).then_some(reasons),
         });
     }
-    if !tspec.list("startupTaints").map_err(e)?.is_empty() {
-        notes.skip("NodePool startupTaints: not modelled", o.id());
-    }
-    let disruption = match spec.get("disruption") {
-        Some(d) => {
-            let mut budgets = Vec::new();
-            for b in d.list("budgets").map_err(e)? {
-                let reasons = b.strings("reasons").map_err(e)?;
-                budgets.push(BudgetFile {
-                    nodes: b.str("nodes").map_err(e)?.map(str::to_string),
-                    schedule: b.str("schedule").map_err(e)?.map(str::to_string),
-                    duration: b.str("duration").map_err(e)?.map(str::to_string),
-                    reasons: (!reasons.is_empty()).then_some(reasons),
-                });
-            }
-            Some(DisruptionFile {
-                consolidation_policy: d.str("consolidationPolicy").map_err(e)?.map(str::to_string),
-                consolidate_after: d.str("consolidateAfter").map_err(e)?.map(str::to_string),
-                budgets: (!budgets.is_empty()).then_some(budgets),
-            })
-        }
-        None => None,
-    };
-    let expire_after = tspec.str("expireAfter").map_err(e)?.map(str::to_string);
-    let limits = match spec.get("limits") {
-        Some(l) => Some(LimitsFile {
-            cpu: l.cpu("cpu").map_err(e)?.map(CpuText),
-            memory: l.memory("memory").map_err(e)?.map(MemoryText),
-        }),
-        None => None,
-    };
-    let weight = spec
-        .u64("weight")
-        .map_err(e)?
-        .map(|w| u32::try_from(w).unwrap_or(u32::MAX));
-    Ok(NodePoolFile {
-        name: toml::Spanned::new(0..0, o.name.clone()),
-        requirements,
-        labels,
-        taints,
-        limits,
-        weight,
-        launch_delay: None,
-        boot_delay: None,
-        disruption,
-        expire_after,
-        updates: Vec::new(),
+    Ok(DisruptionFile {
+        consolidation_policy: d.str("consolidationPolicy").map_err(e)?.map(str::to_string),
+        consolidate_after: d.str("consolidateAfter").map_err(e)?.map(str::to_string),
+        budgets: (!budgets.is_empty()).then_some(budgets),
     })
 }

@@ -125,18 +125,7 @@ pub fn import(opts: &ImportOptions) -> Result<Imported, ImportError> {
     }
     let mut notes = Notes::default();
     let objects = read::read_inputs(&opts.inputs, &mut notes)?;
-    let mut asgs = Vec::new();
-    for f in &opts.asgs {
-        asgs.extend(aws::read_asgs(f)?);
-    }
-    for f in &opts.nodegroups {
-        aws::read_nodegroup(f, &mut asgs)?;
-    }
-    let mut nodes = Vec::new();
-    for o in objects.iter().filter(|o| o.kind == "Node") {
-        nodes.push(nodes::read_node(o)?);
-    }
-    aws::match_nodes(&mut nodes, &asgs)?;
+    let (nodes, asgs) = machines(opts, &objects)?;
     let nodepools = karpenter::nodepools(&objects, &mut notes)?;
     let managed: BTreeSet<nodes::GroupKey> = nodepools
         .iter()
@@ -154,21 +143,9 @@ pub fn import(opts: &ImportOptions) -> Result<Imported, ImportError> {
     }
     let derived = workloads::derive(&objects, &mut notes)?;
     let mut workloads = derived.workloads;
-    let mut extra = vec![services::Extra::default(); workloads.len()];
-    let priority_classes = services::priority_classes(&objects, &mut workloads, &mut notes)?;
-    services::hpas(&objects, &mut workloads, &mut extra, &mut notes)?;
-    services::classes(&workloads, &opts.class_rule, &mut extra);
-    services::pdbs(&objects, &workloads, &mut extra, &mut notes)?;
-    services::volumes(&objects, &workloads, &mut notes)?;
-    webhooks::webhooks(&objects, &workloads, &mut extra, &mut notes)?;
-    services::cluster_dns(&objects, &workloads, &mut extra, &mut notes)?;
-    match &opts.needs {
-        Some(path) => services::needs_file(path, &workloads, &mut extra)?,
-        None => notes.approximate(
-            "dependencies between services other than cluster DNS and webhooks cannot be seen in the API: none written (give them with --needs FILE)",
-            "every workload",
-        ),
-    }
+    let gpus_exist = nodes::any_gpus(&nodes) || !nodepools.is_empty();
+    workloads::drop_gpus_without_nodes(&mut workloads, gpus_exist, &mut notes);
+    let (priority_classes, extra) = services(opts, &objects, &mut workloads, &mut notes)?;
     let zones: BTreeSet<String> = pools
         .iter()
         .flat_map(|p| p.zones.iter().flat_map(|z| z.get_ref().clone()))
@@ -209,6 +186,61 @@ pub fn import(opts: &ImportOptions) -> Result<Imported, ImportError> {
     crate::Scenario::parse(&text, &format!("{}.toml", opts.name))
         .map_err(|e| ImportError::Invalid(e.to_string()))?;
     Ok(Imported { text, notes })
+}
+
+/// The nodes among the objects, matched to the ASGs and EKS node groups
+/// of `--asg` and `--nodegroup`.
+fn machines(
+    opts: &ImportOptions,
+    objects: &[object::Object],
+) -> Result<(Vec<nodes::NodeInfo>, Vec<aws::AsgInfo>), ImportError> {
+    let mut asgs = Vec::new();
+    for f in &opts.asgs {
+        asgs.extend(aws::read_asgs(f)?);
+    }
+    for f in &opts.nodegroups {
+        aws::read_nodegroup(f, &mut asgs)?;
+    }
+    let mut nodes = Vec::new();
+    for o in objects.iter().filter(|o| o.kind == "Node") {
+        nodes.push(nodes::read_node(o)?);
+    }
+    aws::match_nodes(&mut nodes, &asgs)?;
+    Ok((nodes, asgs))
+}
+
+/// What the workloads are to each other and to the cluster: their
+/// PriorityClasses (returned), HPAs, classes, PodDisruptionBudgets,
+/// volumes, webhooks, the cluster DNS and `--needs` dependencies (each
+/// workload's `Extra`, returned).
+fn services(
+    opts: &ImportOptions,
+    objects: &[object::Object],
+    workloads: &mut [workloads::Workload],
+    notes: &mut Notes,
+) -> Result<
+    (
+        Vec<crate::scenario::file::PriorityClassFile>,
+        Vec<services::Extra>,
+    ),
+    ImportError,
+> {
+    let mut extra = vec![services::Extra::default(); workloads.len()];
+    let priority_classes = services::priority_classes(objects, workloads, notes)?;
+    services::hpas(objects, workloads, &mut extra, notes)?;
+    services::classes(workloads, &opts.class_rule, &mut extra);
+    services::pdbs(objects, workloads, &mut extra, notes)?;
+    services::volumes(objects, workloads, notes)?;
+    webhooks::webhooks(objects, workloads, &mut extra, notes)?;
+    services::cluster_dns(objects, workloads, &mut extra, notes)?;
+    match &opts.needs {
+        Some(path) => services::needs_file(path, workloads, &mut extra)?,
+        None => notes.approximate(
+            "dependencies between services other than cluster DNS and webhooks cannot be seen in the API: none written (give them with --needs FILE)",
+            "every workload",
+        ),
+    }
+    Ok((priority_classes, extra))
 }
 
 /// The opening comment: what was imported and how to run it.

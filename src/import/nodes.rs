@@ -12,7 +12,7 @@ use crate::scenario::units::{CpuText, MemoryText};
 
 use super::ImportError;
 use super::notes::Notes;
-use super::object::Object;
+use super::object::{At, Object};
 use super::template::taint_effect;
 
 /// The label of a managed node group's nodes.
@@ -79,6 +79,8 @@ pub struct NodeInfo {
     pub capacity: (MilliCpu, Bytes, u32),
     /// `status.allocatable` cpu and memory.
     pub allocatable: (MilliCpu, Bytes),
+    /// `status.capacity` `nvidia.com/gpu` (0 without).
+    pub gpu: u32,
     /// `status.nodeInfo.kubeletVersion`.
     pub kubelet_version: Option<String>,
     /// Its group (set after the AWS inputs are matched).
@@ -107,48 +109,17 @@ pub fn read_node(o: &Object) -> Result<NodeInfo, ImportError> {
         )
     })?;
     let cap = status.need("capacity").map_err(|b| o.error(b))?;
-    let res = |a: &super::object::At<'_>| -> Result<(MilliCpu, Bytes), ImportError> {
-        let cpu = a
-            .cpu("cpu")
-            .map_err(|b| o.error(b))?
-            .ok_or_else(|| o.error_at(&format!("{}.cpu", a.path), "missing"))?;
-        let mem = a
-            .memory("memory")
-            .map_err(|b| o.error(b))?
-            .ok_or_else(|| o.error_at(&format!("{}.memory", a.path), "missing"))?;
-        Ok((cpu, mem))
-    };
-    let (ccpu, cmem) = res(&cap)?;
-    let pods_at = cap.need("pods").map_err(|b| o.error(b))?;
-    let pods = pods_at
-        .as_str()
-        .ok()
-        .and_then(|s| s.parse::<u32>().ok())
-        .or_else(|| pods_at.v.as_u64().and_then(|n| u32::try_from(n).ok()))
-        .filter(|&n| n > 0)
-        .ok_or_else(|| o.error_at(&pods_at.path, "expected a positive number of pods"))?;
+    let (ccpu, cmem) = resources(o, &cap)?;
+    let pods = pod_capacity(o, &cap)?;
     let spec = root.get("spec");
     let provider = match &spec {
         Some(s) => s.str("providerID").map_err(|b| o.error(b))?,
         None => None,
     };
-    let mut taints = Vec::new();
-    if let Some(s) = &spec {
-        for t in s.list("taints").map_err(|b| o.error(b))? {
-            let key = t
-                .need("key")
-                .and_then(|k| k.as_str())
-                .map_err(|b| o.error(b))?;
-            if runtime_taint(key) {
-                continue;
-            }
-            taints.push(TaintFile {
-                key: key.to_string(),
-                value: t.str("value").map_err(|b| o.error(b))?.unwrap_or("").into(),
-                effect: taint_effect(&t).map_err(|b| o.error(b))?,
-            });
-        }
-    }
+    let taints = match &spec {
+        Some(s) => configured_taints(o, s)?,
+        None => Vec::new(),
+    };
     Ok(NodeInfo {
         name: o.name.clone(),
         instance_id: provider
@@ -159,7 +130,11 @@ pub fn read_node(o: &Object) -> Result<NodeInfo, ImportError> {
         instance_type,
         taints,
         capacity: (ccpu, cmem, pods),
-        allocatable: res(&alloc)?,
+        allocatable: resources(o, &alloc)?,
+        gpu: match cap.get("nvidia.com/gpu") {
+            Some(g) => super::template::gpus(&g).map_err(|b| o.error(b))?,
+            None => 0,
+        },
         kubelet_version: status
             .dig(&["nodeInfo", "kubeletVersion"])
             .and_then(|v| v.as_str().ok())
@@ -171,6 +146,54 @@ pub fn read_node(o: &Object) -> Result<NodeInfo, ImportError> {
         },
         labels,
     })
+}
+
+/// The cpu and memory of a node's `capacity` or `allocatable` `a`.
+fn resources(o: &Object, a: &At<'_>) -> Result<(MilliCpu, Bytes), ImportError> {
+    let cpu = a
+        .cpu("cpu")
+        .map_err(|b| o.error(b))?
+        .ok_or_else(|| o.error_at(&format!("{}.cpu", a.path), "missing"))?;
+    let mem = a
+        .memory("memory")
+        .map_err(|b| o.error(b))?
+        .ok_or_else(|| o.error_at(&format!("{}.memory", a.path), "missing"))?;
+    Ok((cpu, mem))
+}
+
+/// The pods a node's `capacity` holds: a positive number, written as a
+/// string (as the API does) or a number.
+fn pod_capacity(o: &Object, cap: &At<'_>) -> Result<u32, ImportError> {
+    let pods_at = cap.need("pods").map_err(|b| o.error(b))?;
+    pods_at
+        .as_str()
+        .ok()
+        .and_then(|s| s.parse::<u32>().ok())
+        .or_else(|| pods_at.v.as_u64().and_then(|n| u32::try_from(n).ok()))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| o.error_at(&pods_at.path, "expected a positive number of pods"))
+}
+
+/// A node's configured taints: those of its `spec` less the ones it
+/// carries because of its state (`runtime_taint`), which the model sets
+/// itself.
+fn configured_taints(o: &Object, spec: &At<'_>) -> Result<Vec<TaintFile>, ImportError> {
+    let mut taints = Vec::new();
+    for t in spec.list("taints").map_err(|b| o.error(b))? {
+        let key = t
+            .need("key")
+            .and_then(|k| k.as_str())
+            .map_err(|b| o.error(b))?;
+        if runtime_taint(key) {
+            continue;
+        }
+        taints.push(TaintFile {
+            key: key.to_string(),
+            value: t.str("value").map_err(|b| o.error(b))?.unwrap_or("").into(),
+            effect: taint_effect(&t).map_err(|b| o.error(b))?,
+        });
+    }
+    Ok(taints)
 }
 
 /// Labels every node of a group has with the same value, less the
@@ -242,7 +265,7 @@ pub fn instance_types(nodes: &[NodeInfo], notes: &mut Notes) -> Vec<InstanceType
             }
             None => {
                 notes.approximate(
-                    "instance types not in the catalogue: cpu, memory and max pods from the node's capacity, price unknown (0 $/h)",
+                    "instance types not in the catalogue: cpu, memory, GPUs and max pods from the node's capacity, price unknown (0 $/h)",
                     &n.instance_type,
                 );
                 out.push(InstanceTypeFile {
@@ -250,7 +273,7 @@ pub fn instance_types(nodes: &[NodeInfo], notes: &mut Notes) -> Vec<InstanceType
                     cpu: CpuText(n.capacity.0),
                     memory: MemoryText(n.capacity.1),
                     max_pods: n.capacity.2,
-                    gpu: None,
+                    gpu: (n.gpu > 0).then_some(n.gpu),
                     price_per_hour: 0.0,
                 });
             }
@@ -286,4 +309,16 @@ pub fn kube_version(nodes: &[NodeInfo], notes: &mut Notes) -> Option<String> {
         );
         None
     }
+}
+
+/// Whether the scenario could have GPU nodes: a node with GPU capacity,
+/// or a node of a catalogue type with GPUs.
+pub fn any_gpus(nodes: &[NodeInfo]) -> bool {
+    let catalogue = builtin_instance_types();
+    nodes.iter().any(|n| {
+        n.gpu > 0
+            || catalogue
+                .iter()
+                .any(|t| t.name == n.instance_type && t.gpu > 0)
+    })
 }

@@ -15,6 +15,7 @@ use crate::scenario::file::{
 
 use super::notes::Notes;
 use super::services::Extra;
+use super::template::PodTemplate;
 use super::workloads::{Controller, Workload};
 
 /// The label that marks the split policy's system pool.
@@ -144,44 +145,17 @@ fn split(
     let (acpu, amem, apods) = allocatable(base.instance_type.get_ref(), types)?;
     let mut labels = base.labels.clone();
     labels.insert(SYSTEM_POOL_LABEL.into(), "system".into());
-    let (mut cpu, mut mem, mut pods, mut ds_cpu, mut ds_mem, mut ds_pods) =
-        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut except = Vec::new();
-    for (w, e) in workloads.iter().zip(extra) {
-        if !e.system {
-            continue;
-        }
-        let t = &w.template;
-        if w.controller == Controller::DaemonSet {
-            ds_cpu = ds_cpu.saturating_add(t.cpu.0);
-            ds_mem = ds_mem.saturating_add(t.memory.0);
-            ds_pods += 1;
-            except.push(spanned(w.scenario_name.clone()));
-            continue;
-        }
-        if !selects(w, &labels) {
-            notes.approximate(
-                "split: system workloads whose own selectors rule out the system pool stay where they are",
-                &w.id,
-            );
-            except.push(spanned(w.scenario_name.clone()));
-            continue;
-        }
-        let n = u64::from(match &w.job {
-            Some(j) => j.parallelism,
-            None => w.replicas,
-        });
-        cpu = cpu.saturating_add(t.cpu.0.saturating_mul(n));
-        mem = mem.saturating_add(t.memory.0.saturating_mul(n));
-        pods = pods.saturating_add(n);
-    }
-    let room_cpu = acpu.0.saturating_sub(ds_cpu).max(1);
-    let room_mem = amem.0.saturating_sub(ds_mem).max(1);
-    let room_pods = u64::from(apods).saturating_sub(ds_pods).max(1);
-    let need = cpu
-        .div_ceil(room_cpu)
-        .max(mem.div_ceil(room_mem))
-        .max(pods.div_ceil(room_pods));
+    let (pods, daemons, except) = system_demand(workloads, extra, &labels, notes);
+    let room = Demand {
+        cpu: acpu.0.saturating_sub(daemons.cpu).max(1),
+        memory: amem.0.saturating_sub(daemons.memory).max(1),
+        pods: u64::from(apods).saturating_sub(daemons.pods).max(1),
+    };
+    let need = pods
+        .cpu
+        .div_ceil(room.cpu)
+        .max(pods.memory.div_ceil(room.memory))
+        .max(pods.pods.div_ceil(room.pods));
     let nodes = u32::try_from(need.saturating_add(1).max(2)).unwrap_or(u32::MAX);
     let name = if pools.iter().any(|p| p.name.get_ref() == "system") {
         "system-split"
@@ -217,4 +191,60 @@ fn split(
             except,
         },
     })
+}
+
+/// Requests summed over pods: cpu (millicores), memory (bytes), pods.
+#[derive(Debug, Clone, Copy, Default)]
+struct Demand {
+    cpu: u64,
+    memory: u64,
+    pods: u64,
+}
+
+impl Demand {
+    /// Adds `n` pods of the template's requests.
+    fn add(&mut self, t: &PodTemplate, n: u64) {
+        self.cpu = self.cpu.saturating_add(t.cpu.0.saturating_mul(n));
+        self.memory = self.memory.saturating_add(t.memory.0.saturating_mul(n));
+        self.pods = self.pods.saturating_add(n);
+    }
+}
+
+/// What the system workloads ask of the system pool (its nodes' `labels`):
+/// the pods that move there, one pod per node of each DaemonSet, and the
+/// workloads the placement leaves out (DaemonSets, and those whose own
+/// selectors rule the pool out, noted).
+fn system_demand(
+    workloads: &[Workload],
+    extra: &[Extra],
+    labels: &BTreeMap<String, String>,
+    notes: &mut Notes,
+) -> (Demand, Demand, Vec<toml::Spanned<String>>) {
+    let (mut pods, mut daemons) = (Demand::default(), Demand::default());
+    let mut except = Vec::new();
+    for (w, e) in workloads.iter().zip(extra) {
+        if !e.system {
+            continue;
+        }
+        let t = &w.template;
+        if w.controller == Controller::DaemonSet {
+            daemons.add(t, 1);
+            except.push(spanned(w.scenario_name.clone()));
+            continue;
+        }
+        if !selects(w, labels) {
+            notes.approximate(
+                "split: system workloads whose own selectors rule out the system pool stay where they are",
+                &w.id,
+            );
+            except.push(spanned(w.scenario_name.clone()));
+            continue;
+        }
+        let n = u64::from(match &w.job {
+            Some(j) => j.parallelism,
+            None => w.replicas,
+        });
+        pods.add(t, n);
+    }
+    (pods, daemons, except)
 }

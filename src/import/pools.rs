@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::scenario::file::{CapacityFile, PoolFile, WarmPoolFile};
+use crate::scenario::file::{CapacityFile, PoolFile, TaintFile, WarmPoolFile};
 use crate::scenario::units::DurationText;
 
 use super::aws::AsgInfo;
@@ -82,6 +82,7 @@ pub fn pools(
     out
 }
 
+/// The pool of one group of nodes, with its ASG's settings if found.
 fn pool(
     key: &GroupKey,
     name: &str,
@@ -91,69 +92,18 @@ fn pool(
 ) -> Pool {
     let count = u32::try_from(members.len()).unwrap_or(u32::MAX);
     let mut types = types_by_use(members);
+    let mut zones: BTreeSet<String> = members.iter().filter_map(|n| n.zone.clone()).collect();
     if let Some(a) = asg {
         for t in &a.instance_types {
             if !types.contains(t) {
                 types.push(t.clone());
             }
         }
-    }
-    let mut zones: BTreeSet<String> = members.iter().filter_map(|n| n.zone.clone()).collect();
-    if let Some(a) = asg {
         zones.extend(a.zones.iter().cloned());
     }
-    let mut labels = common_labels(members);
-    let mut taints = common_taints(members, name, notes);
-    if let Some(a) = asg {
-        for (k, v) in &a.labels {
-            labels.insert(k.clone(), v.clone());
-        }
-        for t in &a.taints {
-            if !taints
-                .iter()
-                .any(|x| x.key == t.key && x.effect == t.effect)
-            {
-                taints.push(t.clone());
-            }
-        }
-    }
-    let spot_nodes = members.iter().filter(|n| is_spot(n)).count();
-    let spot = match asg.and_then(|a| a.spot) {
-        Some(s) => s,
-        None => spot_nodes * 2 > members.len(),
-    };
-    if spot_nodes != 0 && spot_nodes != members.len() {
-        notes.approximate(
-            "pools with both Spot and On-Demand nodes: one capacity type for the pool",
-            name,
-        );
-    }
-    let (min, max) = match asg {
-        Some(a) => (a.min.min(count), a.max.max(count)),
-        None => {
-            let why = match key {
-                GroupKey::None => {
-                    "nodes in no node group, ASG or NodePool: a fixed pool of their number (min = max = desired)"
-                }
-                GroupKey::NodePool(_) => {
-                    "Karpenter NodePools without their NodePool manifest: a fixed pool of their nodes"
-                }
-                _ => {
-                    "node groups without AWS data (--asg, --nodegroup): a fixed pool of their nodes"
-                }
-            };
-            notes.approximate(why, format!("pool {name} ({count} nodes)"));
-            (count, count)
-        }
-    };
-    if let Some(a) = asg
-        && a.desired != count
-    {
-        notes.approximate(
-            "ASG desired capacity differs from the nodes found: the nodes found",
-            format!("pool {name} (desired {}, {count} nodes)", a.desired),
-        );
-    }
+    let (labels, taints) = node_placement(members, asg, name, notes);
+    let spot = is_spot_pool(members, asg, name, notes);
+    let (min, max) = size_range(key, asg, count, name, notes);
     let first = types.first().cloned().unwrap_or_default();
     let fallback: Vec<String> = types.iter().skip(1).cloned().collect();
     if !fallback.is_empty() {
@@ -195,4 +145,91 @@ fn pool(
         file,
         nodes: count,
     }
+}
+
+/// The labels and configured taints every node of the pool has, with
+/// the ASG's (its labels win, its taints are added).
+fn node_placement(
+    members: &[&NodeInfo],
+    asg: Option<&AsgInfo>,
+    name: &str,
+    notes: &mut Notes,
+) -> (BTreeMap<String, String>, Vec<TaintFile>) {
+    let mut labels = common_labels(members);
+    let mut taints = common_taints(members, name, notes);
+    if let Some(a) = asg {
+        for (k, v) in &a.labels {
+            labels.insert(k.clone(), v.clone());
+        }
+        for t in &a.taints {
+            if !taints
+                .iter()
+                .any(|x| x.key == t.key && x.effect == t.effect)
+            {
+                taints.push(t.clone());
+            }
+        }
+    }
+    (labels, taints)
+}
+
+/// Whether the pool is Spot: as its ASG says, else as most of its nodes
+/// are (a note when they are mixed).
+fn is_spot_pool(
+    members: &[&NodeInfo],
+    asg: Option<&AsgInfo>,
+    name: &str,
+    notes: &mut Notes,
+) -> bool {
+    let spot_nodes = members.iter().filter(|n| is_spot(n)).count();
+    let spot = match asg.and_then(|a| a.spot) {
+        Some(s) => s,
+        None => spot_nodes * 2 > members.len(),
+    };
+    if spot_nodes != 0 && spot_nodes != members.len() {
+        notes.approximate(
+            "pools with both Spot and On-Demand nodes: one capacity type for the pool",
+            name,
+        );
+    }
+    spot
+}
+
+/// The pool's minimum and maximum around the `count` nodes found: its
+/// ASG's, widened to hold them, else fixed at their number (with a note
+/// saying why; another when the ASG's desired capacity differs).
+fn size_range(
+    key: &GroupKey,
+    asg: Option<&AsgInfo>,
+    count: u32,
+    name: &str,
+    notes: &mut Notes,
+) -> (u32, u32) {
+    let range = match asg {
+        Some(a) => (a.min.min(count), a.max.max(count)),
+        None => {
+            let why = match key {
+                GroupKey::None => {
+                    "nodes in no node group, ASG or NodePool: a fixed pool of their number (min = max = desired)"
+                }
+                GroupKey::NodePool(_) => {
+                    "Karpenter NodePools without their NodePool manifest: a fixed pool of their nodes"
+                }
+                _ => {
+                    "node groups without AWS data (--asg, --nodegroup): a fixed pool of their nodes"
+                }
+            };
+            notes.approximate(why, format!("pool {name} ({count} nodes)"));
+            (count, count)
+        }
+    };
+    if let Some(a) = asg
+        && a.desired != count
+    {
+        notes.approximate(
+            "ASG desired capacity differs from the nodes found: the nodes found",
+            format!("pool {name} (desired {}, {count} nodes)", a.desired),
+        );
+    }
+    range
 }

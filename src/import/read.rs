@@ -289,36 +289,7 @@ fn push_one(
     if name.is_empty() {
         return Err(fail(".metadata.name", "missing".into()));
     }
-    let Some(&(_, _, use_)) = KINDS
-        .iter()
-        .find(|(a, k, _)| *a == api_version && *k == kind)
-    else {
-        let versions: Vec<&str> = KINDS
-            .iter()
-            .filter(|(_, k, _)| *k == kind)
-            .map(|(a, _, _)| *a)
-            .collect();
-        return Err(if versions.is_empty() {
-            fail(
-                ".kind",
-                format!(
-                    "unknown kind `{}` ({}): poolsim import reads Nodes, Pods, workload controllers, PDBs, PriorityClasses, HPAs, volumes, Services, webhook configurations and Karpenter NodePools; remove the object from the input",
-                    escape(&kind),
-                    escape(&api_version)
-                ),
-            )
-        } else {
-            fail(
-                ".apiVersion",
-                format!(
-                    "unknown apiVersion `{}` for {}: expected {}",
-                    escape(&api_version),
-                    escape(&kind),
-                    versions.join(" or ")
-                ),
-            )
-        });
-    };
+    let use_ = look_up(&api_version, &kind).map_err(|(path, m)| fail(path, m))?;
     let object = Object {
         file: file.to_string(),
         at,
@@ -338,4 +309,41 @@ fn push_one(
     }
     out.push(object);
     Ok(())
+}
+
+/// What the model does with objects of `kind` in `api_version`; else the
+/// field to blame (`.kind` for a kind it does not read, `.apiVersion` for
+/// a version it does not know of a kind it reads) and why.
+fn look_up(api_version: &str, kind: &str) -> Result<Use, (&'static str, String)> {
+    if let Some(&(_, _, use_)) = KINDS
+        .iter()
+        .find(|(a, k, _)| *a == api_version && *k == kind)
+    {
+        return Ok(use_);
+    }
+    let versions: Vec<&str> = KINDS
+        .iter()
+        .filter(|(_, k, _)| *k == kind)
+        .map(|(a, _, _)| *a)
+        .collect();
+    Err(if versions.is_empty() {
+        (
+            ".kind",
+            format!(
+                "unknown kind `{}` ({}): poolsim import reads Nodes, Pods, workload controllers, PDBs, PriorityClasses, HPAs, volumes, Services, webhook configurations and Karpenter NodePools; remove the object from the input",
+                escape(kind),
+                escape(api_version)
+            ),
+        )
+    } else {
+        (
+            ".apiVersion",
+            format!(
+                "unknown apiVersion `{}` for {}: expected {}",
+                escape(api_version),
+                escape(kind),
+                versions.join(" or ")
+            ),
+        )
+    })
 }

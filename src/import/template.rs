@@ -4,11 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::quantity::{Bytes, MilliCpu};
+use toml::Spanned;
+
+use crate::quantity::{Bytes, Container, MAX_GPU, MilliCpu, Resources, pod_requests};
 use crate::scenario::file::{
-    EffectFile, NodeAffinityFile, PreferredTermFile, RequirementFile, SelectorOperatorFile,
-    TolerationFile, TolerationOperatorFile,
+    ContainerFile, EffectFile, NodeAffinityFile, OverheadFile, PreferredTermFile, RequirementFile,
+    RestartPolicyFile, SelectorOperatorFile, TolerationFile, TolerationOperatorFile,
 };
+use crate::scenario::units::{CpuText, MemoryText};
 
 use super::notes::Notes;
 use super::object::{At, Bad};
@@ -23,6 +26,9 @@ pub struct PodTemplate {
     pub cpu: MilliCpu,
     /// Effective memory request.
     pub memory: Bytes,
+    /// The containers, init containers and overhead the effective
+    /// requests come from, with the effective `nvidia.com/gpu`.
+    pub requests: Requests,
     /// `nodeSelector`.
     pub node_selector: BTreeMap<String, String>,
     /// `tolerations`.
@@ -49,6 +55,35 @@ pub struct PodTemplate {
     pub rules: PodRules,
 }
 
+/// A pod's containers as the scenario writes them, and their total.
+#[derive(Debug, Clone, Default)]
+pub struct Requests {
+    /// `spec.containers`.
+    pub containers: Vec<ContainerFile>,
+    /// `spec.initContainers` (sidecars with `restart_policy`).
+    pub init_containers: Vec<ContainerFile>,
+    /// `spec.overhead`.
+    pub overhead: Option<OverheadFile>,
+    /// The effective requests.
+    pub total: Resources,
+}
+
+impl Requests {
+    /// Whether one container with nothing around it says it all: then the
+    /// scenario writes the workload's `cpu`, `memory` and `gpu`.
+    pub fn is_single(&self) -> bool {
+        self.containers.len() == 1 && self.init_containers.is_empty() && self.overhead.is_none()
+    }
+
+    /// Forgets every GPU request (see `drop_gpus`).
+    pub fn drop_gpus(&mut self) {
+        self.total.gpu = 0;
+        for c in self.containers.iter_mut().chain(&mut self.init_containers) {
+            c.gpu = None;
+        }
+    }
+}
+
 /// Whether the metadata at `meta` carries `karpenter.sh/do-not-disrupt:
 /// "true"`.
 pub fn do_not_disrupt(meta: Option<&At<'_>>) -> Result<bool, Bad> {
@@ -71,7 +106,8 @@ pub fn read_template(
     who: &str,
     notes: &mut Notes,
 ) -> Result<PodTemplate, Bad> {
-    let (cpu, memory) = effective_requests(spec, who, notes)?;
+    let requests = effective_requests(spec, who, notes)?;
+    let (cpu, memory) = (requests.total.cpu, requests.total.memory);
     let host_network = spec.bool("hostNetwork")?.unwrap_or(false);
     let dns = spec.str("dnsPolicy")?.unwrap_or("ClusterFirst");
     let cluster_dns = match dns {
@@ -92,6 +128,7 @@ pub fn read_template(
         labels,
         cpu,
         memory,
+        requests,
         node_selector: spec.string_map("nodeSelector")?,
         tolerations: tolerations(spec)?,
         node_affinity: None,
@@ -141,10 +178,12 @@ fn readiness(spec: &At<'_>) -> Result<Option<u64>, Bad> {
 }
 
 /// A container's requests; a resource limited but not requested is
-/// requested at its limit, as the API server defaults it.
-fn container_requests(c: &At<'_>, who: &str, notes: &mut Notes) -> Result<(MilliCpu, Bytes), Bad> {
+/// requested at its limit, as the API server defaults it (for an extended
+/// resource such as `nvidia.com/gpu` requests must equal limits, and
+/// limits alone are the usual way to write it).
+fn container_requests(c: &At<'_>, who: &str, notes: &mut Notes) -> Result<Resources, Bad> {
     let Some(res) = c.get("resources") else {
-        return Ok((MilliCpu(0), Bytes(0)));
+        return Ok(Resources::default());
     };
     let req = res.get("requests");
     let lim = res.get("limits");
@@ -163,58 +202,72 @@ fn container_requests(c: &At<'_>, who: &str, notes: &mut Notes) -> Result<(Milli
         Some(a) => a.memory("memory")?.unwrap_or_default(),
         None => Bytes(0),
     };
-    if let Some(map) = req.as_ref().and_then(|r| r.v.as_object()) {
-        for name in map.keys().filter(|n| !is_plain_resource(n)) {
-            notes.skip(
-                &format!("extended resource `{name}` requests: not modelled"),
-                who,
-            );
+    let gpu = match pick(GPU) {
+        Some(a) => gpus(&a.need(GPU)?)?,
+        None => 0,
+    };
+    for side in [&req, &lim].into_iter().flatten() {
+        if let Some(map) = side.v.as_object() {
+            for name in map.keys().filter(|n| !is_plain_resource(n)) {
+                notes.skip(
+                    &format!("extended resource `{name}` requests: not modelled"),
+                    who,
+                );
+            }
         }
     }
-    Ok((cpu, memory))
+    Ok(Resources::new(cpu, memory).with_gpu(gpu))
 }
 
-/// cpu, memory and the node-local resources the model does not count.
-fn is_plain_resource(name: &str) -> bool {
-    matches!(name, "cpu" | "memory" | "ephemeral-storage") || name.starts_with("hugepages-")
-}
+/// The extended resource the model counts.
+const GPU: &str = "nvidia.com/gpu";
 
-fn add(a: (MilliCpu, Bytes), b: (MilliCpu, Bytes), path: &str) -> Result<(MilliCpu, Bytes), Bad> {
-    let overflow = || Bad {
-        path: path.to_string(),
-        message: "the pod's requests add up to more than poolsim can count".into(),
+/// A whole number of GPUs, at most [`MAX_GPU`].
+pub(super) fn gpus(a: &At<'_>) -> Result<u32, Bad> {
+    let n = match &a.v {
+        serde_json::Value::String(s) => s.trim().parse::<u32>().ok(),
+        v => v.as_u64().and_then(|n| u32::try_from(n).ok()),
     };
-    Ok((
-        MilliCpu(a.0.0.checked_add(b.0.0).ok_or_else(overflow)?),
-        Bytes(a.1.0.checked_add(b.1.0).ok_or_else(overflow)?),
-    ))
+    n.filter(|&n| n <= MAX_GPU).ok_or_else(|| Bad {
+        path: a.path.clone(),
+        message: format!("expected a whole number of GPUs from 0 to {MAX_GPU}"),
+    })
 }
 
-fn max(a: (MilliCpu, Bytes), b: (MilliCpu, Bytes)) -> (MilliCpu, Bytes) {
-    (a.0.max(b.0), a.1.max(b.1))
+/// cpu, memory, `nvidia.com/gpu` and the node-local resources the model
+/// does not count.
+fn is_plain_resource(name: &str) -> bool {
+    matches!(name, "cpu" | "memory" | "ephemeral-storage" | GPU) || name.starts_with("hugepages-")
 }
 
-/// The pod's effective requests, per resource, as the scheduler counts
-/// them: the larger of the app containers' sum (plus sidecars, init
-/// containers with `restartPolicy: Always`) and each regular init
-/// container (plus the sidecars started before it), then `overhead`.
-fn effective_requests(
-    spec: &At<'_>,
-    who: &str,
-    notes: &mut Notes,
-) -> Result<(MilliCpu, Bytes), Bad> {
-    let zero = (MilliCpu(0), Bytes(0));
-    let mut sidecars = zero;
-    let mut init = zero;
+/// A container as the scenario writes it.
+fn container_file(c: &At<'_>, r: Resources, sidecar: bool) -> Result<ContainerFile, Bad> {
+    Ok(ContainerFile {
+        name: Spanned::new(0..0, c.need("name")?.as_str()?.to_string()),
+        cpu: (r.cpu.0 > 0).then_some(CpuText(r.cpu)),
+        memory: (r.memory.0 > 0).then_some(MemoryText(r.memory)),
+        gpu: (r.gpu > 0).then(|| Spanned::new(0..0, r.gpu)),
+        restart_policy: sidecar.then(|| Spanned::new(0..0, RestartPolicyFile::Always)),
+    })
+}
+
+/// The pod's containers, init containers and overhead, and its effective
+/// requests from them (`quantity::pod_requests`: per resource, the larger
+/// of the app containers plus sidecars, init containers with
+/// `restartPolicy: Always`, and each regular init container plus the
+/// sidecars before it; then `overhead`).
+fn effective_requests(spec: &At<'_>, who: &str, notes: &mut Notes) -> Result<Requests, Bad> {
+    let mut out = Requests::default();
+    let mut init = Vec::new();
     for c in spec.list("initContainers")? {
         let r = container_requests(&c, who, notes)?;
-        if c.str("restartPolicy")? == Some("Always") {
-            sidecars = add(sidecars, r, &c.path)?;
-        } else {
-            init = max(init, add(r, sidecars, &c.path)?);
-        }
+        let sidecar = c.str("restartPolicy")? == Some("Always");
+        out.init_containers.push(container_file(&c, r, sidecar)?);
+        init.push(Container {
+            requests: r,
+            sidecar,
+        });
     }
-    let mut app = sidecars;
     let containers = spec.list("containers")?;
     if containers.is_empty() {
         return Err(Bad {
@@ -222,18 +275,34 @@ fn effective_requests(
             message: "a pod needs at least one container".into(),
         });
     }
+    let mut app = Vec::new();
     for c in &containers {
-        app = add(app, container_requests(c, who, notes)?, &c.path)?;
+        let r = container_requests(c, who, notes)?;
+        out.containers.push(container_file(c, r, false)?);
+        app.push(r);
     }
-    let mut total = max(app, init);
+    let mut overhead = Resources::default();
     if let Some(o) = spec.get("overhead") {
-        let extra = (
+        overhead = Resources::new(
             o.cpu("cpu")?.unwrap_or_default(),
             o.memory("memory")?.unwrap_or_default(),
         );
-        total = add(total, extra, &o.path)?;
+        out.overhead = Some(OverheadFile {
+            cpu: Some(CpuText(overhead.cpu)),
+            memory: Some(MemoryText(overhead.memory)),
+        });
     }
-    Ok(total)
+    out.total = pod_requests(&app, &init, overhead).ok_or_else(|| Bad {
+        path: spec.path.clone(),
+        message: "the pod's requests add up to more than poolsim can count".into(),
+    })?;
+    if out.total.gpu > MAX_GPU {
+        return Err(Bad {
+            path: spec.path.clone(),
+            message: format!("the pod asks for more than {MAX_GPU} GPUs in all"),
+        });
+    }
+    Ok(out)
 }
 
 fn effect(a: &At<'_>) -> Result<Option<EffectFile>, Bad> {

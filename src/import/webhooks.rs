@@ -61,6 +61,9 @@ pub fn webhooks(
     Ok(())
 }
 
+/// One webhook of a configuration: the service behind it gates the pod
+/// creations it intercepts with its failure policy (merged with those of
+/// other webhooks it serves).
 fn one_webhook(
     o: &Object,
     hook: &At<'_>,
@@ -106,6 +109,36 @@ fn one_webhook(
         );
         return Ok(());
     };
+    let gated = gated(o, hook, &who, (workloads, server), notes)?;
+    make_service(workloads, extra, server);
+    let e = &mut extra[server];
+    match &mut e.webhook {
+        None => e.webhook = Some((policy, gated)),
+        Some((p, set)) => {
+            if *p != policy {
+                notes.approximate(
+                    "a service behind webhooks of both failure policies: Fail over the union",
+                    &workloads[server].id,
+                );
+                *p = FailurePolicyFile::Fail;
+            }
+            set.extend(gated);
+        }
+    }
+    Ok(())
+}
+
+/// The workloads whose pod creations webhook `hook` (`who`) intercepts:
+/// those its namespace and object selectors match, less the webhook's own
+/// `server` and DaemonSets (noted).
+fn gated(
+    o: &Object,
+    hook: &At<'_>,
+    who: &str,
+    (workloads, server): (&[Workload], usize),
+    notes: &mut Notes,
+) -> Result<std::collections::BTreeSet<usize>, ImportError> {
+    let err = |b| o.error(b);
     let ns_sel = match hook.get("namespaceSelector") {
         Some(s) => Selector::read(&s).map_err(err)?,
         None => Selector::default(),
@@ -113,7 +146,7 @@ fn one_webhook(
     if ns_sel.keys().any(|k| k != NAMESPACE_NAME) {
         notes.approximate(
             "webhook namespaceSelectors on labels other than kubernetes.io/metadata.name: those labels taken as absent",
-            &who,
+            who,
         );
     }
     let obj_sel = match hook.get("objectSelector") {
@@ -137,20 +170,5 @@ fn one_webhook(
         }
         gated.insert(i);
     }
-    make_service(workloads, extra, server);
-    let e = &mut extra[server];
-    match &mut e.webhook {
-        None => e.webhook = Some((policy, gated)),
-        Some((p, set)) => {
-            if *p != policy {
-                notes.approximate(
-                    "a service behind webhooks of both failure policies: Fail over the union",
-                    &workloads[server].id,
-                );
-                *p = FailurePolicyFile::Fail;
-            }
-            set.extend(gated);
-        }
-    }
-    Ok(())
+    Ok(gated)
 }

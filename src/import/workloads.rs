@@ -446,3 +446,24 @@ fn name_uniquely(list: &mut [Workload]) {
         }
     }
 }
+
+/// Drops the `nvidia.com/gpu` requests of every workload when nothing the
+/// scenario could launch has GPUs (`gpus_exist` false: no node with GPU
+/// capacity, no catalogue GPU type among the nodes' types, no NodePool):
+/// written as they are, those pods could never be placed, and `validate`
+/// refuses a workload no pool could hold. Each is noted.
+pub fn drop_gpus_without_nodes(list: &mut [Workload], gpus_exist: bool, notes: &mut Notes) {
+    if gpus_exist {
+        return;
+    }
+    for w in list
+        .iter_mut()
+        .filter(|w| w.template.requests.total.gpu > 0)
+    {
+        notes.approximate(
+            "`nvidia.com/gpu` requests dropped: no node or NodePool has GPUs, so these pods could never be placed (Pending in the cluster too)",
+            &w.id,
+        );
+        w.template.requests.drop_gpus();
+    }
+}

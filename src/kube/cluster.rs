@@ -3,8 +3,6 @@
 //! the creation of pods. Pod transitions are in `pod/transition.rs`, the
 //! node table in `node_table.rs`, event dispatch in `events.rs`.
 
-use rand_chacha::ChaCha8Rng;
-
 use crate::engine::{Context, RngStreams, Stream};
 
 use super::config::KubeConfig;
@@ -14,6 +12,7 @@ use super::replicaset::{RateLimiter, ReplicaSetController};
 use super::scheduler::topology::Topology;
 use super::scheduler::{SchedulingQueue, SelectState};
 use super::statefulset::StatefulSetController;
+use super::streams::Streams;
 use super::workload::new_workload;
 use super::{
     Node, NodeId, Pod, PodClass, PodId, PoolInfo, Workload, WorkloadId, WorkloadKind, WorkloadSpec,
@@ -105,16 +104,8 @@ pub struct Cluster {
     pub(super) orphan_nodes: Vec<NodeId>,
     pub(super) armed: Armed,
     pub(super) status: ClusterStatus,
-    pub(super) tie_rng: ChaCha8Rng,
-    pub(super) order_rng: ChaCha8Rng,
-    pub(super) startup_rng: ChaCha8Rng,
-    pub(super) work_rng: ChaCha8Rng,
-    pub(super) arrival_rng: ChaCha8Rng,
-    /// Where in its Lease renewal cycle each lost node's machine stopped.
-    pub(super) lease_rng: ChaCha8Rng,
-    /// How long each started pod of a workload with a `readiness_delay`
-    /// takes to turn Ready (`Stream::Readiness`, drawn only for those).
-    pub(super) ready_rng: ChaCha8Rng,
+    /// The random streams, one per kind of draw.
+    pub(super) streams: Streams,
     /// Job workloads whose progress (needed services) changed during the
     /// current event; their progress clocks are updated at its end.
     pub(super) job_dirty: Vec<WorkloadId>,
@@ -189,13 +180,7 @@ impl Cluster {
             orphan_nodes: Vec::new(),
             armed: Armed::default(),
             status,
-            tie_rng: rng.stream(Stream::TieBreak),
-            order_rng: rng.stream(Stream::PodOrder),
-            startup_rng: rng.stream(Stream::PodStartup),
-            work_rng: rng.stream(Stream::WorkSizes),
-            arrival_rng: rng.stream(Stream::JobArrivals),
-            lease_rng: rng.stream(Stream::NodeLease),
-            ready_rng: rng.stream(Stream::Readiness),
+            streams: Streams::new(rng),
             job_dirty: Vec::new(),
             journal: None,
             attempts_in_place: false,

@@ -5,8 +5,6 @@
 //! API client. The node lifecycle controllers that delete Nodes and evict
 //! pods are in `node_lifecycle.rs`.
 
-use rand::seq::SliceRandom;
-
 use crate::engine::{Context, Millis};
 
 use super::events::{Change, KubeEvent};
@@ -83,7 +81,7 @@ impl Cluster {
         // then depends on the seed only (common random numbers). Each
         // deletion reaches its owner's informer in that order.
         recreate.sort_unstable();
-        recreate.shuffle(&mut self.order_rng);
+        self.streams.shuffle_deletions(&mut recreate);
         for (w, slot) in recreate {
             self.replace_pod(ctx, w, slot);
         }

@@ -16,8 +16,6 @@
 
 use std::cmp::Reverse;
 
-use rand::Rng;
-
 use crate::engine::{Context, Millis};
 use crate::quantity::Delay;
 
@@ -125,7 +123,7 @@ impl Cluster {
                 }
             }
             Arrivals::Poisson { mean_interval } => {
-                let u: f64 = self.arrival_rng.random_range(f64::EPSILON..1.0);
+                let u = self.streams.arrival_uniform();
                 let gap = (-u.ln() * mean_interval.0 as f64).round() as u64;
                 ctx.schedule_in(Millis(gap), KubeEvent::JobArrival(w));
             }
@@ -180,7 +178,7 @@ impl Cluster {
         let Some(job) = &self.workloads[w.index()].spec.job else {
             return;
         };
-        let work = job.work.sample(&mut self.work_rng);
+        let work = self.streams.job_work(&job.work);
         let now = ctx.now();
         let st = self.workloads[w.index()]
             .job_state
@@ -275,7 +273,7 @@ impl Cluster {
             return;
         };
         let failed = job.failure_probability > 0.0
-            && self.work_rng.random_bool(job.failure_probability.min(1.0));
+            && self.streams.job_pod_fails(job.failure_probability.min(1.0));
         let run = self.pods[pid.index()].slot as usize;
         // The pod ends: it leaves the Running count and releases its room.
         let PodState::Running(_) = self.pods[pid.index()].state() else {

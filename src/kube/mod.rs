@@ -30,6 +30,7 @@ mod replicaset;
 pub mod scheduler;
 mod scheduling;
 mod statefulset;
+mod streams;
 pub mod taint;
 pub mod topology;
 pub mod version;

@@ -2,8 +2,6 @@
 //! condition and leaving their pool's index, with the counts kept per pool
 //! and zone and the scheduler's snapshot row refreshed on each change.
 
-use rand::Rng;
-
 use crate::engine::{Context, Millis};
 
 use super::events::{Change, KubeEvent};
@@ -90,7 +88,7 @@ impl Cluster {
         let since = if cycle == 0 {
             0
         } else {
-            self.lease_rng.random_range(0..cycle)
+            self.streams.lease_offset(cycle)
         };
         n.lease_renewed_at = Some(Millis(now.0.saturating_sub(since)).max(n.joined_at));
         self.note(KubeRecord::NodeLost(node));

@@ -13,8 +13,6 @@ use super::{
     Cluster, KubeRecord, NodeCondition, NodeId, Pod, PodId, PodState, WorkloadId, WorkloadKind,
 };
 
-use rand::Rng;
-
 impl Cluster {
     /// One `ScheduleOne` event: an attempt, then, while the next attempt
     /// is known to be futile and would be the very next event, that one in
@@ -119,7 +117,7 @@ impl Cluster {
                 &self.pods,
                 &self.config.scheduler,
                 &mut self.select,
-                &mut self.tie_rng,
+                self.streams.tie_break(),
             ) {
                 Some(node) => self.bind(ctx, pid, node),
                 None => {
@@ -186,7 +184,7 @@ impl Cluster {
         if self.select.topology().wakes_on_add(w) {
             self.cluster_event(ctx, super::events::Change::AssignedPodAdded(w));
         }
-        let startup = self.config.pod_startup.sample(&mut self.startup_rng);
+        let startup = self.streams.pod_startup(&self.config.pod_startup);
         let attach = self.bind_volumes(pid, node);
         ctx.schedule_in(attach + startup, KubeEvent::PodStarted(pid));
     }
@@ -206,7 +204,7 @@ impl Cluster {
         let w = self.pods[pid.index()].workload;
         match &self.workloads[w.index()].spec.readiness_delay {
             Some(d) => {
-                let after = d.sample(&mut self.ready_rng);
+                let after = self.streams.readiness(d);
                 self.set_pod_state(pid, PodState::Unready(node));
                 ctx.schedule_in(after, KubeEvent::PodReady(pid));
             }
@@ -293,7 +291,7 @@ impl Cluster {
             cfg.min_candidate_nodes_percentage,
             cfg.min_candidate_nodes_absolute,
         );
-        let offset = self.tie_rng.random_range(0..potential.len());
+        let offset = self.streams.preemption_offset(potential.len());
         let allowed: Vec<Option<i64>> = self
             .workloads
             .iter()
@@ -384,7 +382,7 @@ impl Cluster {
             &self.pods,
             &self.config.scheduler,
             &mut self.select,
-            &mut self.tie_rng,
+            self.streams.tie_break(),
         )
     }
 }
