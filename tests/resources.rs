@@ -197,6 +197,32 @@ requirements = [
     assert!(world.cluster.pods()[0].state().node().is_some());
 }
 
+/// `instance-gpu-count Gt 3` leaves g5.12xlarge (4 GPUs, $5.672/h),
+/// g5.48xlarge (8, $16.288/h) and p4d.24xlarge (8, $32.7726/h): the
+/// cheapest, g5.12xlarge, is launched for the GPU pod. Types without
+/// GPUs have no such label, so they fail `Gt`.
+#[test]
+fn karpenter_gpu_count_requirement_narrows_the_types() {
+    let text = gpu_cluster(0).replace(
+        "[[policies]]\nname = \"p\"\npools = [\n  { name = \"cpu\", instance_type = \"m5.xlarge\", desired = 2 },\n  { name = \"gpu\", instance_type = \"g5.xlarge\", desired = 0 },\n]\n",
+        r#"[[policies]]
+name = "p"
+[[policies.nodepools]]
+name = "big-gpus"
+requirements = [{ key = "karpenter.k8s.aws/instance-gpu-count", operator = "Gt", values = ["3"] }]
+"#,
+    );
+    assert!(text.contains("big-gpus"), "{text}");
+    let world = run_to(&text, Millis::from_mins(3));
+    let k = world.karpenter.as_ref().expect("karpenter on");
+    let types: Vec<&str> = k
+        .claims()
+        .iter()
+        .map(|c| world.cloud.instance_types()[c.instance_type].name.as_str())
+        .collect();
+    assert_eq!(types, ["g5.12xlarge"]);
+}
+
 /// Bad input names the file, the line and the key.
 #[test]
 fn bad_container_keys_are_refused() {

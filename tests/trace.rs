@@ -472,7 +472,15 @@ fn trace_with_set_reproduces_a_grid_points_row() {
     )
     .expect("trace");
     assert_ne!(base_row.record(), traced_row.record());
+    results_and_point_are_checked(file, set, out);
+}
 
+/// `poolsim trace` on the sweep of `file` with `--set set` written to
+/// `out` (grid point 1 is 200 workers): `--point` with `--results` gives
+/// the lines `--set` of that point's value alone gives; a grid needs
+/// `--point`, which must be one of its points, and `--results` refuses a
+/// seed, a point or a grid its runs do not hold (exit 2, nothing printed).
+fn results_and_point_are_checked(file: &str, set: &str, out: &str) {
     let with = |extra: &[&str]| {
         let mut args = vec!["trace", file, "--policy", "single-pool", "--only", "faults"];
         args.extend_from_slice(extra);

@@ -30,7 +30,7 @@ pub(super) struct NodePools {
 
 /// The well-known labels a requirement may name, besides capacity type
 /// and zone: each instance type's value of it.
-pub const TYPE_KEYS: [&str; 9] = [
+pub const TYPE_KEYS: [&str; 10] = [
     "node.kubernetes.io/instance-type",
     "karpenter.k8s.aws/instance-family",
     "karpenter.k8s.aws/instance-size",
@@ -38,10 +38,13 @@ pub const TYPE_KEYS: [&str; 9] = [
     "karpenter.k8s.aws/instance-generation",
     "karpenter.k8s.aws/instance-cpu",
     "karpenter.k8s.aws/instance-memory",
+    GPU_COUNT,
     "kubernetes.io/arch",
     "kubernetes.io/os",
 ];
 pub const CAPACITY_TYPE: &str = "karpenter.sh/capacity-type";
+/// The GPU count label, which only types with GPUs carry.
+const GPU_COUNT: &str = "karpenter.k8s.aws/instance-gpu-count";
 pub const ZONE: &str = "topology.kubernetes.io/zone";
 
 /// Validates the policy's NodePools; `first_pool` is the pool index of the
@@ -276,7 +279,7 @@ pub(super) fn requirements(
                 zones.retain(|&z| matches_value(r, &cx.zones[z]));
             }
             k if TYPE_KEYS.contains(&k) => {
-                types.retain(|&t| matches_value(r, &type_label(&cx.types[t], k)));
+                types.retain(|&t| matches_label(r, type_label(&cx.types[t], k).as_deref()));
             }
             other => {
                 return Err(err(format!(
@@ -404,9 +407,27 @@ fn matches_value(r: &NodePoolRequirementFile, v: &str) -> bool {
     }
 }
 
+/// Whether a type's label (`None`: the type has no such label) meets a
+/// requirement: as in Kubernetes node selector requirements, `NotIn` and
+/// `DoesNotExist` accept a missing label, the others refuse it.
+fn matches_label(r: &NodePoolRequirementFile, v: Option<&str>) -> bool {
+    match v {
+        Some(v) => matches_value(r, v),
+        None => matches!(
+            r.operator,
+            RequirementOperatorFile::NotIn | RequirementOperatorFile::DoesNotExist
+        ),
+    }
+}
+
 /// An instance type's value of a well-known label: `m5.xlarge` has family
-/// `m5`, size `xlarge`, category `m`, generation `5`, its vCPUs and MiB.
-fn type_label(t: &InstanceType, key: &str) -> String {
+/// `m5`, size `xlarge`, category `m`, generation `5`, its vCPUs and MiB;
+/// `g5.12xlarge` also has a GPU count of 4, which types without GPUs lack
+/// (karpenter-provider-aws labels only GPU types with it).
+fn type_label(t: &InstanceType, key: &str) -> Option<String> {
+    if key == GPU_COUNT {
+        return (t.gpu > 0).then(|| t.gpu.to_string());
+    }
     let (family, size) = t.name.split_once('.').unwrap_or((&t.name, ""));
     let category: String = family
         .chars()
@@ -417,7 +438,7 @@ fn type_label(t: &InstanceType, key: &str) -> String {
         .skip_while(|c| c.is_ascii_alphabetic())
         .take_while(|c| c.is_ascii_digit())
         .collect();
-    match key {
+    Some(match key {
         "node.kubernetes.io/instance-type" => t.name.clone(),
         "karpenter.k8s.aws/instance-family" => family.to_string(),
         "karpenter.k8s.aws/instance-size" => size.to_string(),
@@ -429,5 +450,5 @@ fn type_label(t: &InstanceType, key: &str) -> String {
         }
         "kubernetes.io/arch" => "amd64".to_string(),
         _ => "linux".to_string(),
-    }
+    })
 }
