@@ -23,7 +23,8 @@ run scenarios/seed-deadlock.toml --seeds 100 --set workloads.worker.replicas=0..
 "$P" plot results/seed-deadlock-timeline --policy single-pool --seed 3
 
 # The control and the alternatives.
-for s in seed-headroom seed-alternatives seed-webhook zone-outage spot-interruptions autoscaler; do
+for s in seed-headroom seed-alternatives seed-webhook zone-outage spot-interruptions autoscaler \
+    zone-outage-stateful spread; do
     run "scenarios/$s.toml" --out "results/$s"
     "$P" plot "results/$s"
 done

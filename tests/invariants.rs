@@ -93,6 +93,14 @@ impl Small {
                 t,
                 "[[workloads]]\nname = \"svc{i}\"\nclass = \"system\"\nreplicas = {replicas}\nmin_available = {min}\ncpu = \"{cpu}m\"\nmemory = \"{mem}Mi\""
             );
+            // The third service wants one pod per node (its own pods
+            // anti-affine by hostname), as CoreDNS charts do.
+            if i == 2 {
+                let _ = writeln!(
+                    t,
+                    "pod_anti_affinity = {{ required = [{{ workloads = [\"svc2\"], topology_key = \"hostname\" }}] }}"
+                );
+            }
             // Every other service turns Ready a while after it starts.
             if i % 2 == 1 {
                 let _ = writeln!(
@@ -114,6 +122,7 @@ impl Small {
             }
         }
         for (i, (replicas, cpu, mem, needs)) in self.users.iter().enumerate() {
+            let needs_bits = *needs;
             let needs: Vec<String> = (0..self.services.len())
                 .filter(|s| needs & (1 << s) != 0)
                 .map(|s| format!("\"svc{s}\""))
@@ -123,6 +132,21 @@ impl Small {
                 "[[workloads]]\nname = \"user{i}\"\nclass = \"user\"\nreplicas = {replicas}\ncpu = \"{cpu}m\"\nmemory = \"{mem}Mi\"\nneeds = [{}]",
                 needs.join(", ")
             );
+            // The high bits of `needs` (above the three services) add
+            // placement rules: a hard zone spread, and anti-affinity to
+            // the first service's pods.
+            if needs_bits & 0x80 != 0 {
+                let _ = writeln!(
+                    t,
+                    "topology_spread = [{{ max_skew = 1, topology_key = \"zone\" }}]"
+                );
+            }
+            if needs_bits & 0x40 != 0 {
+                let _ = writeln!(
+                    t,
+                    "pod_anti_affinity = {{ preferred = [{{ weight = 50, workloads = [\"svc0\"], topology_key = \"hostname\" }}] }}"
+                );
+            }
         }
         let it = self.instance_type;
         let total = self.system_nodes + self.user_nodes;

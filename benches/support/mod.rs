@@ -18,6 +18,30 @@ pub fn cluster(nodes: u32, percentage: u32) -> World {
 /// [`cluster`], with `adjust` applied to the scenario before the run (a
 /// switch that changes no history, such as the feasible-node index).
 pub fn cluster_with(nodes: u32, percentage: u32, adjust: impl FnOnce(&mut Scenario)) -> World {
+    build(nodes, percentage, "", adjust)
+}
+
+/// [`cluster`] plus a fourth workload, `spread`, of one pod per two nodes
+/// with a DoNotSchedule zone spread (maxSkew 1) and a required hostname
+/// anti-affinity to itself: the decision issue 15 asks about.
+pub fn cluster_topology(nodes: u32) -> World {
+    let extra = format!(
+        r#"
+[[workloads]]
+name = "spread"
+class = "user"
+replicas = {}
+cpu = "100m"
+memory = "128Mi"
+topology_spread = [{{ max_skew = 1, topology_key = "zone" }}]
+pod_anti_affinity = {{ required = [{{ workloads = ["spread"], topology_key = "hostname" }}] }}
+"#,
+        nodes / 2
+    );
+    build(nodes, 0, &extra, |_| {})
+}
+
+fn build(nodes: u32, percentage: u32, extra: &str, adjust: impl FnOnce(&mut Scenario)) -> World {
     let pods = nodes * 10;
     let text = format!(
         r#"
@@ -49,6 +73,7 @@ class = "user"
 replicas = {pods}
 cpu = "400m"
 memory = "1Gi"
+{extra}
 [[policies]]
 name = "one-pool"
 pools = [{{ name = "all", instance_type = "m5.2xlarge", desired = {nodes} }}]

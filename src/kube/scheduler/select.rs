@@ -50,6 +50,8 @@ pub(crate) struct SelectState {
     topology: Topology,
     /// Topology scores of the feasible nodes, reused by every decision.
     topology_scores: Vec<i64>,
+    /// A buffer of the topology scores.
+    topology_scratch: Vec<i64>,
 }
 
 /// A "fits no node" verdict for one pod shape.
@@ -426,8 +428,9 @@ pub(crate) fn select_node<R: Rng>(
     // nodes.
     if let Some(p) = plan.as_ref().filter(|p| p.scores()) {
         let scores = &mut state.topology_scores;
-        let feasible = found.candidates.iter().map(|c| &nodes[c.node.index()]);
-        p.score(state.topology.counts(), feasible, scores);
+        let feasible = found.candidates.iter().map(|c| c.node.index());
+        let scratch = &mut state.topology_scratch;
+        p.score(state.topology.counts(), feasible, scores, scratch);
         for (c, s) in found.candidates.iter_mut().zip(scores.iter()) {
             // At most 400.
             c.score += *s as i32;

@@ -48,8 +48,13 @@ pub struct Counts {
     groups: Vec<Group>,
     /// Per workload: the groups its pods count in.
     member_of: Vec<Vec<GroupId>>,
-    /// Per node: (group, pods) for the groups with pods there.
-    by_node: Vec<Vec<(GroupId, u32)>>,
+    /// Per group and node: pods (dense: a decision reads one per feasible
+    /// node).
+    by_node: Vec<Vec<u32>>,
+    /// Nodes known (the length of each `by_node` row).
+    nodes: usize,
+    /// Per node: its zone, compact for scoring.
+    zone_of: Vec<u16>,
     /// Per group, pool and zone: pods on registered nodes.
     zone: Vec<Vec<Vec<u32>>>,
     /// Per group and pool: registered nodes by their count of the group's
@@ -86,6 +91,7 @@ impl Counts {
         }
         let pools = self.nodes_in.len();
         self.groups.push(g);
+        self.by_node.push(vec![0; self.nodes]);
         self.zone.push(vec![Vec::new(); pools]);
         self.hist.push(vec![Vec::new(); pools]);
         self.total.push(0);
@@ -99,9 +105,14 @@ impl Counts {
 
     /// A node registered (with no pods).
     pub fn node_added(&mut self, node: usize, pool: usize, zone: usize) {
-        if self.by_node.len() <= node {
-            self.by_node.resize(node + 1, Vec::new());
+        if self.nodes <= node {
+            self.nodes = node + 1;
+            for row in &mut self.by_node {
+                row.resize(node + 1, 0);
+            }
+            self.zone_of.resize(node + 1, 0);
         }
+        self.zone_of[node] = zone as u16;
         bump(&mut self.nodes_in[pool], zone, 1);
         for h in &mut self.hist {
             bump(&mut h[pool], 0, 1);
@@ -129,23 +140,9 @@ impl Counts {
                 continue;
             }
             changed = true;
-            let row = &mut self.by_node[at.node];
-            let before = match row.iter().position(|e| e.0 == g) {
-                Some(i) => {
-                    let b = row[i].1;
-                    let after = (i64::from(b) + delta) as u32;
-                    if after == 0 {
-                        row.swap_remove(i);
-                    } else {
-                        row[i].1 = after;
-                    }
-                    b
-                }
-                None => {
-                    row.push((g, delta as u32));
-                    0
-                }
-            };
+            let cell = &mut self.by_node[g.index()][at.node];
+            let before = *cell;
+            *cell = (i64::from(before) + delta) as u32;
             if at.registered {
                 let after = (i64::from(before) + delta) as usize;
                 let h = &mut self.hist[g.index()][at.pool];
@@ -159,17 +156,21 @@ impl Counts {
     }
 
     /// Pods of group `g` on node `node`.
+    #[inline]
     pub fn on_node(&self, g: GroupId, node: usize) -> u32 {
-        self.by_node
-            .get(node)
-            .and_then(|r| r.iter().find(|e| e.0 == g))
-            .map_or(0, |e| e.1)
+        self.by_node[g.index()].get(node).copied().unwrap_or(0)
     }
 
     /// Pods of group `g` on registered nodes of pool `pool`, per zone
     /// (shorter than the zone count where the rest are 0).
     pub fn in_zones(&self, g: GroupId, pool: usize) -> &[u32] {
         &self.zone[g.index()][pool]
+    }
+
+    /// The zone of node `node` (0 for a node never registered).
+    #[inline]
+    pub fn zone_of(&self, node: usize) -> u16 {
+        self.zone_of.get(node).copied().unwrap_or(0)
     }
 
     /// Pods of group `g` on registered nodes.

@@ -49,11 +49,16 @@ impl Counted {
         }
     }
 
-    /// Pods of the group in `node`'s domain.
-    fn at(&self, counts: &Counts, node: &Node) -> i64 {
+    /// Pods of the group in the domain of node `node`.
+    #[inline]
+    fn at(&self, counts: &Counts, node: usize) -> i64 {
         match self.key {
-            TopologyKey::Hostname => i64::from(counts.on_node(self.group, node.id.index())),
-            TopologyKey::Zone => zone_value(&self.per_zone, node),
+            TopologyKey::Hostname => i64::from(counts.on_node(self.group, node)),
+            TopologyKey::Zone => self
+                .per_zone
+                .get(usize::from(counts.zone_of(node)))
+                .copied()
+                .unwrap_or(0),
         }
     }
 }
@@ -165,12 +170,15 @@ impl Plan {
             }
         }
         // Existing pods' anti-affinity, then the pod's own.
-        if self.anti.iter().any(|t| t.at(counts, node) > 0) {
+        if self.anti.iter().any(|t| t.at(counts, node.id.index()) > 0) {
             return Some(Plugins::INTER_POD_AFFINITY);
         }
         if !self.affinity.is_empty()
             && !self.affinity_free
-            && self.affinity.iter().any(|t| t.at(counts, node) == 0)
+            && self
+                .affinity
+                .iter()
+                .any(|t| t.at(counts, node.id.index()) == 0)
         {
             return Some(Plugins::INTER_POD_AFFINITY);
         }
@@ -189,105 +197,134 @@ impl Plan {
 
     /// PodTopologySpread and InterPodAffinity scores of the feasible
     /// `nodes`, normalised over them and weighted (2 each), written to
-    /// `out` (cleared first), in `nodes`' order.
-    pub fn score<'n>(
+    /// `out` (cleared first), in `nodes`' order. `scratch` is a buffer.
+    pub fn score(
         &self,
         counts: &Counts,
-        nodes: impl Iterator<Item = &'n Node> + Clone,
+        nodes: impl ExactSizeIterator<Item = usize> + Clone,
         out: &mut Vec<i64>,
+        scratch: &mut Vec<i64>,
     ) {
         out.clear();
-        let spread = normalise_spread(self.spread_raw(counts, nodes.clone()));
-        let affinity: Vec<i64> = nodes
-            .map(|n| self.terms.iter().map(|t| t.weight * t.at(counts, n)).sum())
-            .collect();
-        let affinity = normalise_affinity(&affinity, !self.terms.is_empty());
-        for (i, a) in affinity.iter().enumerate() {
-            let s = spread.get(i).copied().unwrap_or(0);
-            out.push(WEIGHT_SPREAD * s + WEIGHT_INTER_POD * a);
+        out.resize(nodes.len(), 0);
+        if !self.soft.is_empty() {
+            self.spread_raw(counts, nodes.clone(), scratch);
+            let (min, max) = min_max(scratch);
+            let max = max.max(0);
+            for (o, &s) in out.iter_mut().zip(scratch.iter()) {
+                // NormalizeScore: fewer matching pods score higher.
+                let v = if max == 0 {
+                    MAX_NODE_SCORE
+                } else {
+                    MAX_NODE_SCORE * (max + min - s) / max
+                };
+                *o += WEIGHT_SPREAD * v;
+            }
+        }
+        if !self.terms.is_empty() {
+            scratch.clear();
+            scratch.extend(nodes.map(|n| {
+                self.terms
+                    .iter()
+                    .map(|t| t.weight * t.at(counts, n))
+                    .sum::<i64>()
+            }));
+            let (min, max) = min_max(scratch);
+            if max > min {
+                for (o, &s) in out.iter_mut().zip(scratch.iter()) {
+                    let v =
+                        (MAX_NODE_SCORE as f64 * ((s - min) as f64 / (max - min) as f64)) as i64;
+                    *o += WEIGHT_INTER_POD * v;
+                }
+            }
         }
     }
 
-    /// PodTopologySpread's raw scores (`Score`), `None` when it has no
-    /// soft constraint (PreScore returns Skip).
-    fn spread_raw<'n>(
+    /// PodTopologySpread's raw scores (`Score`) into `raw`: per node
+    /// `round(sum of count * log(domains + 2) + maxSkew - 1)`, the zone
+    /// part computed once per zone.
+    fn spread_raw(
         &self,
         counts: &Counts,
-        nodes: impl Iterator<Item = &'n Node> + Clone,
-    ) -> Option<Vec<i64>> {
-        if self.soft.is_empty() {
-            return None;
+        nodes: impl ExactSizeIterator<Item = usize> + Clone,
+        raw: &mut Vec<i64>,
+    ) {
+        let feasible = nodes.len();
+        // The zones of the feasible nodes (domains of a zone constraint).
+        let mut zones = ZoneSet::default();
+        for n in nodes.clone() {
+            zones.insert(counts.zone_of(n));
         }
-        let feasible = nodes.clone().count();
-        let mut zones: Vec<u16> = nodes.clone().map(|n| n.spec.zone).collect();
-        zones.sort_unstable();
-        zones.dedup();
-        // `topologyNormalizingWeight`: log(domains + 2), the domains being
-        // the feasible nodes for hostname and their zones for zone.
-        let weight: Vec<f64> = self
-            .soft
-            .iter()
-            .map(|c| match c.key {
-                TopologyKey::Hostname => ln(feasible as f64 + 2.0),
-                TopologyKey::Zone => ln(zones.len() as f64 + 2.0),
-            })
-            .collect();
-        Some(
-            nodes
-                .map(|n| {
-                    let mut s = 0.0;
-                    for (i, c) in self.soft.iter().enumerate() {
-                        let cnt = c.at(counts, n);
-                        s += cnt as f64 * weight[i] + self.soft_skew[i] as f64;
-                    }
-                    // Go's math.Round: half away from zero, as f64::round.
-                    s.round() as i64
-                })
-                .collect(),
-        )
+        let host_weight = ln(feasible as f64 + 2.0);
+        let zone_weight = ln(zones.len() as f64 + 2.0);
+        // Per zone: the zone constraints' part and every maxSkew - 1.
+        let skews: f64 = self.soft_skew.iter().map(|&k| k as f64).sum();
+        let zone_part = |z: u16| -> f64 {
+            let mut v = 0.0;
+            for c in self.soft.iter().filter(|c| c.key == TopologyKey::Zone) {
+                let cnt = c.per_zone.get(usize::from(z)).copied().unwrap_or(0);
+                v += cnt as f64 * zone_weight;
+            }
+            v
+        };
+        let by_zone: Vec<f64> = (0..=zones.max()).map(zone_part).collect();
+        raw.clear();
+        raw.extend(nodes.map(|n| {
+            let mut s = by_zone[usize::from(counts.zone_of(n))];
+            for c in self.soft.iter().filter(|c| c.key == TopologyKey::Hostname) {
+                s += f64::from(counts.on_node(c.group, n)) * host_weight;
+            }
+            round(s + skews)
+        }));
     }
+}
+
+/// A set of zone indices.
+#[derive(Default)]
+struct ZoneSet {
+    bits: Vec<u64>,
+    len: usize,
+    max: u16,
+}
+
+impl ZoneSet {
+    fn insert(&mut self, z: u16) {
+        let (w, b) = (usize::from(z) / 64, z % 64);
+        if self.bits.len() <= w {
+            self.bits.resize(w + 1, 0);
+        }
+        if self.bits[w] & (1 << b) == 0 {
+            self.bits[w] |= 1 << b;
+            self.len += 1;
+            self.max = self.max.max(z);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn max(&self) -> u16 {
+        self.max
+    }
+}
+
+/// Go's `math.Round` of a non-negative score: half away from zero, without
+/// a library call (`x - trunc(x)` is exact below 2^52).
+fn round(x: f64) -> i64 {
+    let t = x as i64;
+    if x - t as f64 >= 0.5 { t + 1 } else { t }
+}
+
+fn min_max(v: &[i64]) -> (i64, i64) {
+    v.iter()
+        .fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)))
 }
 
 /// Default weight of PodTopologySpread.
 pub const WEIGHT_SPREAD: i64 = 2;
 /// Default weight of InterPodAffinity.
 pub const WEIGHT_INTER_POD: i64 = 2;
-
-/// PodTopologySpread's NormalizeScore: fewer matching pods score higher,
-/// `100 * (max + min - s) / max`; 100 for every node when the maximum is
-/// 0; 0 without soft constraints.
-fn normalise_spread(raw: Option<Vec<i64>>) -> Vec<i64> {
-    let Some(raw) = raw else {
-        return Vec::new();
-    };
-    let min = raw.iter().copied().min().unwrap_or(0);
-    let max = raw.iter().copied().max().unwrap_or(0).max(0);
-    raw.iter()
-        .map(|&s| {
-            if max == 0 {
-                MAX_NODE_SCORE
-            } else {
-                MAX_NODE_SCORE * (max + min - s) / max
-            }
-        })
-        .collect()
-}
-
-/// InterPodAffinity's NormalizeScore: `100 * (s - min) / (max - min)`,
-/// truncated; 0 for every node when all are equal.
-fn normalise_affinity(raw: &[i64], any: bool) -> Vec<i64> {
-    let min = raw.iter().copied().min().unwrap_or(0);
-    let max = raw.iter().copied().max().unwrap_or(0);
-    raw.iter()
-        .map(|&s| {
-            if !any || max == min {
-                0
-            } else {
-                (MAX_NODE_SCORE as f64 * ((s - min) as f64 / (max - min) as f64)) as i64
-            }
-        })
-        .collect()
-}
 
 /// A DoNotSchedule constraint's PreFilter: the pods per domain over the
 /// nodes it counts, and the minimum over its domains (0 when there are
@@ -371,13 +408,76 @@ mod tests {
         }
     }
 
-    /// PodTopologySpread: raw 2, 4, 6 normalise to 100 * (6 + 2 - s) / 6:
-    /// 100, 66, 33. InterPodAffinity: -2, 0, 2 to 0, 50, 100.
+    /// Three nodes in zones 0, 1, 2 holding 2, 1 and 0 pods of a
+    /// Deployment scored by the system defaults (hostname maxSkew 3, zone
+    /// maxSkew 5), all three feasible: weights ln(3 + 2) = 1.6094 for
+    /// both keys; raw round(2 * 1.6094 + 2 * 1.6094 + 2 + 4) = 12,
+    /// round(1.6094 + 1.6094 + 6) = 9, 6; normalised 100 * (12 + 6 - s) / 12
+    /// = 50, 75, 100, times 2. A preferred anti-affinity term of weight 50
+    /// to the same pods per hostname: -100, -50, 0, normalised 0, 50, 100,
+    /// times 2.
     #[test]
-    fn normalisations() {
-        assert_eq!(normalise_spread(Some(vec![2, 4, 6])), [100, 66, 33]);
-        assert_eq!(normalise_spread(Some(vec![0, 0])), [100, 100]);
-        assert_eq!(normalise_affinity(&[-2, 0, 2], true), [0, 50, 100]);
-        assert_eq!(normalise_affinity(&[3, 3], true), [0, 0]);
+    fn default_spreading_and_preferred_anti_affinity_scores() {
+        use crate::kube::WorkloadId;
+        use crate::kube::topology::TopologyKey;
+        let mut counts = Counts::new(1, 1);
+        let g = counts.intern(&[WorkloadId(0)], false);
+        let with_terminating = counts.intern(&[WorkloadId(0)], true);
+        for z in 0..3 {
+            counts.node_added(z, 0, z);
+        }
+        let at = |node| super::super::counts::Place {
+            node,
+            pool: 0,
+            zone: node,
+            registered: true,
+        };
+        for node in [0, 0, 1] {
+            counts.pod_moved(WorkloadId(0), at(node), false, 1);
+        }
+        let soft = |key| Counted {
+            group: g,
+            key,
+            weight: 0,
+            per_zone: if key == TopologyKey::Zone {
+                vec![2, 1, 0]
+            } else {
+                Vec::new()
+            },
+        };
+        let plan = Plan {
+            hard: Vec::new(),
+            soft: vec![soft(TopologyKey::Hostname), soft(TopologyKey::Zone)],
+            soft_skew: vec![2, 4],
+            affinity: Vec::new(),
+            affinity_free: false,
+            anti: Vec::new(),
+            terms: Vec::new(),
+        };
+        let (mut out, mut scratch) = (Vec::new(), Vec::new());
+        plan.score(&counts, 0..3, &mut out, &mut scratch);
+        assert_eq!(out, [100, 150, 200]);
+        let plan = Plan {
+            soft: Vec::new(),
+            soft_skew: Vec::new(),
+            terms: vec![Counted {
+                group: with_terminating,
+                key: TopologyKey::Hostname,
+                weight: -50,
+                per_zone: Vec::new(),
+            }],
+            ..plan
+        };
+        plan.score(&counts, 0..3, &mut out, &mut scratch);
+        assert_eq!(out, [0, 100, 200]);
+    }
+
+    /// Half away from zero, as Go's math.Round.
+    #[test]
+    fn rounding() {
+        assert_eq!(round(2.5), 3);
+        assert_eq!(round(2.4999), 2);
+        assert_eq!(round(9.22), 9);
+        assert_eq!(round(0.0), 0);
     }
 }
