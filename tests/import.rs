@@ -363,8 +363,6 @@ fn report_lists_what_was_approximated() {
         "Deployment/shop/api (6 replicas, HPA 3-20)",
         "pods with no controller",
         "Pod/shop/debug-shell",
-        "topologySpreadConstraints",
-        "Deployment/ingress-nginx/ingress-nginx-controller",
         "instance types not in the catalogue",
         "m6a.xlarge",
         "pool ungrouped (1 nodes)",

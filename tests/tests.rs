@@ -115,6 +115,10 @@ mod stateful;
 /// `poolsim import`: the EKS fixture field by field, the report, byte
 /// identity, runs of the imported scenario, and bad input.
 mod import;
+
+/// `poolsim import` of spread constraints and pod (anti-)affinity: the
+/// keys written, selectors kept in their namespace, and what is noted.
+mod import_topology;
 /// Topology spread and inter-pod affinity: hand-computed placements,
 /// rejections and bad input.
 mod topology;

@@ -13,6 +13,7 @@ use crate::scenario::file::{
 use crate::scenario::units::{CpuText, DurationText, MemoryText};
 
 use super::services::{Extra, class_file};
+use super::topology::Written;
 use super::workloads::{Controller, Workload};
 
 fn spanned<T>(v: T) -> toml::Spanned<T> {
@@ -43,7 +44,12 @@ pub struct Parts {
 }
 
 /// The whole file.
-pub fn scenario(parts: Parts, workloads: &[Workload], extra: &[Extra]) -> ScenarioFile {
+pub fn scenario(
+    parts: Parts,
+    workloads: &[Workload],
+    extra: &[Extra],
+    rules: &[Written],
+) -> ScenarioFile {
     ScenarioFile {
         name: parts.name,
         description: "Imported by `poolsim import`: today's cluster (as-is) and two fixes (split, as-is-priority) under the loss of every instance at 30m.".into(),
@@ -73,7 +79,8 @@ pub fn scenario(parts: Parts, workloads: &[Workload], extra: &[Extra]) -> Scenar
         workloads: workloads
             .iter()
             .zip(extra)
-            .map(|(w, e)| workload(w, e, workloads))
+            .zip(rules)
+            .map(|((w, e), r)| workload(w, e, r, workloads))
             .collect(),
         policies: parts.policies,
         faults: vec![FaultFile {
@@ -96,7 +103,7 @@ pub fn scenario(parts: Parts, workloads: &[Workload], extra: &[Extra]) -> Scenar
     }
 }
 
-fn workload(w: &Workload, e: &Extra, all: &[Workload]) -> WorkloadFile {
+fn workload(w: &Workload, e: &Extra, rules: &Written, all: &[Workload]) -> WorkloadFile {
     let t = &w.template;
     let r = &t.requests;
     let single = r.is_single();
@@ -170,10 +177,10 @@ fn workload(w: &Workload, e: &Extra, all: &[Workload]) -> WorkloadFile {
             .readiness_seconds
             .filter(|&s| s > 0 && job.is_none())
             .map(|s| DelayFile::Fixed { value: duration(s) }),
-        labels: None,
-        topology_spread: Vec::new(),
-        pod_affinity: None,
-        pod_anti_affinity: None,
+        labels: rules.labels.clone(),
+        topology_spread: rules.spread.clone(),
+        pod_affinity: rules.affinity.clone(),
+        pod_anti_affinity: rules.anti.clone(),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod pools;
 pub mod read;
 pub mod services;
 pub mod template;
+pub mod topology;
 pub mod webhooks;
 pub mod workloads;
 pub mod write;
@@ -157,6 +158,7 @@ pub fn import(opts: &ImportOptions) -> Result<Imported, ImportError> {
         &instance_types,
         &mut notes,
     );
+    let rules = topology::resolve(&workloads, &mut notes);
     let version = nodes::kube_version(&nodes, &mut notes);
     let file = assemble::scenario(
         assemble::Parts {
@@ -169,6 +171,7 @@ pub fn import(opts: &ImportOptions) -> Result<Imported, ImportError> {
         },
         &workloads,
         &extra,
+        &rules,
     );
     if opts.strict && !notes.is_empty() {
         return Err(ImportError::Strict(notes.lines()));

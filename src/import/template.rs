@@ -1,6 +1,6 @@
 //! A pod spec (a controller's template or a bare pod's spec) as the model
-//! sees it: effective requests, placement, priority class, DNS policy,
-//! volumes; what the model cannot carry is recorded in the report.
+//! sees it: effective requests, placement (with the rules between pods of
+//! `topology.rs`), priority class, DNS policy, volumes; what the model cannot carry is recorded in the report.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +15,7 @@ use crate::scenario::units::{CpuText, MemoryText};
 
 use super::notes::Notes;
 use super::object::{At, Bad};
+use super::topology::PodRules;
 
 /// What the importer takes from a pod spec.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +51,8 @@ pub struct PodTemplate {
     pub readiness_seconds: Option<u64>,
     /// The pod's `karpenter.sh/do-not-disrupt` annotation is `"true"`.
     pub do_not_disrupt: bool,
+    /// `topologySpreadConstraints` and pod (anti-)affinity, as read.
+    pub rules: PodRules,
 }
 
 /// A pod's containers as the scenario writes them, and their total.
@@ -135,6 +138,7 @@ pub fn read_template(
         claims: Vec::new(),
         readiness_seconds: readiness(spec)?,
         do_not_disrupt: false,
+        rules: PodRules::default(),
     };
     if t.readiness_seconds.is_some_and(|r| r > 0) {
         notes.approximate(
@@ -147,22 +151,10 @@ pub fn read_template(
             t.claims.push(c.need("claimName")?.as_str()?.to_string());
         }
     }
-    if let Some(aff) = spec.get("affinity") {
-        if let Some(na) = aff.get("nodeAffinity") {
-            t.node_affinity = Some(node_affinity(&na, who, notes)?);
-        }
-        for (key, what) in [
-            ("podAffinity", "podAffinity: not modelled yet"),
-            ("podAntiAffinity", "podAntiAffinity: not modelled yet"),
-        ] {
-            if aff.get(key).is_some() {
-                notes.skip(what, who);
-            }
-        }
+    if let Some(na) = spec.dig(&["affinity", "nodeAffinity"]) {
+        t.node_affinity = Some(node_affinity(&na, who, notes)?);
     }
-    if !spec.list("topologySpreadConstraints")?.is_empty() {
-        notes.skip("topologySpreadConstraints: not modelled yet", who);
-    }
+    t.rules = super::topology::read(spec, who, notes)?;
     Ok(t)
 }
 
