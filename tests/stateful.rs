@@ -259,3 +259,20 @@ fn unknown_pod_management_policy_is_refused() {
         "unknown variant `Burst`",
     );
 }
+
+/// `service_name` is optional (kubernetes/kubernetes#130233); when given
+/// it must be a DNS label, and only a StatefulSet has one.
+#[test]
+fn service_name_is_checked_when_given() {
+    let ok = three(2, "service_name = \"db-headless\"", "");
+    crate::support::scenario(&ok);
+    let bad = three(2, "service_name = \"DB_headless\"", "");
+    rejects(&bad, 19, "workloads.db.service_name", "not a DNS label");
+    let deployment = three(2, "service_name = \"db\"", "").replace("kind = \"statefulset\"\n", "");
+    rejects(
+        &deployment,
+        18,
+        "workloads.db.service_name",
+        "are for kind = \"statefulset\"",
+    );
+}

@@ -164,6 +164,7 @@ fn workload(w: &Workload, e: &Extra, rules: &Written, all: &[Workload]) -> Workl
         do_not_disrupt: t.do_not_disrupt.then_some(true),
         pod_management_policy: (w.controller == Controller::StatefulSet && w.parallel)
             .then_some(PodManagementPolicyFile::Parallel),
+        service_name: None,
         volume_claims: w
             .claim_templates
             .iter()

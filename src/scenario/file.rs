@@ -369,6 +369,10 @@ pub struct WorkloadFile {
     pub do_not_disrupt: Option<bool>,
     /// StatefulSet: `OrderedReady` (default) or `Parallel`.
     pub pod_management_policy: Option<PodManagementPolicyFile>,
+    /// StatefulSet: `serviceName`, its governing (headless) Service;
+    /// optional, as in Kubernetes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<Spanned<String>>,
     /// StatefulSet: a zonal volume per ordinal, per entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volume_claims: Vec<VolumeClaimFile>,

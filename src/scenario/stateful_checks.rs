@@ -34,6 +34,8 @@ pub(super) fn statefulset(
     if kind != WorkloadKind::StatefulSet {
         let stray = if w.pod_management_policy.is_some() {
             Some("pod_management_policy")
+        } else if w.service_name.is_some() {
+            Some("service_name")
         } else if !w.volume_claims.is_empty() {
             Some("volume_claims")
         } else {
@@ -43,10 +45,25 @@ pub(super) fn statefulset(
             return Err(src.error(
                 span,
                 format!("{key}.{k}"),
-                "pod_management_policy and volume_claims are for kind = \"statefulset\"",
+                "pod_management_policy, service_name and volume_claims are for kind = \"statefulset\"",
             ));
         }
         return Ok(None);
+    }
+    if let Some(s) = &w.service_name
+        && !is_dns_label(s.get_ref())
+    {
+        // The controller writes it into each pod's `subdomain`, a DNS-1123
+        // label (kubernetes/kubernetes#130233 validates it on the
+        // StatefulSet itself; the field is optional).
+        return Err(src.error(
+            Some(s.span()),
+            format!("{key}.service_name"),
+            format!(
+                "`{}` is not a DNS label: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+                escape(s.get_ref())
+            ),
+        ));
     }
     if w.volume_claims.len() > MAX_VOLUME_CLAIMS {
         return Err(src.error(
@@ -94,4 +111,16 @@ pub(super) fn statefulset(
         },
         volume_claims,
     }))
+}
+
+/// A DNS-1123 label: 1 to 63 characters of `[a-z0-9-]`, starting and
+/// ending with a letter or digit.
+fn is_dns_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
 }

@@ -118,24 +118,7 @@ fn constraint(
             ));
         }
     };
-    let min_domains = match &c.min_domains {
-        None => None,
-        Some(m) if !hard => {
-            return Err(src.error(
-                Some(m.span()),
-                format!("{key}.min_domains"),
-                "min_domains is for when_unsatisfiable = \"DoNotSchedule\" only",
-            ));
-        }
-        Some(m) if *m.get_ref() == 0 => {
-            return Err(src.error(
-                Some(m.span()),
-                format!("{key}.min_domains"),
-                "min_domains must be at least 1",
-            ));
-        }
-        Some(m) => Some(*m.get_ref()),
-    };
+    let min_domains = min_domains(src, c, hard, key)?;
     let selector = match (&c.selector, &c.workloads) {
         (None, None) => vec![me],
         _ => select(
@@ -168,6 +151,29 @@ fn constraint(
             "node_taints_policy",
         )?,
     })
+}
+
+/// `minDomains`: DoNotSchedule only, at least 1.
+fn min_domains(
+    src: &Source<'_>,
+    c: &SpreadFile,
+    hard: bool,
+    key: &str,
+) -> Result<Option<u32>, ScenarioError> {
+    match &c.min_domains {
+        None => Ok(None),
+        Some(m) if !hard => Err(src.error(
+            Some(m.span()),
+            format!("{key}.min_domains"),
+            "min_domains is for when_unsatisfiable = \"DoNotSchedule\" only",
+        )),
+        Some(m) if *m.get_ref() == 0 => Err(src.error(
+            Some(m.span()),
+            format!("{key}.min_domains"),
+            "min_domains must be at least 1",
+        )),
+        Some(m) => Ok(Some(*m.get_ref())),
+    }
 }
 
 type Terms = (Vec<PodAffinityTerm>, Vec<WeightedPodAffinityTerm>);
