@@ -96,10 +96,10 @@ fn hard_zone_spread_balances_what_packing_would_not() {
 
 /// The system default constraints (hostname maxSkew 3, zone maxSkew 5,
 /// ScheduleAnyway) outweigh MostAllocated's preference: for the second
-/// pod the node holding the first scores raw round(1 * ln 5 + 2) +
-/// round-free zone part: 1 * ln 5 + 4, total round(3.22 + 5.61) = 9,
+/// pod, with three feasible nodes in three zones (weights ln 5 = 1.61),
+/// the node holding the first scores raw round(1.61 + 2 + 1.61 + 4) = 9,
 /// the others 6; normalised 100 * (9 + 6 - s) / 9: 66 against 100, times
-/// weight 2: 68 points, more than packing gains (about 10 + balance).
+/// weight 2: 68 points, more than packing gains (about 10 plus balance).
 #[test]
 fn default_spreading_spreads_a_deployment() {
     let text = three("scheduler.scoring = \"most-allocated\"", &web(3, ""));

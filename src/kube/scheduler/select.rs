@@ -280,14 +280,20 @@ pub(crate) fn select_node<R: Rng>(
     rng: &mut R,
 ) -> Option<NodeId> {
     state.last_score = None;
-    // PreFilter and PreScore of PodTopologySpread and InterPodAffinity.
+    // PreFilter and PreScore of PodTopologySpread and InterPodAffinity,
+    // built only where a node is filtered (not for a remembered verdict).
     let rules = state.topology.rules(pod.workload);
-    let plan = rules
-        .any()
-        .then(|| Plan::new(rules, wl, state.topology.counts()));
-    let topology = plan.as_ref().map(|p| (p, state.topology.counts()));
-    let topology_ok =
-        |n: NodeId| topology.is_none_or(|(p, c)| p.rejects(c, &nodes[n.index()]).is_none());
+    let new_plan = || {
+        rules
+            .any()
+            .then(|| Plan::new(rules, wl, state.topology.counts()))
+    };
+    let topology_ok = |n: NodeId| {
+        new_plan().is_none_or(|p| {
+            p.rejects(state.topology.counts(), &nodes[n.index()])
+                .is_none()
+        })
+    };
     // PreferNominatedNode: a feasible nominated node is taken at once.
     if let Some(n) = pod.nominated
         && filter::feasible(pod, wl, &nodes[n.index()], pods)
@@ -324,6 +330,7 @@ pub(crate) fn select_node<R: Rng>(
         state.next_start %= eligible;
         return None;
     }
+    let plan = new_plan();
     let to_find = num_feasible_nodes_to_find(all_nodes, config.percentage_of_nodes_to_score);
     let pod_filter = PodFilter::of(pod.workload, wl);
     debug_assert_eq!(pod.requests, wl.spec.requests);
