@@ -6,12 +6,12 @@
 use crate::engine::{Context, RngStreams, Stream};
 
 use super::config::KubeConfig;
+use super::controllers::Controllers;
 use super::events::{Armed, KubeEvent};
+use super::journal::Watchers;
 use super::node_lifecycle::ZoneCounts;
-use super::replicaset::{RateLimiter, ReplicaSetController};
 use super::scheduler::topology::Topology;
 use super::scheduler::{SchedulingQueue, SelectState};
-use super::statefulset::StatefulSetController;
 use super::streams::Streams;
 use super::workload::new_workload;
 use super::{
@@ -90,14 +90,8 @@ pub struct Cluster {
     pub(super) pods: Vec<Pod>,
     pub(super) workloads: Vec<Workload>,
     pub(super) queue: SchedulingQueue,
-    /// The ReplicaSet controller's work queue, workers and API client.
-    pub(super) replicasets: ReplicaSetController,
-    /// The Job controller's API client.
-    pub(super) job_client: RateLimiter,
-    /// The DaemonSet controller's API client.
-    pub(super) daemonset_client: RateLimiter,
-    /// The StatefulSet controller: its API client and pending syncs.
-    pub(super) statefulsets: StatefulSetController,
+    /// The controllers' queues, API clients and per-event work.
+    pub(super) controllers: Controllers,
     /// Nodes whose heartbeat stopped and that are not yet deleted.
     pub(super) lost_nodes: Vec<NodeId>,
     /// Deleted nodes whose pods PodGC has not yet removed.
@@ -106,19 +100,11 @@ pub struct Cluster {
     pub(super) status: ClusterStatus,
     /// The random streams, one per kind of draw.
     pub(super) streams: Streams,
-    /// Job workloads whose progress (needed services) changed during the
-    /// current event; their progress clocks are updated at its end.
-    pub(super) job_dirty: Vec<WorkloadId>,
-    /// What happened, for `poolsim trace`; `None` (nothing kept) unless
-    /// asked for.
-    pub(super) journal: Option<Vec<super::KubeRecord>>,
+    /// The journal and the pod-events watch, each kept once asked for.
+    pub(super) watchers: Watchers,
     /// Whether futile scheduling attempts may be handled in place, as
     /// later events of one `ScheduleOne` ([`Cluster::set_attempts_in_place`]).
     pub(super) attempts_in_place: bool,
-    /// Nodes where a pod (not a DaemonSet pod) was bound, began
-    /// terminating or ended, since the watcher last took them; `None`
-    /// unless a watcher asked (Karpenter's pod-events controller).
-    pub(super) pod_events: Option<Vec<NodeId>>,
 }
 
 impl Cluster {
@@ -150,14 +136,7 @@ impl Cluster {
         let status = link_workloads(&mut ws);
         let specs: Vec<&WorkloadSpec> = ws.iter().map(|w| &w.spec).collect();
         let topology = Topology::new(&specs, pools.len(), config.scheduler.default_spreading);
-        // Each controller builds its own API client, so its own bucket.
-        let client = RateLimiter::new(config.pod_create_interval, config.pod_create_burst);
-        let replicasets = ReplicaSetController::new(
-            ws.len(),
-            config.concurrent_replicaset_syncs,
-            config.replicaset_burst,
-            client.clone(),
-        );
+        let controllers = Controllers::new(&config, ws.len(), rng.stream(Stream::VolumeAttach));
         Cluster {
             config,
             nodes: Vec::new(),
@@ -169,22 +148,14 @@ impl Cluster {
             pods: Vec::new(),
             workloads: ws,
             queue: SchedulingQueue::default(),
-            replicasets,
-            job_client: client.clone(),
-            statefulsets: StatefulSetController::new(
-                client.clone(),
-                rng.stream(Stream::VolumeAttach),
-            ),
-            daemonset_client: client,
+            controllers,
             lost_nodes: Vec::new(),
             orphan_nodes: Vec::new(),
             armed: Armed::default(),
             status,
             streams: Streams::new(rng),
-            job_dirty: Vec::new(),
-            journal: None,
+            watchers: Watchers::default(),
             attempts_in_place: false,
-            pod_events: None,
         }
     }
 

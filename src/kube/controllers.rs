@@ -5,10 +5,87 @@
 //! API client. The node lifecycle controllers that delete Nodes and evict
 //! pods are in `node_lifecycle.rs`.
 
+use rand_chacha::ChaCha8Rng;
+
 use crate::engine::{Context, Millis};
 
+use super::config::KubeConfig;
 use super::events::{Change, KubeEvent};
+use super::replicaset::{RateLimiter, ReplicaSetController};
+use super::statefulset::StatefulSetController;
 use super::{Cluster, PodState, WorkloadId, WorkloadKind};
+
+/// The controllers' own state: the ReplicaSet and StatefulSet controllers
+/// (each keeps its queue and API client private to its file), the Job and
+/// DaemonSet controllers' API clients, and the Job workloads whose
+/// progress changed during the current event.
+#[derive(Debug, Clone)]
+pub(super) struct Controllers {
+    /// The ReplicaSet controller's work queue, workers and API client.
+    pub(super) replicasets: ReplicaSetController,
+    /// The StatefulSet controller: its API client and pending syncs.
+    pub(super) statefulsets: StatefulSetController,
+    /// The Job controller's API client.
+    job_client: RateLimiter,
+    /// The DaemonSet controller's API client.
+    daemonset_client: RateLimiter,
+    /// Job workloads whose progress (needed services) changed during the
+    /// current event; their progress clocks are updated at its end.
+    job_dirty: Vec<WorkloadId>,
+}
+
+impl Controllers {
+    /// Idle controllers for `workloads` workloads; the StatefulSet
+    /// controller draws volume attach times from `attach_rng`.
+    pub(super) fn new(config: &KubeConfig, workloads: usize, attach_rng: ChaCha8Rng) -> Self {
+        // Each controller builds its own API client, so its own bucket.
+        let client = RateLimiter::new(config.pod_create_interval, config.pod_create_burst);
+        Controllers {
+            replicasets: ReplicaSetController::new(
+                workloads,
+                config.concurrent_replicaset_syncs,
+                config.replicaset_burst,
+                client.clone(),
+            ),
+            statefulsets: StatefulSetController::new(client.clone(), attach_rng),
+            job_client: client.clone(),
+            daemonset_client: client,
+            job_dirty: Vec::new(),
+        }
+    }
+
+    /// When a create call the Job controller makes at `now` goes, paced by
+    /// its API client.
+    pub(super) fn job_create_at(&mut self, now: Millis) -> Millis {
+        self.job_client.reserve(now)
+    }
+
+    /// When a create call the DaemonSet controller makes at `now` goes,
+    /// paced by its API client.
+    pub(super) fn daemonset_create_at(&mut self, now: Millis) -> Millis {
+        self.daemonset_client.reserve(now)
+    }
+
+    /// Marks Job workload `w`'s progress as changed in this event.
+    pub(super) fn job_progress_changed(&mut self, w: WorkloadId) {
+        self.job_dirty.push(w);
+    }
+
+    /// The next Job workload whose progress changed in this event, taken.
+    pub(super) fn next_dirty_job(&mut self) -> Option<WorkloadId> {
+        self.job_dirty.pop()
+    }
+
+    /// Whether no Job workload's progress changed in this event.
+    pub(super) fn jobs_clean(&self) -> bool {
+        self.job_dirty.is_empty()
+    }
+
+    /// Whether no StatefulSet waits for a sync to be queued in this event.
+    pub(super) fn statefulsets_clean(&self) -> bool {
+        self.statefulsets.is_clean()
+    }
+}
 
 impl Cluster {
     /// The owner of a pod that went away (deleted, evicted, preempted)
@@ -27,8 +104,8 @@ impl Cluster {
             WorkloadKind::Deployment => return self.replica_gone(ctx, w, slot),
             // The ordinal is free only once the old pod is deleted.
             WorkloadKind::StatefulSet => return self.stateful_changed(w),
-            WorkloadKind::Job => self.job_client.reserve(seen),
-            WorkloadKind::DaemonSet { .. } => self.daemonset_client.reserve(seen),
+            WorkloadKind::Job => self.controllers.job_create_at(seen),
+            WorkloadKind::DaemonSet { .. } => self.controllers.daemonset_create_at(seen),
         };
         ctx.schedule_at(at, KubeEvent::CreatePod(w, slot));
     }

@@ -38,8 +38,8 @@ impl Cluster {
             }
             // The controller's own API client paces its create calls.
             let at = self
-                .daemonset_client
-                .reserve(ctx.now() + self.config.controller_delay);
+                .controllers
+                .daemonset_create_at(ctx.now() + self.config.controller_delay);
             ctx.schedule_at(at, KubeEvent::CreatePod(WorkloadId(w as u16), node.0));
         }
     }

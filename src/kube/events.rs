@@ -301,7 +301,7 @@ impl Cluster {
 
     /// Updates the progress clocks of Job workloads whose needs changed.
     pub(super) fn flush_job_dirty<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        while let Some(w) = self.job_dirty.pop() {
+        while let Some(w) = self.controllers.next_dirty_job() {
             self.job_progress_changed(ctx, w);
         }
         self.flush_statefulsets(ctx);

@@ -67,22 +67,58 @@ pub enum KubeRecord {
     ServiceUp(WorkloadId),
 }
 
+/// Who watches the cluster from outside: the journal `poolsim trace`
+/// reads, and the nodes of pod events Karpenter's pod-events controller
+/// reads. Each is kept only once asked for; until then a push is one
+/// `Option` test.
+#[derive(Debug, Default)]
+pub(super) struct Watchers {
+    /// What happened, for `poolsim trace`.
+    journal: Option<Vec<KubeRecord>>,
+    /// Nodes where a pod (not a DaemonSet pod) was bound, began
+    /// terminating or ended, since the watcher last took them.
+    pod_events: Option<Vec<NodeId>>,
+}
+
+impl Watchers {
+    /// Records `r` if a journal is kept.
+    #[inline]
+    pub(super) fn note(&mut self, r: KubeRecord) {
+        if let Some(j) = self.journal.as_mut() {
+            j.push(r);
+        }
+    }
+
+    /// Whether the nodes of pod events are kept.
+    #[inline]
+    pub(super) fn pod_events_watched(&self) -> bool {
+        self.pod_events.is_some()
+    }
+
+    /// Records a pod event on `node` if they are watched.
+    pub(super) fn pod_event(&mut self, node: NodeId) {
+        if let Some(events) = self.pod_events.as_mut() {
+            events.push(node);
+        }
+    }
+}
+
 impl Cluster {
     /// Starts keeping a journal (see [`Cluster::take_journal`]).
     pub fn enable_journal(&mut self) {
-        self.journal.get_or_insert_with(Vec::new);
+        self.watchers.journal.get_or_insert_with(Vec::new);
     }
 
     /// Starts keeping the nodes of pod events (a pod bound, terminating or
     /// ended there; DaemonSet pods left out), for [`Cluster::take_pod_events`].
     pub fn watch_pod_events(&mut self) {
-        self.pod_events.get_or_insert_with(Vec::new);
+        self.watchers.pod_events.get_or_insert_with(Vec::new);
     }
 
     /// Moves the nodes of pod events since the last call into `into`
     /// (which should be empty), in event order; nothing unless watched.
     pub fn take_pod_events(&mut self, into: &mut Vec<NodeId>) {
-        if let Some(j) = self.pod_events.as_mut() {
+        if let Some(j) = self.watchers.pod_events.as_mut() {
             std::mem::swap(j, into);
         }
     }
@@ -90,7 +126,7 @@ impl Cluster {
     /// Moves the records kept since the last call into `into` (which
     /// should be empty); nothing when no journal is kept.
     pub fn take_journal(&mut self, into: &mut Vec<KubeRecord>) {
-        if let Some(j) = self.journal.as_mut() {
+        if let Some(j) = self.watchers.journal.as_mut() {
             std::mem::swap(j, into);
         }
     }
@@ -98,8 +134,6 @@ impl Cluster {
     /// Records `r` if a journal is kept.
     #[inline]
     pub(super) fn note(&mut self, r: KubeRecord) {
-        if let Some(j) = self.journal.as_mut() {
-            j.push(r);
-        }
+        self.watchers.note(r);
     }
 }

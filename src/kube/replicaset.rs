@@ -137,6 +137,30 @@ impl ReplicaSetController {
         Some(w)
     }
 
+    /// Whether the rate-limited re-add of `w` due at `now` is its pending
+    /// one (a sooner re-add replaces a later one); if so it is no longer
+    /// pending.
+    fn retry_due(&mut self, w: WorkloadId, now: Millis) -> bool {
+        let waiting = &mut self.waiting[w.index()];
+        if *waiting != Some(now) {
+            return false;
+        }
+        *waiting = None;
+        true
+    }
+
+    /// `AddRateLimited` through the delaying queue: `w` is re-added at
+    /// `at` unless a sooner re-add is pending; says whether `at` is now
+    /// the pending one (its event must be scheduled).
+    fn retry_at(&mut self, w: WorkloadId, at: Millis) -> bool {
+        let waiting = &mut self.waiting[w.index()];
+        if waiting.is_none_or(|due| at < due) {
+            *waiting = Some(at);
+            return true;
+        }
+        false
+    }
+
     /// `workqueue.Done`: a key added during the sync is queued again.
     fn done(&mut self, w: WorkloadId) {
         self.processing[w.index()] = false;
@@ -167,7 +191,7 @@ impl Cluster {
         ctx: &mut Context<'_, E>,
         w: WorkloadId,
     ) {
-        self.replicasets.add(w);
+        self.controllers.replicasets.add(w);
         self.start_syncs(ctx);
     }
 
@@ -178,27 +202,29 @@ impl Cluster {
         ctx: &mut Context<'_, E>,
         w: WorkloadId,
     ) {
-        if self.replicasets.waiting[w.index()] != Some(ctx.now()) {
-            return;
+        if self.controllers.replicasets.retry_due(w, ctx.now()) {
+            self.replicaset_add(ctx, w);
         }
-        self.replicasets.waiting[w.index()] = None;
-        self.replicaset_add(ctx, w);
     }
 
     /// Idle workers take keys and start their syncs.
     fn start_syncs<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        for k in 0..self.replicasets.workers.len() {
-            while self.replicasets.workers[k].is_none() {
-                let Some(w) = self.replicasets.get() else {
+        for k in 0..self.controllers.replicasets.workers.len() {
+            loop {
+                let rs = &mut self.controllers.replicasets;
+                if rs.workers[k].is_some() {
+                    break;
+                }
+                let Some(w) = rs.get() else {
                     return;
                 };
                 let missing = self.workloads[w.index()].free_slots.len() as u32;
-                let remaining = missing.min(self.replicasets.burst_replicas);
+                let remaining = missing.min(rs.burst_replicas);
                 if remaining == 0 {
-                    self.replicasets.done(w);
+                    rs.done(w);
                     continue;
                 }
-                self.replicasets.workers[k] = Some(Sync {
+                rs.workers[k] = Some(Sync {
                     workload: w,
                     remaining,
                     batch: 0,
@@ -213,7 +239,7 @@ impl Cluster {
     /// Sends worker `k`'s next slow-start batch: each call waits for its
     /// token.
     fn next_batch<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, k: usize) {
-        let rs = &mut self.replicasets;
+        let rs = &mut self.controllers.replicasets;
         let Some(sync) = rs.workers[k].as_mut() else {
             return;
         };
@@ -241,7 +267,7 @@ impl Cluster {
         k: u16,
     ) {
         let k = usize::from(k);
-        let Some(sync) = self.replicasets.workers[k] else {
+        let Some(sync) = self.controllers.replicasets.workers[k] else {
             return;
         };
         let w = sync.workload;
@@ -251,9 +277,9 @@ impl Cluster {
         } else if let Some(slot) = self.workloads[w.index()].free_slots.pop() {
             self.create_pod(ctx, w, slot);
             // The informer sees the new pod: the key is added again.
-            self.replicasets.add(w);
+            self.controllers.replicasets.add(w);
         }
-        let Some(sync) = self.replicasets.workers[k].as_mut() else {
+        let Some(sync) = self.controllers.replicasets.workers[k].as_mut() else {
             return;
         };
         sync.failed = failed;
@@ -265,22 +291,20 @@ impl Cluster {
             self.next_batch(ctx, k);
             return;
         }
-        self.replicasets.workers[k] = None;
+        self.controllers.replicasets.workers[k] = None;
         if failed {
             // The sync returned an error: `AddRateLimited`.
             self.status.webhook_rejections += 1;
             self.note(KubeRecord::CreationRejected(w));
             let at = ctx.now() + self.retry_delay(w);
-            let waiting = &mut self.replicasets.waiting[w.index()];
-            if waiting.is_none_or(|due| at < due) {
-                *waiting = Some(at);
+            if self.controllers.replicasets.retry_at(w, at) {
                 ctx.schedule_at(at, KubeEvent::ReplicaSetRetry(w));
             }
         } else {
             // `Forget`: the backoff starts over.
             self.workloads[w.index()].create_failures = 0;
         }
-        self.replicasets.done(w);
+        self.controllers.replicasets.done(w);
         self.start_syncs(ctx);
     }
 }

@@ -40,8 +40,8 @@ impl Cluster {
         // attempt is the next thing done.
         let mut known = None;
         while self.attempts_in_place
-            && self.job_dirty.is_empty()
-            && self.statefulsets.dirty.is_empty()
+            && self.controllers.jobs_clean()
+            && self.controllers.statefulsets_clean()
             && let Some((pid, verdict)) = self.futile_next(&mut known)
             && ctx.handle_next_at(ctx.now().saturating_add(d))
         {

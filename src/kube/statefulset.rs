@@ -95,7 +95,8 @@ impl StatefulState {
 #[derive(Debug, Clone)]
 pub(crate) struct StatefulSetController {
     client: RateLimiter,
-    pub(super) dirty: Vec<WorkloadId>,
+    /// StatefulSets whose pods changed during the current event.
+    dirty: Vec<WorkloadId>,
     /// Volume attach times (`Stream::VolumeAttach`).
     attach_rng: ChaCha8Rng,
 }
@@ -114,6 +115,16 @@ impl StatefulSetController {
     /// The generator of volume attach times.
     pub fn attach_rng(&mut self) -> &mut ChaCha8Rng {
         &mut self.attach_rng
+    }
+
+    /// Whether no StatefulSet's pods changed during the current event.
+    pub fn is_clean(&self) -> bool {
+        self.dirty.is_empty()
+    }
+
+    /// Marks StatefulSet `w` as changed during the current event.
+    fn mark(&mut self, w: WorkloadId) {
+        self.dirty.push(w);
     }
 }
 
@@ -145,7 +156,7 @@ impl Cluster {
     /// (deleted, Ready): queue a sync at the end of the event.
     pub(super) fn stateful_changed(&mut self, w: WorkloadId) {
         if self.workloads[w.index()].stateful.is_some() {
-            self.statefulsets.dirty.push(w);
+            self.controllers.statefulsets.mark(w);
         }
     }
 
@@ -157,7 +168,7 @@ impl Cluster {
             if st.ordinals.get(slot) == Some(&Ordinal::Pod(pid)) {
                 st.ordinals[slot] = Ordinal::Empty;
             }
-            self.statefulsets.dirty.push(w);
+            self.controllers.statefulsets.mark(w);
         }
     }
 
@@ -165,7 +176,7 @@ impl Cluster {
     /// informer has seen the change.
     pub(super) fn flush_statefulsets<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         let at = ctx.now() + self.config.controller_delay;
-        while let Some(w) = self.statefulsets.dirty.pop() {
+        while let Some(w) = self.controllers.statefulsets.dirty.pop() {
             let Some(st) = self.workloads[w.index()].stateful.as_mut() else {
                 continue;
             };
@@ -191,7 +202,7 @@ impl Cluster {
             if let Some(st) = self.workloads[w.index()].stateful.as_mut() {
                 st.ordinals[ord as usize] = Ordinal::Creating;
             }
-            let at = self.statefulsets.client.reserve(ctx.now());
+            let at = self.controllers.statefulsets.client.reserve(ctx.now());
             ctx.schedule_at(at, KubeEvent::CreatePod(w, ord));
         }
     }

@@ -77,7 +77,10 @@ impl Cluster {
         if let Some(z) = st.volume_zone.get_mut(slot) {
             z.get_or_insert(zone);
         }
-        attach_time(&spec.volume_claims, self.statefulsets.attach_rng())
+        attach_time(
+            &spec.volume_claims,
+            self.controllers.statefulsets.attach_rng(),
+        )
     }
 
     /// The plugins that rejected `pid`, a pod whose volumes are bound to a

@@ -52,7 +52,7 @@ impl Cluster {
                 dep.unmet_needs - 1
             };
             if dep.spec.job.is_some() && was_progressing != dep.progressing() {
-                self.job_dirty.push(d);
+                self.controllers.job_progress_changed(d);
             }
             self.add_running_pods(d, running);
         }

@@ -119,7 +119,7 @@ impl Cluster {
             }
         }
         self.count_in_topology(w, from, to);
-        if let Some(events) = self.pod_events.as_mut() {
+        if self.watchers.pod_events_watched() {
             let event_node = match to {
                 PodState::Starting(n) | PodState::Terminating(n) => Some(n),
                 PodState::Succeeded | PodState::Failed | PodState::Deleted => from.node(),
@@ -130,7 +130,7 @@ impl Cluster {
                 super::super::WorkloadKind::DaemonSet { .. }
             );
             if let (Some(n), false) = (event_node, daemon) {
-                events.push(n);
+                self.watchers.pod_event(n);
             }
         }
         let pod = &mut self.pods[pid.index()];
