@@ -141,7 +141,7 @@ impl Cluster {
     /// nothing else to do (the leftover flush is armed, the start index
     /// already taken modulo the eligible nodes).
     fn futile_run<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, verdict: FutileShape) {
-        if self.journal.is_some() {
+        if self.watchers.journaling() {
             return;
         }
         let step = self.config.scheduler.decision_time;
