@@ -156,7 +156,7 @@ impl Cluster {
             max: usize::try_from(room).unwrap_or(usize::MAX),
             rejected: verdict.rejected,
         };
-        let workloads = &self.workloads;
+        let wl = &self.workloads[verdict.workload.index()];
         let n = self
             .queue
             .fail_run(&mut self.pods, &self.config.scheduler, &run, |p| {
@@ -165,7 +165,7 @@ impl Cluster {
                     && p.pinned.is_none()
                     && p.nominated.is_none()
                     && p.attempts > 0
-                    && workloads[p.workload.index()].volume_zone(p.slot).is_none()
+                    && wl.volume_zone(p.slot).is_none()
             });
         self.status.scheduling_attempts += n as u64;
         ctx.handle_run(first, step, n as u64);

@@ -75,6 +75,8 @@ pub(super) struct Ordered {
     /// Entries from here on were appended by [`Ordered::append`] and are
     /// not yet sorted in.
     sorted: usize,
+    /// Whether an appended entry came before the entry then last.
+    out_of_order: bool,
 }
 
 impl Ordered {
@@ -133,17 +135,27 @@ impl Ordered {
 
     /// Adds an entry at the end, out of order until [`Ordered::settle`].
     pub fn append(&mut self, e: Entry) {
+        if self.head < self.items.len()
+            && let Some(last) = self.items.last()
+            && (last.major, last.minor) > (e.major, e.minor)
+        {
+            self.out_of_order = true;
+        }
         self.items.push(e);
     }
 
     /// Sorts appended entries in.
     pub fn settle(&mut self) {
-        if self.sorted < self.items.len() {
-            // A stable sort finds the sorted part as one run and merges
-            // the appended entries into it.
+        // Usually the appended entries are in order and after the others
+        // (the pods a cluster event moves were queued in order, after
+        // those already there): nothing to do. Otherwise a stable sort
+        // finds the sorted part as one run and merges the appended
+        // entries into it.
+        if self.out_of_order {
             self.items[self.head..].sort();
-            self.sorted = self.items.len();
+            self.out_of_order = false;
         }
+        self.sorted = self.items.len();
     }
 
     /// The entries, in order.

@@ -43,8 +43,6 @@ pub struct SchedulingQueue {
     error_backoff: Ordered,
     unschedulable: Vec<(PodId, u32)>,
     seq: u64,
-    /// The pods a cluster event or flush moves, kept for its allocation.
-    moving: Vec<(PodId, u32)>,
 }
 
 /// Where a cluster event sent pods.
@@ -295,7 +293,8 @@ impl SchedulingQueue {
     /// A cluster event: every pod in unschedulablePods for which `worth`
     /// says yes (its QueueingHints, [`super::hints::worth_requeuing`])
     /// moves to backoffQ, or to activeQ if its backoff is over; the others
-    /// stay.
+    /// stay. One pass: each pod is asked and moved in list order (`worth`
+    /// reads nothing a move changes).
     pub fn on_cluster_event(
         &mut self,
         pods: &mut [Pod],
@@ -303,20 +302,22 @@ impl SchedulingQueue {
         config: &SchedulerConfig,
         mut worth: impl FnMut(&Pod) -> bool,
     ) -> Moved {
-        let mut moving = std::mem::take(&mut self.moving);
-        moving.clear();
-        self.unschedulable.retain(|&(id, generation)| {
-            let p = &pods[id.index()];
-            if p.queue != QueueSlot::Unschedulable || p.queue_gen != generation {
+        let mut waiting = std::mem::take(&mut self.unschedulable);
+        let mut moved = Moved::default();
+        waiting.retain(|&(id, generation)| {
+            let pod = &mut pods[id.index()];
+            if pod.queue != QueueSlot::Unschedulable || pod.queue_gen != generation {
                 return false;
             }
-            let go = worth(p);
-            if go {
-                moving.push((id, generation));
+            if !worth(pod) {
+                return true;
             }
-            !go
+            self.move_out(pod, now, config, &mut moved);
+            false
         });
-        self.move_unschedulable(pods, now, config, moving)
+        self.unschedulable = waiting;
+        self.settle();
+        moved
     }
 
     /// The leftover flush: pods that have waited longer than
@@ -327,45 +328,43 @@ impl SchedulingQueue {
         now: Millis,
         config: &SchedulerConfig,
     ) -> Moved {
-        let mut old = std::mem::take(&mut self.moving);
-        old.clear();
-        self.unschedulable.retain(|&(id, generation)| {
-            let leave = now.saturating_sub(pods[id.index()].unschedulable_since)
-                >= config.max_in_unschedulable;
-            if leave {
-                old.push((id, generation));
+        let mut waiting = std::mem::take(&mut self.unschedulable);
+        let mut moved = Moved::default();
+        waiting.retain(|&(id, generation)| {
+            let pod = &mut pods[id.index()];
+            if now.saturating_sub(pod.unschedulable_since) < config.max_in_unschedulable {
+                return true;
             }
-            !leave
+            // Stale entries leave too.
+            if pod.queue == QueueSlot::Unschedulable && pod.queue_gen == generation {
+                self.move_out(pod, now, config, &mut moved);
+            }
+            false
         });
-        self.move_unschedulable(pods, now, config, old)
+        self.unschedulable = waiting;
+        self.settle();
+        moved
     }
 
-    fn move_unschedulable(
+    /// `pod`, taken out of unschedulablePods, to backoffQ if it is still
+    /// backing off at `now`, else to activeQ; appended (the caller settles
+    /// the queues after its batch).
+    fn move_out(
         &mut self,
-        pods: &mut [Pod],
+        pod: &mut Pod,
         now: Millis,
         config: &SchedulerConfig,
-        waiting: Vec<(PodId, u32)>,
-    ) -> Moved {
-        let mut moved = Moved::default();
-        for &(id, generation) in &waiting {
-            let pod = &mut pods[id.index()];
-            if pod.queue != QueueSlot::Unschedulable || pod.queue_gen != generation {
-                continue;
-            }
-            let expiry = Self::backoff_expiry(pod, config);
-            if Self::backing_off(pod, expiry, now, config) {
-                self.push_backoff(pod, expiry, config, true);
-                moved.to_backoff += 1;
-            } else {
-                let e = self.active_entry(pod);
-                self.active.append(e);
-                moved.to_active += 1;
-            }
+        moved: &mut Moved,
+    ) {
+        let expiry = Self::backoff_expiry(pod, config);
+        if Self::backing_off(pod, expiry, now, config) {
+            self.push_backoff(pod, expiry, config, true);
+            moved.to_backoff += 1;
+        } else {
+            let e = self.active_entry(pod);
+            self.active.append(e);
+            moved.to_active += 1;
         }
-        self.settle();
-        self.moving = waiting;
-        moved
     }
 
     /// Moves pods whose backoff has expired to activeQ, those of backoffQ
