@@ -88,7 +88,8 @@ impl Cluster {
             return None;
         }
         let eligible = self
-            .by_pool
+            .nodes
+            .by_pool()
             .iter()
             .zip(&wl.fits_pool)
             .filter(|(_, fits)| **fits)
@@ -143,9 +144,9 @@ impl Cluster {
             match scheduler::select_node(
                 pod,
                 wl,
-                &self.nodes,
-                &self.by_pool,
-                self.registered,
+                self.nodes.all(),
+                self.nodes.by_pool(),
+                self.nodes.registered(),
                 &self.pods,
                 &self.config.scheduler,
                 &mut self.select,
@@ -301,7 +302,8 @@ impl Cluster {
         let potential: Vec<NodeId> = match pod.pinned {
             Some(n) => vec![n],
             None => self
-                .by_pool
+                .nodes
+                .by_pool()
                 .iter()
                 .enumerate()
                 .filter(|(p, _)| wl.fits_pool[*p])
@@ -332,7 +334,7 @@ impl Cluster {
         let candidates = preemption::find_candidates(
             pod,
             wl,
-            &self.nodes,
+            self.nodes.all(),
             &potential,
             &self.pods,
             &allowed,
@@ -408,9 +410,9 @@ impl Cluster {
         scheduler::select_node(
             &pod,
             &self.workloads[w.index()],
-            &self.nodes,
-            &self.by_pool,
-            self.registered,
+            self.nodes.all(),
+            self.nodes.by_pool(),
+            self.nodes.registered(),
             &self.pods,
             &self.config.scheduler,
             &mut self.select,
