@@ -168,6 +168,38 @@ impl<'a, E> Context<'a, E> {
         true
     }
 
+    /// How many of the events at `first`, `first + step`,
+    /// `first + 2 * step`, ... the handler could handle in place one after
+    /// the other, each as [`Context::handle_next_at`] would (none when
+    /// `step` is zero).
+    pub fn in_place_room(&mut self, first: Millis, step: Millis) -> u64 {
+        if step == Millis::ZERO || first <= self.now {
+            return 0;
+        }
+        let mut last = self.horizon;
+        if let Some(t) = self.queue.earliest() {
+            last = last.min(Millis(t.0.saturating_sub(1)));
+        }
+        if first > last {
+            return 0;
+        }
+        ((last.0 - first.0) / step.0 + 1).min(self.spare)
+    }
+
+    /// Handles in place the first `n` of the events
+    /// [`Context::in_place_room`] counted (`n` at most that count): the
+    /// clock moves to the last, and the engine counts `n` events, each at
+    /// its time.
+    pub fn handle_run(&mut self, first: Millis, step: Millis, n: u64) {
+        if n == 0 {
+            return;
+        }
+        debug_assert!(n <= self.in_place_room(first, step));
+        self.spare -= n;
+        self.in_place += n;
+        self.now = first.saturating_add(Millis(step.0 * (n - 1)));
+    }
+
     /// Schedules `event` at absolute time `at`, which must not be in the past.
     pub fn schedule_at(&mut self, at: Millis, event: impl Into<E>) {
         debug_assert!(at >= self.now, "event scheduled in the past");
@@ -435,11 +467,18 @@ mod tests {
         assert_eq!(sim.events_handled(), CHECK_EVERY);
     }
 
-    /// Ticks every 10 ms and an outside event at 25 and 55 ms; with
-    /// `in_place`, a tick handles the following ticks in place while it
-    /// may. Logs every event as (time, kind).
+    /// Ticks every 10 ms and an outside event at 25 and 55 ms. A tick
+    /// handles the following ticks in place while it may: one by one
+    /// (`One`), or in runs of at most two (`Runs`). Logs every event as
+    /// (time, kind).
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Mode {
+        Off,
+        One,
+        Runs,
+    }
     struct InPlace {
-        in_place: bool,
+        mode: Mode,
         log: Vec<(Millis, u8)>,
     }
     impl Model for InPlace {
@@ -447,8 +486,20 @@ mod tests {
         fn handle(&mut self, ctx: &mut Context<'_, u8>, kind: u8) {
             self.log.push((ctx.now(), kind));
             if kind == 0 {
-                while self.in_place && ctx.handle_next_at(ctx.now() + Millis(10)) {
+                while self.mode == Mode::One && ctx.handle_next_at(ctx.now() + Millis(10)) {
                     self.log.push((ctx.now(), 0));
+                }
+                while self.mode == Mode::Runs {
+                    let first = ctx.now() + Millis(10);
+                    let n = ctx.in_place_room(first, Millis(10)).min(2);
+                    if n == 0 {
+                        break;
+                    }
+                    ctx.handle_run(first, Millis(10), n);
+                    for i in 0..n {
+                        self.log.push((first + Millis(10 * i), 0));
+                    }
+                    assert_eq!(ctx.now(), first + Millis(10 * (n - 1)));
                 }
                 ctx.schedule_in(Millis(10), 0);
             }
@@ -457,13 +508,13 @@ mod tests {
 
     #[test]
     fn events_handled_in_place_count_and_stop_as_one_by_one() {
-        let run = |in_place: bool, max_events: u64| {
+        let run = |mode: Mode, max_events: u64| {
             let mut sim = Simulation::new();
             sim.schedule_at(Millis(0), 0);
             sim.schedule_at(Millis(25), 1);
             sim.schedule_at(Millis(55), 1);
             let mut m = InPlace {
-                in_place,
+                mode,
                 log: Vec::new(),
             };
             let limits = RunLimits {
@@ -474,15 +525,39 @@ mod tests {
             (r, sim.events_handled(), sim.now(), m.log)
         };
         for max_events in 1..16 {
-            assert_eq!(
-                run(true, max_events),
-                run(false, max_events),
-                "{max_events}"
-            );
+            let off = run(Mode::Off, max_events);
+            assert_eq!(run(Mode::One, max_events), off, "{max_events}");
+            assert_eq!(run(Mode::Runs, max_events), off, "{max_events}");
         }
-        let (r, events, _, log) = run(true, 100);
+        let (r, events, _, log) = run(Mode::Runs, 100);
         // Ticks at 0..=90 and the two outside events.
         assert_eq!((r, events, log.len()), (Ok(12), 12, 12));
         assert_eq!(log[3], (Millis(25), 1));
+    }
+
+    #[test]
+    fn room_in_place_ends_before_the_next_event_and_after_the_horizon() {
+        let mut queue = EventQueue::new();
+        queue.push(Millis(47), ());
+        let mut ctx = Context::new(Millis(0), &mut queue);
+        ctx.horizon = Millis(100);
+        ctx.spare = 10;
+        // 10, 20, 30, 40: the event at 47 comes before 50.
+        assert_eq!(ctx.in_place_room(Millis(10), Millis(10)), 4);
+        // 40 only (not 47 itself: it would be handled after the queued one).
+        assert_eq!(ctx.in_place_room(Millis(40), Millis(7)), 1);
+        assert_eq!(ctx.in_place_room(Millis(47), Millis(1)), 0);
+        assert_eq!(ctx.in_place_room(Millis(0), Millis(1)), 0);
+        assert_eq!(ctx.in_place_room(Millis(10), Millis(0)), 0);
+        // The spare events bound it.
+        assert_eq!(ctx.in_place_room(Millis(1), Millis(1)), 10);
+        ctx.handle_run(Millis(10), Millis(10), 3);
+        assert_eq!((ctx.now(), ctx.spare, ctx.in_place), (Millis(30), 7, 3));
+        let mut empty = EventQueue::<()>::new();
+        let mut ctx = Context::new(Millis(0), &mut empty);
+        ctx.horizon = Millis(100);
+        ctx.spare = 1000;
+        // 30, 60, 90 (120 is past the horizon).
+        assert_eq!(ctx.in_place_room(Millis(30), Millis(30)), 3);
     }
 }

@@ -89,6 +89,12 @@ impl Watchers {
         }
     }
 
+    /// Whether a journal is kept.
+    #[inline]
+    pub(super) fn journaling(&self) -> bool {
+        self.journal.is_some()
+    }
+
     /// Whether the nodes of pod events are kept.
     #[inline]
     pub(super) fn pod_events_watched(&self) -> bool {

@@ -46,6 +46,7 @@ impl Cluster {
             && ctx.handle_next_at(ctx.now().saturating_add(d))
         {
             self.futile_attempt(ctx, pid, verdict);
+            self.futile_run(ctx, verdict);
         }
         if self.queue.has_poppable(&self.config.scheduler) {
             self.armed.schedule_one = true;
@@ -131,6 +132,44 @@ impl Cluster {
         );
         debug_assert_eq!(moved.to_backoff, 0);
         self.arm_leftover(ctx);
+    }
+
+    /// After a futile attempt of shape `verdict`, the attempts of the
+    /// pods of the same shape that follow it in the queue, as many as
+    /// would be the very next events one after the other, made as one
+    /// step ([`scheduler::SchedulingQueue::fail_run`]): each is what
+    /// [`Cluster::futile_attempt`] would make of it at its own time, with
+    /// nothing else to do (the leftover flush is armed, the start index
+    /// already taken modulo the eligible nodes).
+    fn futile_run<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>, verdict: FutileShape) {
+        if self.watchers.journaling() {
+            return;
+        }
+        let step = self.config.scheduler.decision_time;
+        let first = ctx.now().saturating_add(step);
+        let room = ctx.in_place_room(first, step);
+        if room == 0 {
+            return;
+        }
+        let run = scheduler::FailRun {
+            first,
+            step,
+            max: usize::try_from(room).unwrap_or(usize::MAX),
+            rejected: verdict.rejected,
+        };
+        let workloads = &self.workloads;
+        let n = self
+            .queue
+            .fail_run(&mut self.pods, &self.config.scheduler, &run, |p| {
+                p.workload == verdict.workload
+                    && p.priority == verdict.priority
+                    && p.pinned.is_none()
+                    && p.nominated.is_none()
+                    && p.attempts > 0
+                    && workloads[p.workload.index()].volume_zone(p.slot).is_none()
+            });
+        self.status.scheduling_attempts += n as u64;
+        ctx.handle_run(first, step, n as u64);
     }
 
     /// One scheduling cycle: the head of the queue tried, bound or sent

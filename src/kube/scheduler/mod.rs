@@ -21,7 +21,7 @@ pub(crate) mod topology;
 
 pub(crate) use filter::{fits_resources, fits_template, nominated_load, passes_static};
 pub use hints::{EventView, NodeView, Plugins, PodMatch, worth_requeuing};
-pub use queue::{Moved, SchedulingQueue};
+pub use queue::{FailRun, Moved, SchedulingQueue};
 pub use score::{
     NodeScore, ShapePoint, balanced_allocation, least_allocated, most_allocated,
     requested_to_capacity_ratio,

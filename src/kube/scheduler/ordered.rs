@@ -92,7 +92,21 @@ impl Ordered {
     /// Removes and returns the first entry.
     pub fn pop(&mut self) -> Option<Entry> {
         let e = *self.peek()?;
-        self.head += 1;
+        self.advance(1);
+        Some(e)
+    }
+
+    /// The entries not yet popped, in order.
+    pub fn pending(&self) -> &[Entry] {
+        debug_assert_eq!(self.sorted, self.items.len());
+        &self.items[self.head..]
+    }
+
+    /// Removes the first `n` entries (at most [`Ordered::pending`]'s
+    /// length), as `n` pops would.
+    pub fn advance(&mut self, n: usize) {
+        debug_assert!(self.head + n <= self.items.len());
+        self.head += n;
         if self.head == self.items.len() {
             self.items.clear();
             self.head = 0;
@@ -102,7 +116,6 @@ impl Ordered {
             self.head = 0;
         }
         self.sorted = self.items.len();
-        Some(e)
     }
 
     /// Adds an entry in its place.

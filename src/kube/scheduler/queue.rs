@@ -56,6 +56,20 @@ pub struct Moved {
     pub to_backoff: usize,
 }
 
+/// A run of failed attempts, one every `step` from `first`
+/// ([`SchedulingQueue::fail_run`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FailRun {
+    /// The time of the first attempt.
+    pub first: Millis,
+    /// The time between attempts (the decision time).
+    pub step: Millis,
+    /// At most this many attempts.
+    pub max: usize,
+    /// The plugins that reject each pod.
+    pub rejected: Plugins,
+}
+
 impl SchedulingQueue {
     /// Puts a pod in activeQ.
     pub fn push_active(&mut self, pod: &mut Pod) {
@@ -187,6 +201,53 @@ impl SchedulingQueue {
         pod.queue = QueueSlot::Unschedulable;
         self.unschedulable.push((pod.id, pod.queue_gen));
         Moved::default()
+    }
+
+    /// A run of failed attempts as one step: while the pod
+    /// [`SchedulingQueue::pop`] would take next is live in the list it
+    /// would take it from and `same` accepts it, up to `run.max` pods,
+    /// the `i`-th of them (from 0) is taken and fails at
+    /// `run.first + i * run.step`, recorded as
+    /// [`SchedulingQueue::push_unschedulable`] records a failure by
+    /// `run.rejected` (not empty): its attempts, queue timestamp and
+    /// rejecting plugins set, appended to unschedulablePods. Stops, without
+    /// taking it, at a stale entry, a pod `same` refuses, or the end of the
+    /// list (the next `pop` would look elsewhere). Returns how many failed.
+    pub fn fail_run(
+        &mut self,
+        pods: &mut [Pod],
+        config: &SchedulerConfig,
+        run: &FailRun,
+        mut same: impl FnMut(&Pod) -> bool,
+    ) -> usize {
+        debug_assert!(!run.rejected.is_empty());
+        let (list, slot) = if !self.active.is_empty() {
+            (&mut self.active, QueueSlot::Active)
+        } else if config.pop_from_backoff {
+            (&mut self.backoff, QueueSlot::Backoff)
+        } else {
+            return 0;
+        };
+        let mut at = run.first;
+        let mut n = 0;
+        for e in list.pending().iter().take(run.max) {
+            let pod = &mut pods[e.id.index()];
+            if pod.queue != slot || pod.queue_gen != e.generation || !same(pod) {
+                break;
+            }
+            pod.attempts += 1;
+            pod.queue_ts = at;
+            pod.unschedulable_since = at;
+            pod.rejected_by = run.rejected;
+            // Taken (one generation), then queued again (another).
+            pod.queue_gen = pod.queue_gen.wrapping_add(2);
+            pod.queue = QueueSlot::Unschedulable;
+            self.unschedulable.push((pod.id, pod.queue_gen));
+            at = at.saturating_add(run.step);
+            n += 1;
+        }
+        list.advance(n);
+        n
     }
 
     /// Takes a pod out of whatever queue it is in (it was deleted or bound).
@@ -381,5 +442,114 @@ impl SchedulingQueue {
     /// Whether unschedulablePods may hold a live entry.
     pub fn has_unschedulable(&self) -> bool {
         !self.unschedulable.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::WorkloadId;
+    use crate::quantity::Resources;
+
+    /// Five pods, each with `attempts` failures behind it, that failed
+    /// again at 1 s, 2 s, ..., 5 s and wait in unschedulablePods.
+    fn queue_of_five(config: &SchedulerConfig, attempts: u32) -> (SchedulingQueue, Vec<Pod>) {
+        let mut q = SchedulingQueue::default();
+        let mut pods: Vec<Pod> = (0..5)
+            .map(|i| {
+                let w = WorkloadId(0);
+                let mut p = Pod::new(PodId(i), w, i, Resources::default(), 0, None, Millis(0));
+                p.attempts = attempts;
+                p
+            })
+            .collect();
+        for p in &mut pods {
+            q.push_active(p);
+        }
+        for t in 1..=5 {
+            let id = q.pop(&mut pods, config).unwrap();
+            let p = &mut pods[id.index()];
+            q.push_unschedulable(p, Millis::from_secs(t), Plugins::NODE_RESOURCES_FIT, config);
+        }
+        (q, pods)
+    }
+
+    /// A run of failures is the pops and failures one by one: the same
+    /// pods, fields, unschedulablePods and order afterwards.
+    #[test]
+    fn a_run_of_failures_is_failures_one_by_one() {
+        let config = SchedulerConfig::default();
+        // (max, time of the cluster event, attempts before, pods moved to
+        // activeQ, run length).
+        // At 20 s every backoff is over: all five go to activeQ. At 5.5 s,
+        // after one failure each (1 s backoff, expiries 2 s .. 6 s), those
+        // whose expiry is in the current window or later (pods 3 and 4)
+        // back off: the run ends with activeQ. After five failures (10 s
+        // backoff) all five back off: the run goes through backoffQ.
+        let cases = [
+            (10, Millis(20_000), 0, 5, 3),
+            (2, Millis(20_000), 0, 5, 2),
+            (10, Millis(5_500), 0, 3, 3),
+            (10, Millis(5_500), 4, 0, 3),
+        ];
+        for (max, from, attempts, to_active, want) in cases {
+            let (mut run_q, mut run_pods) = queue_of_five(&config, attempts);
+            let (mut one_q, mut one_pods) = queue_of_five(&config, attempts);
+            let moved = run_q.on_cluster_event(&mut run_pods, from, &config, |_| true);
+            one_q.on_cluster_event(&mut one_pods, from, &config, |_| true);
+            assert_eq!(
+                (moved.to_active, moved.to_backoff),
+                (to_active, 5 - to_active)
+            );
+            let rejected = Plugins::NODE_RESOURCES_FIT;
+            let run = FailRun {
+                first: from + Millis(5),
+                step: Millis(5),
+                max,
+                rejected,
+            };
+            // Pod 3 is of another shape: the run stops before it.
+            let n = run_q.fail_run(&mut run_pods, &config, &run, |p| p.id != PodId(3));
+            assert_eq!(n, want, "{max} {from} {attempts}");
+            for i in 0..want {
+                let id = one_q.pop(&mut one_pods, &config).unwrap();
+                let at = from + Millis(5 * (i as u64 + 1));
+                one_q.push_unschedulable(&mut one_pods[id.index()], at, rejected, &config);
+            }
+            for (a, b) in run_pods.iter().zip(&one_pods) {
+                assert_eq!(
+                    (
+                        a.attempts,
+                        a.queue_ts,
+                        a.unschedulable_since,
+                        a.queue,
+                        a.queue_gen
+                    ),
+                    (
+                        b.attempts,
+                        b.queue_ts,
+                        b.unschedulable_since,
+                        b.queue,
+                        b.queue_gen
+                    ),
+                );
+                assert_eq!(a.rejected_by, b.rejected_by);
+            }
+            assert_eq!(run_q.unschedulable, one_q.unschedulable);
+            assert_eq!(run_pods[0].queue_ts, from + Millis(5));
+            assert_eq!(run_pods[want - 1].queue_ts, from + Millis(5 * want as u64));
+            let order = |q: &mut SchedulingQueue, pods: &mut Vec<Pod>| {
+                let moved = q.on_cluster_event(pods, from + Millis(60_000), &config, |_| true);
+                let mut out = vec![moved.to_active];
+                while let Some(id) = q.pop(pods, &config) {
+                    out.push(id.0 as usize);
+                }
+                out
+            };
+            assert_eq!(
+                order(&mut run_q, &mut run_pods),
+                order(&mut one_q, &mut one_pods)
+            );
+        }
     }
 }
