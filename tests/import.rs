@@ -92,19 +92,40 @@ fn strings(t: &toml::Table, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The pools of the `as-is` policy of the imported fixture.
+fn as_is_pools(f: &toml::Table) -> &Vec<toml::Value> {
+    let as_is = named(array(f, "policies"), "as-is");
+    array(as_is, "pools")
+}
+
 /// Pools of `as-is`: the node groups with their ASGs' sizes and settings,
 /// the Karpenter nodes (no NodePool manifest given) and the lone node as
 /// fixed pools.
 #[test]
 fn pools_come_from_node_groups_asgs_and_ungrouped_nodes() {
     let (_, f) = imported();
-    let policies = array(&f, "policies");
-    let as_is = named(policies, "as-is");
-    let pools = array(as_is, "pools");
+    let pools = as_is_pools(&f);
     assert_eq!(pools.len(), 4);
-    // 12 m5.xlarge and 2 m6a.xlarge; the ASG: min 3, desired 14, max 20,
-    // grace 15 s, AZRebalance suspended, warm pool of 2 (prepared 16).
-    let general = named(pools, "general");
+    // Karpenter's nodes, fixed: 2 c5.2xlarge then c5.xlarge.
+    let batch = named(pools, "batch");
+    assert_eq!(s(batch, "instance_type"), "c5.2xlarge");
+    assert_eq!(strings(batch, "fallback_types"), ["c5.xlarge"]);
+    assert_eq!(n(batch, "desired"), 3);
+    assert!(batch.get("min").is_none() && batch.get("max").is_none());
+    let lone = named(pools, "ungrouped");
+    assert_eq!(
+        (s(lone, "instance_type"), n(lone, "desired")),
+        ("m5.large", 1)
+    );
+}
+
+/// The `general` node group: 12 m5.xlarge and 2 m6a.xlarge; the ASG: min
+/// 3, desired 14, max 20, grace 15 s, AZRebalance suspended, warm pool of
+/// 2 (prepared 16); the node group's labels, not a node's own.
+#[test]
+fn a_node_group_pool_has_its_asgs_sizes_settings_and_labels() {
+    let (_, f) = imported();
+    let general = named(as_is_pools(&f), "general");
     assert_eq!(s(general, "instance_type"), "m5.xlarge");
     assert_eq!(strings(general, "fallback_types"), ["m6a.xlarge"]);
     assert_eq!(
@@ -137,8 +158,14 @@ fn pools_come_from_node_groups_asgs_and_ungrouped_nodes() {
         labels.get("node.kubernetes.io/instance-type").is_none(),
         "two types"
     );
-    // 4 r5.xlarge on Spot, tainted, capacity rebalancing.
-    let memory = named(pools, "memory");
+}
+
+/// The `memory` node group: 4 r5.xlarge on Spot, tainted, capacity
+/// rebalancing.
+#[test]
+fn a_spot_node_group_pool_keeps_its_capacity_type_and_taints() {
+    let (_, f) = imported();
+    let memory = named(as_is_pools(&f), "memory");
     assert_eq!(s(memory, "instance_type"), "r5.xlarge");
     assert_eq!(
         (n(memory, "min"), n(memory, "desired"), n(memory, "max")),
@@ -152,17 +179,13 @@ fn pools_come_from_node_groups_asgs_and_ungrouped_nodes() {
         ("dedicated", "memory", "NoSchedule")
     );
     assert_eq!(memory["labels"]["workload-type"].as_str(), Some("memory"));
-    // Karpenter's nodes, fixed: 2 c5.2xlarge then c5.xlarge.
-    let batch = named(pools, "batch");
-    assert_eq!(s(batch, "instance_type"), "c5.2xlarge");
-    assert_eq!(strings(batch, "fallback_types"), ["c5.xlarge"]);
-    assert_eq!(n(batch, "desired"), 3);
-    assert!(batch.get("min").is_none() && batch.get("max").is_none());
-    let lone = named(pools, "ungrouped");
-    assert_eq!(
-        (s(lone, "instance_type"), n(lone, "desired")),
-        ("m5.large", 1)
-    );
+}
+
+/// An instance type outside the catalogue, the zones and the Kubernetes
+/// version come from the nodes.
+#[test]
+fn unknown_types_zones_and_version_come_from_the_nodes() {
+    let (_, f) = imported();
     // m6a.xlarge is not in the catalogue: from the node's capacity.
     let t = named(array(&f, "instance_types"), "m6a.xlarge");
     assert_eq!(
@@ -179,14 +202,13 @@ fn pools_come_from_node_groups_asgs_and_ungrouped_nodes() {
     );
 }
 
-/// Workloads, field by field, against the fixture's pod specs.
+/// The api Deployment: HPA current 6; 500m/1Gi (the 50m/32Mi init
+/// container is smaller, and written as one); shop-high; ClusterFirst DNS
+/// needs CoreDNS; its readiness probe waits 15 s.
 #[test]
-fn workloads_have_effective_requests_replicas_classes_and_placement() {
+fn a_deployment_has_its_containers_class_needs_and_readiness() {
     let (text, f) = imported();
     let w = array(&f, "workloads");
-    // api: HPA current 6; 500m/1Gi (the 50m/32Mi init container is
-    // smaller, and written as one); shop-high; ClusterFirst DNS needs
-    // CoreDNS.
     let api = named(w, "api");
     assert_eq!(n(api, "replicas"), 6);
     assert_eq!(container_names(api, "containers"), ["api"]);
@@ -198,7 +220,6 @@ fn workloads_have_effective_requests_replicas_classes_and_placement() {
         ("user", "shop-high")
     );
     assert_eq!(strings(api, "needs"), ["coredns"]);
-    // Its readiness probe waits 15 s.
     assert_eq!(
         s(
             api["readiness_delay"].as_table().expect("readiness"),
@@ -207,6 +228,14 @@ fn workloads_have_effective_requests_replicas_classes_and_placement() {
         "15s"
     );
     assert!(named(w, "worker").get("readiness_delay").is_none());
+}
+
+/// Effective requests summed over containers (init containers smaller),
+/// replicas, PDBs and the system DaemonSets.
+#[test]
+fn workloads_have_effective_requests_replicas_and_classes() {
+    let (text, f) = imported();
+    let w = array(&f, "workloads");
     // web: 250m+100m, 512Mi+128Mi; PDB maxUnavailable 25% of 4 -> 1.
     let web = named(w, "web");
     assert_eq!(container_names(web, "containers").len(), 2);
@@ -224,12 +253,6 @@ fn workloads_have_effective_requests_replicas_classes_and_placement() {
     assert_eq!(cni["network_plugin"].as_bool(), Some(true));
     assert_eq!(s(cni, "class"), "system");
     assert!(named(w, "kube-proxy")["network_plugin"].as_bool() == Some(false));
-    // CoreDNS: a service of 2 - maxUnavailable 1 = 1 pod; its own DNS
-    // policy is Default, so it needs nothing.
-    let dns = named(w, "coredns");
-    assert_eq!((n(dns, "replicas"), n(dns, "min_available")), (2, 1));
-    assert!(strings(dns, "needs").is_empty());
-    assert_eq!(s(dns, "priority_class"), "system-cluster-critical");
     // ebs-csi-controller: five 10m/40Mi containers.
     let ebs = named(w, "ebs-csi-controller");
     assert_eq!(container_names(ebs, "containers").len(), 5);
@@ -237,6 +260,25 @@ fn workloads_have_effective_requests_replicas_classes_and_placement() {
         effective(&text, "ebs-csi-controller"),
         ("50m".into(), "200Mi".into())
     );
+    // BestEffort: no requests.
+    let echo = named(w, "echo");
+    assert_eq!((s(echo, "cpu"), s(echo, "memory")), ("0", "0"));
+    let shell = named(w, "debug-shell");
+    assert_eq!(n(shell, "replicas"), 1);
+}
+
+/// CoreDNS and Prometheus: a service's minimum from its PDB, its own DNS
+/// policy, a StatefulSet's claim template; the fixture's PriorityClasses.
+#[test]
+fn services_statefulsets_and_priority_classes_are_imported() {
+    let (text, f) = imported();
+    let w = array(&f, "workloads");
+    // CoreDNS: a service of 2 - maxUnavailable 1 = 1 pod; its own DNS
+    // policy is Default, so it needs nothing.
+    let dns = named(w, "coredns");
+    assert_eq!((n(dns, "replicas"), n(dns, "min_available")), (2, 1));
+    assert!(strings(dns, "needs").is_empty());
+    assert_eq!(s(dns, "priority_class"), "system-cluster-critical");
     // Prometheus: 500m+10m, 2Gi+25Mi, its claim template, one replica.
     let prom = named(w, "prometheus-kube-prometheus-stack-prometheus");
     assert_eq!((s(prom, "kind"), n(prom, "replicas")), ("statefulset", 1));
@@ -249,7 +291,20 @@ fn workloads_have_effective_requests_replicas_classes_and_placement() {
         s(claim, "name"),
         "prometheus-kube-prometheus-stack-prometheus-db"
     );
-    // Redis: placed on the memory pool by selector and toleration.
+    // PriorityClasses: the fixture's own two, not the built-in ones.
+    let classes = array(&f, "priority_classes");
+    assert_eq!(classes.len(), 2);
+    assert_eq!(n(named(classes, "batch-low"), "value"), -10);
+    assert_eq!(s(named(classes, "batch-low"), "preemption_policy"), "Never");
+}
+
+/// Placement and Jobs: Redis on the memory pool by selector and
+/// toleration; a CronJob's arrivals and work; a running Job's remaining
+/// completions.
+#[test]
+fn placement_and_jobs_are_imported() {
+    let (_, f) = imported();
+    let w = array(&f, "workloads");
     let redis = named(w, "cache-redis");
     assert_eq!(
         redis["node_selector"]["workload-type"].as_str(),
@@ -273,16 +328,6 @@ fn workloads_have_effective_requests_replicas_classes_and_placement() {
         (n(backfill, "completions"), n(backfill, "parallelism")),
         (7, 4)
     );
-    // BestEffort: no requests.
-    let echo = named(w, "echo");
-    assert_eq!((s(echo, "cpu"), s(echo, "memory")), ("0", "0"));
-    let shell = named(w, "debug-shell");
-    assert_eq!(n(shell, "replicas"), 1);
-    // PriorityClasses: the fixture's own two, not the built-in ones.
-    let classes = array(&f, "priority_classes");
-    assert_eq!(classes.len(), 2);
-    assert_eq!(n(named(classes, "batch-low"), "value"), -10);
-    assert_eq!(s(named(classes, "batch-low"), "preemption_policy"), "Never");
 }
 
 /// Kyverno's Fail webhooks gate every Deployment, StatefulSet and Job
@@ -479,35 +524,40 @@ fn refused(dir: &Path, args: &[&str], want: &[&str]) {
     assert!(leftovers.is_empty());
 }
 
+/// A path as the command-line argument it is.
+fn arg(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Input that is not JSON or YAML names its file and where it broke.
 #[test]
-fn bad_input_names_file_object_and_path_and_writes_nothing() {
+fn unparsable_input_names_the_file_and_writes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let full = std::fs::read_to_string(fixture("cluster.json")).expect("fixture");
     // Truncated JSON.
     let cut = d.join("cut.json");
     std::fs::write(&cut, &full[..full.len() / 2]).expect("write");
-    refused(
-        d,
-        &[cut.to_str().expect("path")],
-        &["cut.json", "truncated JSON at line"],
-    );
+    refused(d, &[arg(&cut)], &["cut.json", "truncated JSON at line"]);
     // Invalid YAML.
     let yaml = d.join("bad.yaml");
     std::fs::write(&yaml, "apiVersion: v1\nkind: [Pod\n").expect("write");
-    refused(
-        d,
-        &[yaml.to_str().expect("path")],
-        &["bad.yaml", "invalid YAML"],
-    );
-    // An unknown kind, and an unknown apiVersion of a known kind.
+    refused(d, &[arg(&yaml)], &["bad.yaml", "invalid YAML"]);
+}
+
+/// An unknown kind, and an unknown apiVersion of a known kind: the file,
+/// the object and the JSON path.
+#[test]
+fn unknown_kinds_and_api_versions_name_file_object_and_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
     let mut v = cluster();
     v["items"][3]["kind"] = Value::from("Widget");
     v["items"][3]["apiVersion"] = Value::from("example.com/v1");
     let p = write_json(d, "kind.json", &v);
     refused(
         d,
-        &[p.to_str().expect("path")],
+        &[arg(&p)],
         &["kind.json", "Widget/", ".items[3].kind", "unknown kind"],
     );
     let mut v = cluster();
@@ -517,10 +567,17 @@ fn bad_input_names_file_object_and_path_and_writes_nothing() {
     let path = format!(".items[{i}].apiVersion");
     refused(
         d,
-        &[p.to_str().expect("path")],
+        &[arg(&p)],
         &["Deployment/shop/api", &path, "expected apps/v1"],
     );
-    // A node without allocatable.
+}
+
+/// A node without allocatable, and an ownerReference to nothing (the api
+/// ReplicaSet removed): the object and the JSON path.
+#[test]
+fn missing_fields_and_dangling_owners_name_object_and_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
     let mut v = cluster();
     let node = v["items"][0]["metadata"]["name"]
         .as_str()
@@ -534,10 +591,9 @@ fn bad_input_names_file_object_and_path_and_writes_nothing() {
     let object = format!("Node/{node}");
     refused(
         d,
-        &[p.to_str().expect("path")],
+        &[arg(&p)],
         &[&object, ".items[0].status.allocatable", "allocatable"],
     );
-    // An ownerReference to nothing: the api ReplicaSet removed.
     let mut v = cluster();
     let items = v["items"].as_array_mut().expect("items");
     items.retain(|i| {
@@ -550,14 +606,21 @@ fn bad_input_names_file_object_and_path_and_writes_nothing() {
     let p = write_json(d, "owner.json", &v);
     refused(
         d,
-        &[p.to_str().expect("path")],
+        &[arg(&p)],
         &[
             "Pod/shop/api-",
             ".metadata.ownerReferences[0]",
             "not among the inputs",
         ],
     );
-    // An ASG instance that is no node.
+}
+
+/// An ASG instance that is no node names the ASG file, the group and the
+/// instance's path.
+#[test]
+fn an_asg_instance_that_is_no_node_names_file_group_and_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
     let mut asgs: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture("asgs.json")).expect("asgs"))
             .expect("json");
@@ -572,11 +635,7 @@ fn bad_input_names_file_object_and_path_and_writes_nothing() {
     let c = fixture("cluster.json");
     refused(
         d,
-        &[
-            c.to_str().expect("path"),
-            "--asg",
-            a.to_str().expect("path"),
-        ],
+        &[arg(&c), "--asg", arg(&a)],
         &[
             "asgs.json",
             "AutoScalingGroup/eks-general-",
@@ -584,12 +643,15 @@ fn bad_input_names_file_object_and_path_and_writes_nothing() {
             "i-0deadbeef0000000",
         ],
     );
-    // --strict with anything approximated.
-    refused(
-        d,
-        &[c.to_str().expect("path"), "--strict"],
-        &["--strict", "HPAs frozen"],
-    );
+}
+
+/// `--strict` refuses an import that approximated anything.
+#[test]
+fn strict_refuses_an_approximated_import_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let c = fixture("cluster.json");
+    refused(d, &[arg(&c), "--strict"], &["--strict", "HPAs frozen"]);
 }
 
 /// A directory of YAML manifests: a `List` of nodes, multi-document

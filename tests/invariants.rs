@@ -69,12 +69,25 @@ fn small() -> impl Strategy<Value = Small> {
 }
 
 impl Small {
+    /// The scenario file of this case.
     fn toml(&self) -> String {
         let mut t = String::new();
         let _ = writeln!(
             t,
             "name = \"prop\"\nhorizon = \"30m\"\ndetection_window = \"5m\""
         );
+        self.write_instances(&mut t);
+        self.write_services(&mut t);
+        self.write_users(&mut t);
+        self.write_policies(&mut t);
+        if let Some(at) = self.fault_at {
+            let _ = writeln!(t, "[[faults]]\nkind = \"terminate_all\"\nat = \"{at}s\"");
+        }
+        t
+    }
+
+    /// The `[instances]` table: launch and boot delays.
+    fn write_instances(&self, t: &mut String) {
         let _ = writeln!(t, "[instances]");
         let _ = writeln!(
             t,
@@ -88,6 +101,11 @@ impl Small {
             self.boot.0,
             self.boot.0 + self.boot.1
         );
+    }
+
+    /// The system services: the third anti-affine to itself, every other
+    /// one with a readiness delay, the first a StatefulSet in some cases.
+    fn write_services(&self, t: &mut String) {
         for (i, (replicas, min, cpu, mem)) in self.services.iter().enumerate() {
             let _ = writeln!(
                 t,
@@ -121,6 +139,10 @@ impl Small {
                 }
             }
         }
+    }
+
+    /// The user workloads, their needs and placement rules.
+    fn write_users(&self, t: &mut String) {
         for (i, (replicas, cpu, mem, needs)) in self.users.iter().enumerate() {
             let needs_bits = *needs;
             let needs: Vec<String> = (0..self.services.len())
@@ -148,6 +170,11 @@ impl Small {
                 );
             }
         }
+    }
+
+    /// The two policies: one pool, or system and user pools with
+    /// placement rules.
+    fn write_policies(&self, t: &mut String) {
         let it = self.instance_type;
         let total = self.system_nodes + self.user_nodes;
         let _ = writeln!(
@@ -163,10 +190,6 @@ impl Small {
             t,
             "placement.system.node_selector = {{ role = \"system\" }}\nplacement.user.node_selector = {{ role = \"user\" }}"
         );
-        if let Some(at) = self.fault_at {
-            let _ = writeln!(t, "[[faults]]\nkind = \"terminate_all\"\nat = \"{at}s\"");
-        }
-        t
     }
 }
 

@@ -1,7 +1,10 @@
 //! The cluster's state ([`Cluster`]): its tables of nodes, pods and
 //! workloads, its controllers' queues and clients, its random streams, and
-//! the creation of pods. Pod transitions are in `pod/transition.rs`, the
-//! node table in `node_table.rs`, event dispatch in `events.rs`.
+//! the creation of pods. Each part with state of its own is one field of a
+//! type that owns its transitions: the node table (`node_table.rs`), the
+//! controllers (`controllers.rs`), the watchers (`journal.rs`), the
+//! scheduler's state and queue (`scheduler/`). Pod transitions are in
+//! `pod/transition.rs`, event dispatch in `events.rs`.
 
 use crate::engine::{Context, RngStreams, Stream};
 
@@ -9,7 +12,7 @@ use super::config::KubeConfig;
 use super::controllers::Controllers;
 use super::events::{Armed, KubeEvent};
 use super::journal::Watchers;
-use super::node_lifecycle::ZoneCounts;
+use super::node_table::NodeTable;
 use super::scheduler::topology::Topology;
 use super::scheduler::{SchedulingQueue, SelectState};
 use super::streams::Streams;
@@ -73,30 +76,25 @@ pub struct ClusterStatus {
 
 /// The Kubernetes state of one run.
 pub struct Cluster {
+    /// The control plane's timings and settings.
     pub(super) config: KubeConfig,
-    pub(super) nodes: Vec<Node>,
-    /// Registered (not deleted) nodes of each pool, in no meaningful order
-    /// (swap-removed): the scheduler's index.
-    pub(super) by_pool: Vec<Vec<NodeId>>,
-    /// Registered nodes in all pools.
-    pub(super) registered: usize,
-    /// Per pool: whether a network-plugin DaemonSet runs there, so its nodes
-    /// join NotReady.
-    pub(super) pool_gated: Vec<bool>,
+    /// The nodes, indexed by pool and counted by zone, and the lost and
+    /// deleted ones the controllers have yet to visit.
+    pub(super) nodes: NodeTable,
     /// The scheduler's state between cycles.
     pub(super) select: SelectState,
-    /// Node counts per zone, for the node lifecycle controller.
-    pub(super) zones: Vec<ZoneCounts>,
+    /// Every pod ever created, by id; a pod's state changes only through
+    /// `Cluster::set_pod_state`.
     pub(super) pods: Vec<Pod>,
+    /// The workloads and their counters.
     pub(super) workloads: Vec<Workload>,
+    /// The scheduling queue.
     pub(super) queue: SchedulingQueue,
     /// The controllers' queues, API clients and per-event work.
     pub(super) controllers: Controllers,
-    /// Nodes whose heartbeat stopped and that are not yet deleted.
-    pub(super) lost_nodes: Vec<NodeId>,
-    /// Deleted nodes whose pods PodGC has not yet removed.
-    pub(super) orphan_nodes: Vec<NodeId>,
+    /// Which self-rescheduling loops have their next event queued.
     pub(super) armed: Armed,
+    /// The summary counters.
     pub(super) status: ClusterStatus,
     /// The random streams, one per kind of draw.
     pub(super) streams: Streams,
@@ -139,18 +137,12 @@ impl Cluster {
         let controllers = Controllers::new(&config, ws.len(), rng.stream(Stream::VolumeAttach));
         Cluster {
             config,
-            nodes: Vec::new(),
-            by_pool: vec![Vec::new(); pools.len()],
-            registered: 0,
-            pool_gated,
+            nodes: NodeTable::new(pool_gated),
             select: SelectState::new(topology),
-            zones: Vec::new(),
             pods: Vec::new(),
             workloads: ws,
             queue: SchedulingQueue::default(),
             controllers,
-            lost_nodes: Vec::new(),
-            orphan_nodes: Vec::new(),
             armed: Armed::default(),
             status,
             streams: Streams::new(rng),
@@ -175,7 +167,7 @@ impl Cluster {
 
     /// All nodes ever created.
     pub fn nodes(&self) -> &[Node] {
-        &self.nodes
+        self.nodes.all()
     }
 
     /// Whether the run has created as many pods as it may
@@ -197,7 +189,7 @@ impl Cluster {
     /// Registered nodes by pool, in no meaningful order: the scheduler's
     /// index.
     pub fn pool_nodes(&self) -> &[Vec<NodeId>] {
-        &self.by_pool
+        self.nodes.by_pool()
     }
 
     /// The scheduling queue.

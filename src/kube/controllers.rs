@@ -111,7 +111,7 @@ impl Cluster {
     }
 
     pub(super) fn arm_gc<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        if !self.armed.gc && !self.orphan_nodes.is_empty() {
+        if !self.armed.gc && self.nodes.has_orphans() {
             self.armed.gc = true;
             let at = Millis(ctx.now().0 + 1).next_multiple_of(self.config.pod_gc_period);
             ctx.schedule_at(at, KubeEvent::PodGc);
@@ -127,11 +127,10 @@ impl Cluster {
         let mut recreate = Vec::new();
         let mut deleted_any = false;
         let mut subjects = Vec::new();
-        let mut waiting = Vec::new();
-        for node in std::mem::take(&mut self.orphan_nodes) {
+        for node in self.nodes.take_orphans() {
             let deleted_at = self.nodes[node.index()].deleted_at.unwrap_or(now);
             if now.saturating_sub(deleted_at) < quarantine {
-                waiting.push(node);
+                self.nodes.still_orphaned(node);
                 continue;
             }
             let pods = self.nodes[node.index()].pods.clone();
@@ -152,7 +151,6 @@ impl Cluster {
                 deleted_any = true;
             }
         }
-        self.orphan_nodes = waiting;
         // PodGC deletes in its lister's order, which is no order: a shuffle.
         // Sort first so that every policy shuffles the same list: the order
         // then depends on the seed only (common random numbers). Each

@@ -55,7 +55,7 @@ impl Cluster {
         let fits_pool = &self.workloads[down].fits_pool;
         let mut eligible = false;
         let mut forbidden_room = false;
-        for &id in self.by_pool.iter().flatten() {
+        for &id in self.nodes.by_pool().iter().flatten() {
             let node = &self.nodes[id.index()];
             if !node.is_ready() || node.unschedulable {
                 continue;

@@ -199,7 +199,7 @@ impl Cluster {
         if !self.queue.has_unschedulable() {
             return;
         }
-        let (nodes, workloads) = (&self.nodes, &self.workloads);
+        let (nodes, workloads) = (self.nodes.all(), &self.workloads);
         let topology = self.select.topology();
         let hints = self.config.scheduler.queueing_hints;
         // The answer for the last unpinned pod asked about: one for every

@@ -109,7 +109,7 @@ impl Cluster {
         // A DaemonSet pod is only ever tried against its own node.
         let nodes: Vec<NodeId> = match pod.pinned {
             Some(n) => vec![n],
-            None => self.by_pool.iter().flatten().copied().collect(),
+            None => self.nodes.by_pool().iter().flatten().copied().collect(),
         };
         for id in nodes {
             let n = &self.nodes[id.index()];
@@ -175,7 +175,7 @@ impl Cluster {
             .collect();
         pending_system.sort_by_key(|p| (p.since, p.pod));
         // The pools any pending system pod may use.
-        let mut usable = vec![false; self.by_pool.len()];
+        let mut usable = vec![false; self.nodes.by_pool().len()];
         for p in &pending_system {
             let pod = &self.pods[p.pod.index()];
             let fits = &self.workloads[pod.workload.index()].fits_pool;
@@ -184,7 +184,7 @@ impl Cluster {
             }
         }
         let mut held_nodes = Vec::new();
-        for (pool, list) in self.by_pool.iter().enumerate() {
+        for (pool, list) in self.nodes.by_pool().iter().enumerate() {
             if !usable[pool] {
                 continue;
             }

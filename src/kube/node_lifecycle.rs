@@ -25,18 +25,7 @@
 use crate::engine::{Context, Millis};
 
 use super::events::KubeEvent;
-use super::{Cluster, KubeRecord, NodeCondition, NodeId, PodState, WorkloadKind};
-
-/// Pod and node counts of one zone, kept on every transition.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ZoneCounts {
-    /// Registered nodes.
-    pub nodes: u32,
-    /// Registered nodes whose Ready condition is not True.
-    pub not_ready: u32,
-    /// When the zone's NoExecute tainter may act next (rate limiter).
-    pub next_taint_at: Millis,
-}
+use super::{Cluster, KubeRecord, NodeCondition, PodId, PodState, WorkloadKind};
 
 /// `ComputeZoneState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,26 +37,15 @@ enum ZoneState {
 
 impl Cluster {
     pub(super) fn arm_monitor<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        if !self.armed.monitor && !self.lost_nodes.is_empty() {
+        if !self.armed.monitor && !self.nodes.lost().is_empty() {
             self.armed.monitor = true;
             let at = Millis(ctx.now().0 + 1).next_multiple_of(self.config.node_monitor_period);
             ctx.schedule_at(at, KubeEvent::NodeMonitor);
         }
     }
 
-    /// Counts a node in its zone, or takes it out.
-    pub(super) fn zone_count(&mut self, node: NodeId, registered: i32, not_ready: i32) {
-        let z = usize::from(self.nodes[node.index()].spec.zone);
-        if self.zones.len() <= z {
-            self.zones.resize(z + 1, ZoneCounts::default());
-        }
-        let c = &mut self.zones[z];
-        c.nodes = c.nodes.wrapping_add_signed(registered);
-        c.not_ready = c.not_ready.wrapping_add_signed(not_ready);
-    }
-
     fn zone_state(&self, z: usize) -> ZoneState {
-        let c = self.zones[z];
+        let c = self.nodes.zones()[z];
         let ready = c.nodes - c.not_ready;
         if ready == 0 && c.not_ready > 0 {
             ZoneState::FullDisruption
@@ -87,8 +65,7 @@ impl Cluster {
         let now = ctx.now();
         let grace = self.config.node_monitor_grace_period;
         let visible = self.config.terminated_instance_visible_for;
-        let mut still_lost = Vec::with_capacity(self.lost_nodes.len());
-        for node in std::mem::take(&mut self.lost_nodes) {
+        for node in self.nodes.take_lost() {
             let n = &self.nodes[node.index()];
             if n.condition == NodeCondition::Deleted {
                 continue;
@@ -106,17 +83,16 @@ impl Cluster {
                     self.refresh_node(node);
                     self.note(KubeRecord::NodeNotReady(node));
                 }
-                still_lost.push(node);
+                self.nodes.still_lost(node);
             } else if n.not_ready_since.is_some_and(|t| t < now)
                 && n.instance_gone_at
                     .is_some_and(|g| now.saturating_sub(g) >= visible)
             {
                 self.delete_node(node, now);
             } else {
-                still_lost.push(node);
+                self.nodes.still_lost(node);
             }
         }
-        self.lost_nodes = still_lost;
         self.no_execute_pass(ctx);
         self.arm_monitor(ctx);
         self.arm_gc(ctx);
@@ -126,15 +102,17 @@ impl Cluster {
     /// limiters, or untaints them all when every zone is fully disrupted.
     fn no_execute_pass<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
         let now = ctx.now();
-        let states: Vec<ZoneState> = (0..self.zones.len()).map(|z| self.zone_state(z)).collect();
+        let zones = self.nodes.zones().len();
+        let states: Vec<ZoneState> = (0..zones).map(|z| self.zone_state(z)).collect();
         let all_full = self
-            .zones
+            .nodes
+            .zones()
             .iter()
             .zip(&states)
             .filter(|(c, _)| c.nodes > 0)
             .all(|(_, s)| *s == ZoneState::FullDisruption);
-        for i in 0..self.lost_nodes.len() {
-            let node = self.lost_nodes[i];
+        for i in 0..self.nodes.lost().len() {
+            let node = self.nodes.lost()[i];
             let n = &self.nodes[node.index()];
             if !n.unreachable {
                 continue;
@@ -151,16 +129,17 @@ impl Cluster {
             let rate = match states[z] {
                 ZoneState::Normal | ZoneState::FullDisruption => self.config.node_eviction_rate,
                 ZoneState::PartialDisruption
-                    if self.zones[z].nodes > self.config.large_cluster_size_threshold =>
+                    if self.nodes.zones()[z].nodes > self.config.large_cluster_size_threshold =>
                 {
                     self.config.secondary_node_eviction_rate
                 }
                 ZoneState::PartialDisruption => 0.0,
             };
-            if rate <= 0.0 || now < self.zones[z].next_taint_at {
+            if rate <= 0.0 || now < self.nodes.zones()[z].next_taint_at {
                 continue;
             }
-            self.zones[z].next_taint_at = now + Millis((1000.0 / rate).round() as u64);
+            let next = now + Millis((1000.0 / rate).round() as u64);
+            self.nodes.set_next_taint_at(z, next);
             self.nodes[node.index()].no_execute_since = Some(now);
             for k in 0..self.nodes[node.index()].pods.len() {
                 let pid = self.nodes[node.index()].pods[k];
@@ -205,29 +184,4 @@ impl Cluster {
             self.replace_pod(ctx, w, slot);
         }
     }
-
-    pub(super) fn delete_node(&mut self, node: NodeId, now: Millis) {
-        self.set_condition(node, NodeCondition::Deleted);
-        self.note(KubeRecord::NodeDeleted(node));
-        self.unregister(node);
-        // Pods nominated here look elsewhere.
-        for pid in std::mem::take(&mut self.nodes[node.index()].nominated) {
-            self.pods[pid.index()].nominated = None;
-        }
-        self.refresh_node(node);
-        // The DaemonSet controller deletes the pods of a node that is gone;
-        // bound ones go with PodGC, unbound ones now.
-        for pid in std::mem::take(&mut self.nodes[node.index()].daemon_pods) {
-            if self.pods[pid.index()].state() == PodState::Pending {
-                self.delete_pod(pid);
-            }
-        }
-        let n = &mut self.nodes[node.index()];
-        n.deleted_at = Some(now);
-        if !n.pods.is_empty() {
-            self.orphan_nodes.push(node);
-        }
-    }
 }
-
-use super::PodId;

@@ -1,21 +1,107 @@
 //! The node table: nodes joining, losing their machine, changing
 //! condition and leaving their pool's index, with the counts kept per pool
 //! and zone and the scheduler's snapshot row refreshed on each change.
+//!
+//! [`NodeTable`] owns the nodes and what is kept about them as a set (the
+//! per-pool index of registered nodes, the counts per zone, the nodes the
+//! node lifecycle controller and PodGC still have to visit); its methods
+//! change a node's membership and condition together with those. The
+//! `Cluster` methods below add what the rest of the cluster keeps (the
+//! scheduler's snapshot, the status counters, the journal).
+
+use std::ops::{Index, IndexMut};
 
 use crate::engine::{Context, Millis};
 
 use super::events::{Change, KubeEvent};
 use super::{Cluster, KubeRecord, Node, NodeCondition, NodeId, NodeSpec, PodId, PodState};
 
-impl Cluster {
-    /// A node registers. It is Ready at once unless a network-plugin
-    /// DaemonSet must run on it first (then it is NotReady, tainted
-    /// `not-ready:NoSchedule`, until that pod runs).
-    pub fn node_join<E: From<KubeEvent>>(
-        &mut self,
-        ctx: &mut Context<'_, E>,
-        spec: NodeSpec,
-    ) -> NodeId {
+/// Node counts of one zone, kept on every transition, and its NoExecute
+/// tainter's rate limiter.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct ZoneCounts {
+    /// Registered nodes.
+    pub nodes: u32,
+    /// Registered nodes whose Ready condition is not True.
+    pub not_ready: u32,
+    /// When the zone's NoExecute tainter may act next (rate limiter).
+    pub next_taint_at: Millis,
+}
+
+/// Every node of the run (a node's id is its index; a deleted node stays),
+/// with the registered ones indexed by pool and counted by zone.
+#[derive(Debug, Clone)]
+pub(super) struct NodeTable {
+    nodes: Vec<Node>,
+    /// Registered (not deleted) nodes of each pool, in no meaningful order
+    /// (swap-removed): the scheduler's index.
+    by_pool: Vec<Vec<NodeId>>,
+    /// Registered nodes in all pools.
+    registered: usize,
+    /// Per pool: whether a network-plugin DaemonSet runs there, so its nodes
+    /// join NotReady.
+    pool_gated: Vec<bool>,
+    /// Node counts per zone, for the node lifecycle controller.
+    zones: Vec<ZoneCounts>,
+    /// Nodes whose heartbeat stopped and that are not yet deleted (the
+    /// node lifecycle controller's to visit).
+    lost: Vec<NodeId>,
+    /// Deleted nodes whose pods PodGC has not yet removed.
+    orphans: Vec<NodeId>,
+}
+
+impl Index<usize> for NodeTable {
+    type Output = Node;
+
+    fn index(&self, i: usize) -> &Node {
+        &self.nodes[i]
+    }
+}
+
+impl IndexMut<usize> for NodeTable {
+    fn index_mut(&mut self, i: usize) -> &mut Node {
+        &mut self.nodes[i]
+    }
+}
+
+impl NodeTable {
+    /// An empty table; `pool_gated[p]` says whether nodes of pool `p` join
+    /// NotReady (a network-plugin DaemonSet must run there first).
+    pub(super) fn new(pool_gated: Vec<bool>) -> Self {
+        NodeTable {
+            nodes: Vec::new(),
+            by_pool: vec![Vec::new(); pool_gated.len()],
+            registered: 0,
+            pool_gated,
+            zones: Vec::new(),
+            lost: Vec::new(),
+            orphans: Vec::new(),
+        }
+    }
+
+    /// All nodes ever registered, by id.
+    pub(super) fn all(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// Registered nodes by pool, in no meaningful order.
+    pub(super) fn by_pool(&self) -> &[Vec<NodeId>] {
+        &self.by_pool
+    }
+
+    /// How many nodes are registered.
+    pub(super) fn registered(&self) -> usize {
+        self.registered
+    }
+
+    /// Node counts per zone (a zone no node joined yet may be missing).
+    pub(super) fn zones(&self) -> &[ZoneCounts] {
+        &self.zones
+    }
+
+    /// A node registers in its pool's index and its zone's counts, NotReady
+    /// if its pool is gated, else Ready.
+    fn add(&mut self, spec: NodeSpec, now: Millis) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
         let pool = spec.pool.index();
         let gated = self.pool_gated[pool];
@@ -35,8 +121,8 @@ impl Cluster {
             unschedulable: false,
             daemon_pods: Vec::new(),
             nominated: Vec::new(),
-            joined_at: ctx.now(),
-            ready_at: (!gated).then_some(ctx.now()),
+            joined_at: now,
+            ready_at: (!gated).then_some(now),
             heartbeat_lost_at: None,
             lease_renewed_at: None,
             not_ready_since: None,
@@ -45,14 +131,134 @@ impl Cluster {
             pool_slot: Some(self.by_pool[pool].len()),
         });
         self.by_pool[pool].push(id);
+        self.registered += 1;
+        self.count_in_zone(id, 1, i32::from(gated));
+        id
+    }
+
+    /// Takes `node` out of its pool's index and its zone's count of nodes:
+    /// its pool and position, and the node moved into that position, if
+    /// any; `None` if it was not in the index.
+    fn remove_from_pool(&mut self, node: NodeId) -> Option<(usize, usize, Option<NodeId>)> {
+        let pos = self.nodes[node.index()].pool_slot.take()?;
+        let pool = self.nodes[node.index()].spec.pool.index();
+        self.by_pool[pool].swap_remove(pos);
+        let moved = self.by_pool[pool].get(pos).copied();
+        if let Some(m) = moved {
+            self.nodes[m.index()].pool_slot = Some(pos);
+        }
+        self.registered -= 1;
+        self.count_in_zone(node, -1, 0);
+        Some((pool, pos, moved))
+    }
+
+    /// Sets a node's Ready condition, keeping its zone's NotReady count;
+    /// the condition it had, if it changed.
+    fn set_condition(&mut self, node: NodeId, condition: NodeCondition) -> Option<NodeCondition> {
+        let n = &mut self.nodes[node.index()];
+        if n.condition == condition {
+            return None;
+        }
+        let old = std::mem::replace(&mut n.condition, condition);
+        if old == NodeCondition::NotReady {
+            self.count_in_zone(node, 0, -1);
+        }
+        if condition == NodeCondition::NotReady {
+            self.count_in_zone(node, 0, 1);
+        }
+        Some(old)
+    }
+
+    /// Counts a node in its zone, or takes it out.
+    fn count_in_zone(&mut self, node: NodeId, registered: i32, not_ready: i32) {
+        let z = usize::from(self.nodes[node.index()].spec.zone);
+        if self.zones.len() <= z {
+            self.zones.resize(z + 1, ZoneCounts::default());
+        }
+        let c = &mut self.zones[z];
+        c.nodes = c.nodes.wrapping_add_signed(registered);
+        c.not_ready = c.not_ready.wrapping_add_signed(not_ready);
+    }
+
+    /// Zone `z`'s NoExecute tainter may act next at `at`.
+    pub(super) fn set_next_taint_at(&mut self, z: usize, at: Millis) {
+        self.zones[z].next_taint_at = at;
+    }
+
+    /// The machine behind `node` stopped answering at `now`, its kubelet's
+    /// last Lease renewal at `renewed`: the node lifecycle controller will
+    /// visit it. Nothing if it had stopped already.
+    fn lose(&mut self, node: NodeId, now: Millis, renewed: Millis) {
+        let n = &mut self.nodes[node.index()];
+        if n.heartbeat_lost_at.is_some() {
+            return;
+        }
+        n.heartbeat_lost_at = Some(now);
+        n.lease_renewed_at = Some(renewed.max(n.joined_at));
+        self.lost.push(node);
+    }
+
+    /// The nodes the node lifecycle controller has yet to visit, in the
+    /// order they were lost.
+    pub(super) fn lost(&self) -> &[NodeId] {
+        &self.lost
+    }
+
+    /// Takes the nodes the node lifecycle controller has to visit, for a
+    /// pass that gives back those still to visit ([`NodeTable::still_lost`]).
+    pub(super) fn take_lost(&mut self) -> Vec<NodeId> {
+        std::mem::take(&mut self.lost)
+    }
+
+    /// Gives back a node a pass took that is still to visit.
+    pub(super) fn still_lost(&mut self, node: NodeId) {
+        self.lost.push(node);
+    }
+
+    /// `node` was deleted at `now`; PodGC has its pods to remove, if any.
+    fn mark_deleted(&mut self, node: NodeId, now: Millis) {
+        let n = &mut self.nodes[node.index()];
+        n.deleted_at = Some(now);
+        if !n.pods.is_empty() {
+            self.orphans.push(node);
+        }
+    }
+
+    /// Whether PodGC has deleted nodes to visit.
+    pub(super) fn has_orphans(&self) -> bool {
+        !self.orphans.is_empty()
+    }
+
+    /// Takes the deleted nodes PodGC has to visit, for a pass that gives
+    /// back those it leaves for later ([`NodeTable::still_orphaned`]).
+    pub(super) fn take_orphans(&mut self) -> Vec<NodeId> {
+        std::mem::take(&mut self.orphans)
+    }
+
+    /// Gives back a deleted node a PodGC pass took and left for later.
+    pub(super) fn still_orphaned(&mut self, node: NodeId) {
+        self.orphans.push(node);
+    }
+}
+
+impl Cluster {
+    /// A node registers. It is Ready at once unless a network-plugin
+    /// DaemonSet must run on it first (then it is NotReady, tainted
+    /// `not-ready:NoSchedule`, until that pod runs).
+    pub fn node_join<E: From<KubeEvent>>(
+        &mut self,
+        ctx: &mut Context<'_, E>,
+        spec: NodeSpec,
+    ) -> NodeId {
+        let pool = spec.pool.index();
+        let id = self.nodes.add(spec, ctx.now());
+        let gated = !self.nodes[id.index()].is_ready();
         let zone = usize::from(self.nodes[id.index()].spec.zone);
         self.select
             .topology_mut()
             .0
             .node_added(id.index(), pool, zone);
         self.refresh_node(id);
-        self.registered += 1;
-        self.zone_count(id, 1, i32::from(gated));
         if !gated {
             self.status.ready_nodes += 1;
         }
@@ -80,8 +286,6 @@ impl Cluster {
         if self.nodes[node.index()].heartbeat_lost_at.is_some() {
             return;
         }
-        let n = &mut self.nodes[node.index()];
-        n.heartbeat_lost_at = Some(now);
         // The machine stops at a uniformly random point of its Lease
         // renewal cycle (a renewal at the instant it stops counts).
         let cycle = self.config.node_lease_renew_interval.0;
@@ -90,7 +294,8 @@ impl Cluster {
         } else {
             self.streams.lease_offset(cycle)
         };
-        n.lease_renewed_at = Some(Millis(now.0.saturating_sub(since)).max(n.joined_at));
+        let renewed = Millis(now.0.saturating_sub(since));
+        self.nodes.lose(node, now, renewed);
         self.note(KubeRecord::NodeLost(node));
         for i in 0..self.nodes[node.index()].pods.len() {
             let pid = self.nodes[node.index()].pods[i];
@@ -100,7 +305,6 @@ impl Cluster {
                 self.set_pod_state(pid, PodState::Lost(n));
             }
         }
-        self.lost_nodes.push(node);
         self.arm_monitor(ctx);
         self.flush_job_dirty(ctx);
     }
@@ -119,38 +323,32 @@ impl Cluster {
 
     /// Takes a deleted node out of its pool's index.
     pub(super) fn unregister(&mut self, node: NodeId) {
-        if let Some(pos) = self.nodes[node.index()].pool_slot.take() {
-            let pool = self.nodes[node.index()].spec.pool.index();
-            self.by_pool[pool].swap_remove(pos);
-            let sel = &mut self.select;
-            let cfg = &self.config.scheduler;
-            if let Some(&moved) = self.by_pool[pool].get(pos) {
-                self.nodes[moved.index()].pool_slot = Some(pos);
-                let rows = sel.snapshot.rows();
-                sel.index
-                    .place(pool, pos, Some(&self.nodes[moved.index()]), rows, cfg);
-            }
-            let end = self.by_pool[pool].len();
-            sel.index.place(pool, end, None, sel.snapshot.rows(), cfg);
-            self.registered -= 1;
-            let zone = usize::from(self.nodes[node.index()].spec.zone);
-            self.select
-                .topology_mut()
-                .0
-                .node_removed(node.index(), pool, zone);
-            self.zone_count(node, -1, 0);
-            self.select.snapshot.touch();
+        let Some((pool, pos, moved)) = self.nodes.remove_from_pool(node) else {
+            return;
+        };
+        let sel = &mut self.select;
+        let cfg = &self.config.scheduler;
+        if let Some(moved) = moved {
+            let rows = sel.snapshot.rows();
+            sel.index
+                .place(pool, pos, Some(&self.nodes[moved.index()]), rows, cfg);
         }
+        let end = self.nodes.by_pool()[pool].len();
+        sel.index.place(pool, end, None, sel.snapshot.rows(), cfg);
+        let zone = usize::from(self.nodes[node.index()].spec.zone);
+        self.select
+            .topology_mut()
+            .0
+            .node_removed(node.index(), pool, zone);
+        self.select.snapshot.touch();
     }
 
-    /// Sets a node's Ready condition, keeping the Ready count.
+    /// Sets a node's Ready condition, keeping the Ready count and its
+    /// zone's NotReady count.
     pub(super) fn set_condition(&mut self, node: NodeId, condition: NodeCondition) {
-        let n = &mut self.nodes[node.index()];
-        if n.condition == condition {
+        let Some(old) = self.nodes.set_condition(node, condition) else {
             return;
-        }
-        let old = n.condition;
-        n.condition = condition;
+        };
         self.refresh_node(node);
         if old == NodeCondition::Ready {
             self.status.ready_nodes -= 1;
@@ -158,12 +356,28 @@ impl Cluster {
         if condition == NodeCondition::Ready {
             self.status.ready_nodes += 1;
         }
-        if old == NodeCondition::NotReady {
-            self.zone_count(node, 0, -1);
+    }
+
+    /// The cloud node lifecycle controller deletes `node` at `now`: it
+    /// leaves its pool's index, the pods nominated to it look elsewhere,
+    /// its unbound DaemonSet pods go now and its bound pods with PodGC.
+    pub(super) fn delete_node(&mut self, node: NodeId, now: Millis) {
+        self.set_condition(node, NodeCondition::Deleted);
+        self.note(KubeRecord::NodeDeleted(node));
+        self.unregister(node);
+        // Pods nominated here look elsewhere.
+        for pid in std::mem::take(&mut self.nodes[node.index()].nominated) {
+            self.pods[pid.index()].nominated = None;
         }
-        if condition == NodeCondition::NotReady {
-            self.zone_count(node, 0, 1);
+        self.refresh_node(node);
+        // The DaemonSet controller deletes the pods of a node that is gone;
+        // bound ones go with PodGC, unbound ones now.
+        for pid in std::mem::take(&mut self.nodes[node.index()].daemon_pods) {
+            if self.pods[pid.index()].state() == PodState::Pending {
+                self.delete_pod(pid);
+            }
         }
+        self.nodes.mark_deleted(node, now);
     }
 
     /// Nominates `pid` to `node` (`status.nominatedNodeName`, set by
@@ -201,7 +415,7 @@ impl Cluster {
     /// it, if any. The snapshot is a cache kept up to date change by change;
     /// the invariant tests call this after every event.
     pub fn snapshot_mismatch(&self) -> Option<NodeId> {
-        self.select.snapshot.mismatch(&self.nodes)
+        self.select.snapshot.mismatch(self.nodes.all())
     }
 
     /// The first spread or inter-pod affinity count that differs from a
@@ -209,7 +423,7 @@ impl Cluster {
     pub fn topology_mismatch(&self) -> Option<String> {
         self.select
             .topology()
-            .mismatch(&self.pods, &self.nodes, |n| n.pool_slot.is_some())
+            .mismatch(&self.pods, self.nodes.all(), |n| n.pool_slot.is_some())
     }
 
     /// Copies a node's state into the scheduler's snapshot; called after

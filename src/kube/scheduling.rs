@@ -89,7 +89,8 @@ impl Cluster {
             return None;
         }
         let eligible = self
-            .by_pool
+            .nodes
+            .by_pool()
             .iter()
             .zip(&wl.fits_pool)
             .filter(|(_, fits)| **fits)
@@ -182,9 +183,9 @@ impl Cluster {
             match scheduler::select_node(
                 pod,
                 wl,
-                &self.nodes,
-                &self.by_pool,
-                self.registered,
+                self.nodes.all(),
+                self.nodes.by_pool(),
+                self.nodes.registered(),
                 &self.pods,
                 &self.config.scheduler,
                 &mut self.select,
@@ -340,7 +341,8 @@ impl Cluster {
         let potential: Vec<NodeId> = match pod.pinned {
             Some(n) => vec![n],
             None => self
-                .by_pool
+                .nodes
+                .by_pool()
                 .iter()
                 .enumerate()
                 .filter(|(p, _)| wl.fits_pool[*p])
@@ -371,7 +373,7 @@ impl Cluster {
         let candidates = preemption::find_candidates(
             pod,
             wl,
-            &self.nodes,
+            self.nodes.all(),
             &potential,
             &self.pods,
             &allowed,
@@ -447,9 +449,9 @@ impl Cluster {
         scheduler::select_node(
             &pod,
             &self.workloads[w.index()],
-            &self.nodes,
-            &self.by_pool,
-            self.registered,
+            self.nodes.all(),
+            self.nodes.by_pool(),
+            self.nodes.registered(),
             &self.pods,
             &self.config.scheduler,
             &mut self.select,

@@ -101,7 +101,7 @@ impl Cluster {
             .filters()
             .then(|| Plan::new(rules, wl, topology.counts()));
         let mut out = base.without(Plugins::NODE_RESOURCES_FIT);
-        for (p, list) in self.by_pool.iter().enumerate() {
+        for (p, list) in self.nodes.by_pool().iter().enumerate() {
             if !wl.fits_pool[p] {
                 continue;
             }

@@ -197,7 +197,7 @@ impl Cluster {
         if a == b {
             return;
         }
-        let nodes = &self.nodes;
+        let nodes = self.nodes.all();
         let place = |n: NodeId| {
             let node = &nodes[n.index()];
             Place {
