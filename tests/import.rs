@@ -1,18 +1,18 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use poolsim::import::{ClassRule, ImportOptions, import};
 use poolsim::{Scenario, run_one};
-use serde_json::Value;
 
-use crate::support::poolsim;
-
-fn fixture(name: &str) -> PathBuf {
+/// A file of the EKS fixture.
+pub(crate) fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/eks")
         .join(name)
 }
 
-fn options(inputs: Vec<PathBuf>) -> ImportOptions {
+/// Import options for `inputs` with the fixture's ASGs, kube-system as the
+/// system namespace, not strict.
+pub(crate) fn options(inputs: Vec<PathBuf>) -> ImportOptions {
     ImportOptions {
         inputs,
         asgs: vec![fixture("asgs.json")],
@@ -28,7 +28,7 @@ fn options(inputs: Vec<PathBuf>) -> ImportOptions {
 }
 
 /// The fixture imported with its ASGs, as TOML.
-fn imported() -> (String, toml::Table) {
+pub(crate) fn imported() -> (String, toml::Table) {
     let out = import(&options(vec![fixture("cluster.json")])).unwrap_or_else(|e| panic!("{e}"));
     let table: toml::Table = out.text.parse().expect("the import is TOML");
     (out.text, table)
@@ -36,7 +36,7 @@ fn imported() -> (String, toml::Table) {
 
 /// A workload's effective cpu and memory requests as the model reads the
 /// imported text (from `cpu`/`memory`, or its containers).
-fn effective(text: &str, name: &str) -> (String, String) {
+pub(crate) fn effective(text: &str, name: &str) -> (String, String) {
     let s = Scenario::parse(text, "imported.toml").unwrap_or_else(|e| panic!("{e}"));
     let w = s
         .workloads
@@ -47,7 +47,7 @@ fn effective(text: &str, name: &str) -> (String, String) {
 }
 
 /// The names of a workload's `containers` or `init_containers`.
-fn container_names(w: &toml::Table, key: &str) -> Vec<String> {
+pub(crate) fn container_names(w: &toml::Table, key: &str) -> Vec<String> {
     w.get(key)
         .and_then(toml::Value::as_array)
         .map(|l| {
@@ -58,30 +58,35 @@ fn container_names(w: &toml::Table, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn array<'a>(t: &'a toml::Table, key: &str) -> &'a Vec<toml::Value> {
+/// The array `t.key`.
+pub(crate) fn array<'a>(t: &'a toml::Table, key: &str) -> &'a Vec<toml::Value> {
     t[key].as_array().unwrap_or_else(|| panic!("no {key}"))
 }
 
-fn named<'a>(list: &'a [toml::Value], name: &str) -> &'a toml::Table {
+/// The table of `list` whose `name` is `name`.
+pub(crate) fn named<'a>(list: &'a [toml::Value], name: &str) -> &'a toml::Table {
     list.iter()
         .filter_map(toml::Value::as_table)
         .find(|t| t["name"].as_str() == Some(name))
         .unwrap_or_else(|| panic!("no `{name}`"))
 }
 
-fn s<'a>(t: &'a toml::Table, key: &str) -> &'a str {
+/// The string `t.key`.
+pub(crate) fn s<'a>(t: &'a toml::Table, key: &str) -> &'a str {
     t.get(key)
         .and_then(toml::Value::as_str)
         .unwrap_or_else(|| panic!("no string {key} in {t:?}"))
 }
 
-fn n(t: &toml::Table, key: &str) -> i64 {
+/// The integer `t.key`.
+pub(crate) fn n(t: &toml::Table, key: &str) -> i64 {
     t.get(key)
         .and_then(toml::Value::as_integer)
         .unwrap_or_else(|| panic!("no integer {key} in {t:?}"))
 }
 
-fn strings(t: &toml::Table, key: &str) -> Vec<String> {
+/// The strings of the array `t.key` (none if absent).
+pub(crate) fn strings(t: &toml::Table, key: &str) -> Vec<String> {
     t.get(key)
         .and_then(toml::Value::as_array)
         .map(|a| {
@@ -478,367 +483,4 @@ fn imported_scenario_runs_with_stable_results() {
             assert_eq!(format!("{a:?}"), format!("{b:?}"));
         }
     }
-}
-
-/// Writes `value` as JSON into `dir/name`.
-fn write_json(dir: &Path, name: &str, value: &Value) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_string(value).expect("json")).expect("write");
-    p
-}
-
-fn cluster() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture("cluster.json")).expect("fixture"))
-        .expect("fixture JSON")
-}
-
-fn item_index(v: &Value, kind: &str, name: &str) -> usize {
-    v["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .position(|i| i["kind"] == kind && i["metadata"]["name"] == name)
-        .unwrap_or_else(|| panic!("no {kind}/{name}"))
-}
-
-/// Runs `poolsim import ARGS -o DIR/out.toml`: exit 2, every `want` in
-/// the message, nothing written.
-fn refused(dir: &Path, args: &[&str], want: &[&str]) {
-    let out = dir.join("out.toml");
-    let mut all: Vec<&str> = vec!["import"];
-    all.extend_from_slice(args);
-    let out_s = out.to_str().expect("utf-8 path");
-    all.extend_from_slice(&["-o", out_s]);
-    let o = poolsim(&all);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-    for w in want {
-        assert!(err.contains(w), "`{w}` not in: {err}");
-    }
-    assert!(!out.exists(), "nothing written");
-    let leftovers: Vec<_> = std::fs::read_dir(dir)
-        .expect("dir")
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty());
-}
-
-/// A path as the command-line argument it is.
-fn arg(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
-/// Input that is not JSON or YAML names its file and where it broke.
-#[test]
-fn unparsable_input_names_the_file_and_writes_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    let full = std::fs::read_to_string(fixture("cluster.json")).expect("fixture");
-    // Truncated JSON.
-    let cut = d.join("cut.json");
-    std::fs::write(&cut, &full[..full.len() / 2]).expect("write");
-    refused(d, &[arg(&cut)], &["cut.json", "truncated JSON at line"]);
-    // Invalid YAML.
-    let yaml = d.join("bad.yaml");
-    std::fs::write(&yaml, "apiVersion: v1\nkind: [Pod\n").expect("write");
-    refused(d, &[arg(&yaml)], &["bad.yaml", "invalid YAML"]);
-}
-
-/// An unknown kind, and an unknown apiVersion of a known kind: the file,
-/// the object and the JSON path.
-#[test]
-fn unknown_kinds_and_api_versions_name_file_object_and_path() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    let mut v = cluster();
-    v["items"][3]["kind"] = Value::from("Widget");
-    v["items"][3]["apiVersion"] = Value::from("example.com/v1");
-    let p = write_json(d, "kind.json", &v);
-    refused(
-        d,
-        &[arg(&p)],
-        &["kind.json", "Widget/", ".items[3].kind", "unknown kind"],
-    );
-    let mut v = cluster();
-    let i = item_index(&v, "Deployment", "api");
-    v["items"][i]["apiVersion"] = Value::from("apps/v1beta1");
-    let p = write_json(d, "version.json", &v);
-    let path = format!(".items[{i}].apiVersion");
-    refused(
-        d,
-        &[arg(&p)],
-        &["Deployment/shop/api", &path, "expected apps/v1"],
-    );
-}
-
-/// A node without allocatable, and an ownerReference to nothing (the api
-/// ReplicaSet removed): the object and the JSON path.
-#[test]
-fn missing_fields_and_dangling_owners_name_object_and_path() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    let mut v = cluster();
-    let node = v["items"][0]["metadata"]["name"]
-        .as_str()
-        .expect("name")
-        .to_string();
-    v["items"][0]["status"]
-        .as_object_mut()
-        .expect("status")
-        .remove("allocatable");
-    let p = write_json(d, "node.json", &v);
-    let object = format!("Node/{node}");
-    refused(
-        d,
-        &[arg(&p)],
-        &[&object, ".items[0].status.allocatable", "allocatable"],
-    );
-    let mut v = cluster();
-    let items = v["items"].as_array_mut().expect("items");
-    items.retain(|i| {
-        !(i["kind"] == "ReplicaSet"
-            && i["spec"]["replicas"] == 6
-            && i["metadata"]["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("api-")))
-    });
-    let p = write_json(d, "owner.json", &v);
-    refused(
-        d,
-        &[arg(&p)],
-        &[
-            "Pod/shop/api-",
-            ".metadata.ownerReferences[0]",
-            "not among the inputs",
-        ],
-    );
-}
-
-/// An ASG instance that is no node names the ASG file, the group and the
-/// instance's path.
-#[test]
-fn an_asg_instance_that_is_no_node_names_file_group_and_path() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    let mut asgs: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture("asgs.json")).expect("asgs"))
-            .expect("json");
-    let extra = serde_json::json!({"AvailabilityZone": "us-east-1a", "HealthStatus": "Healthy",
-        "InstanceId": "i-0deadbeef0000000", "InstanceType": "m5.xlarge", "LifecycleState": "InService",
-        "ProtectedFromScaleIn": false});
-    asgs["AutoScalingGroups"][0]["Instances"]
-        .as_array_mut()
-        .expect("instances")
-        .push(extra);
-    let a = write_json(d, "asgs.json", &asgs);
-    let c = fixture("cluster.json");
-    refused(
-        d,
-        &[arg(&c), "--asg", arg(&a)],
-        &[
-            "asgs.json",
-            "AutoScalingGroup/eks-general-",
-            ".AutoScalingGroups[0].Instances[14].InstanceId",
-            "i-0deadbeef0000000",
-        ],
-    );
-}
-
-/// `--strict` refuses an import that approximated anything.
-#[test]
-fn strict_refuses_an_approximated_import_and_writes_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    let c = fixture("cluster.json");
-    refused(d, &[arg(&c), "--strict"], &["--strict", "HPAs frozen"]);
-}
-
-/// A directory of YAML manifests: a `List` of nodes, multi-document
-/// files, kinds the model has no use for noted, a file that is no
-/// manifest noted; sidecars, init containers, overhead and limits in the
-/// effective requests.
-#[test]
-fn yaml_manifests_import_with_effective_requests() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifests");
-    let mut opts = options(vec![dir]);
-    opts.asgs.clear();
-    let out = import(&opts).unwrap_or_else(|e| panic!("{e}"));
-    let f: toml::Table = out.text.parse().expect("TOML");
-    let api = named(array(&f, "workloads"), "api");
-    // max(sidecar 100m/64Mi + api's limits 500m/512Mi + probe 50m,
-    // init 1/1Gi) + overhead 10m/16Mi: written as containers (the sidecar
-    // with restart_policy), init containers and overhead.
-    assert_eq!(container_names(api, "containers"), ["api", "gpu-probe"]);
-    assert_eq!(
-        container_names(api, "init_containers"),
-        ["migrate", "proxy"]
-    );
-    let proxy = array(api, "init_containers")[1].as_table().expect("proxy");
-    assert_eq!(s(proxy, "restart_policy"), "Always");
-    assert_eq!(
-        s(api["overhead"].as_table().expect("overhead"), "cpu"),
-        "10m"
-    );
-    assert_eq!(
-        effective(&out.text, "api"),
-        ("1010m".into(), "1040Mi".into())
-    );
-    // The probe's GPU: the manifests' nodes (m5.large) have none, so the
-    // request is dropped with a note rather than written unplaceable.
-    assert!(array(api, "containers")[1].get("gpu").is_none());
-    // No status: the HPA keeps spec.replicas; minAvailable 50% of 3 -> 2.
-    assert_eq!(n(api, "replicas"), 3);
-    assert_eq!(n(api["pdb"].as_table().expect("pdb"), "min_available"), 2);
-    let pool = named(
-        array(named(array(&f, "policies"), "as-is"), "pools"),
-        "apps",
-    );
-    assert_eq!(
-        (s(pool, "instance_type"), n(pool, "desired")),
-        ("m5.large", 2)
-    );
-    assert_eq!(strings(&f, "zones"), ["eu-west-1a", "eu-west-1b"]);
-    assert_eq!(s(f["kubernetes"].as_table().expect("k"), "version"), "1.33");
-    let report = out.notes.lines().join("\n");
-    for want in [
-        "Namespace objects: not part of the model: Namespace/shop",
-        "ConfigMap/shop/api-config",
-        "NOTES.txt",
-        "`nvidia.com/gpu` requests dropped: no node or NodePool has GPUs",
-        "Deployment/shop/api",
-        "no CoreDNS workload",
-        "node groups without AWS data",
-    ] {
-        assert!(report.contains(want), "no `{want}` in\n{report}");
-    }
-}
-
-/// With its NodePool manifest, the Karpenter pool is a NodePool of every
-/// policy instead of a fixed pool, and the EC2NodeClass is noted.
-#[test]
-fn karpenter_nodepool_manifest_becomes_a_nodepool() {
-    let opts = options(vec![
-        fixture("cluster.json"),
-        fixture("karpenter/batch.yaml"),
-    ]);
-    let out = import(&opts).unwrap_or_else(|e| panic!("{e}"));
-    let f: toml::Table = out.text.parse().expect("TOML");
-    for p in array(&f, "policies") {
-        let p = p.as_table().expect("policy");
-        assert!(
-            array(p, "pools")
-                .iter()
-                .all(|x| x["name"].as_str() != Some("batch"))
-        );
-        let np = named(array(p, "nodepools"), "batch");
-        assert_eq!(n(np, "weight"), 10);
-        assert_eq!(np["labels"]["team"].as_str(), Some("data"));
-        let limits = np["limits"].as_table().expect("limits");
-        assert_eq!((s(limits, "cpu"), s(limits, "memory")), ("64", "128Gi"));
-        let reqs = array(np, "requirements");
-        assert_eq!(reqs.len(), 3);
-        let t = array(np, "taints")[0].as_table().expect("taint");
-        assert_eq!((s(t, "key"), s(t, "effect")), ("batch", "NoSchedule"));
-    }
-    let report = out.notes.lines().join("\n");
-    assert!(report.contains("EC2NodeClass/default"), "{report}");
-    let np = named(
-        array(named(array(&f, "policies"), "as-is"), "nodepools"),
-        "batch",
-    );
-    let d = np["disruption"].as_table().expect("disruption");
-    assert_eq!(
-        (s(d, "consolidation_policy"), s(d, "consolidate_after")),
-        ("WhenEmptyOrUnderutilized", "1m")
-    );
-    assert_eq!(s(np, "expire_after"), "720h");
-    assert!(Scenario::parse(&out.text, "k.toml").is_ok());
-}
-
-/// `--needs FILE` adds dependencies the API cannot show, making each
-/// needed workload a service; a name that is no workload is refused.
-#[test]
-fn needs_file_adds_dependencies() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let needs = dir.path().join("needs.toml");
-    std::fs::write(&needs, "api = [\"checkout\", \"cache-redis\"]\n").expect("write");
-    let mut opts = options(vec![fixture("cluster.json")]);
-    opts.needs = Some(needs.clone());
-    let out = import(&opts).unwrap_or_else(|e| panic!("{e}"));
-    let f: toml::Table = out.text.parse().expect("TOML");
-    let w = array(&f, "workloads");
-    let mut got = strings(named(w, "api"), "needs");
-    got.sort();
-    assert_eq!(got, ["cache-redis", "checkout", "coredns"]);
-    assert_eq!(n(named(w, "checkout"), "min_available"), 1);
-    assert_eq!(n(named(w, "cache-redis"), "min_available"), 1);
-    std::fs::write(&needs, "api = [\"payments\"]\n").expect("write");
-    let err = import(&opts).expect_err("unknown service").to_string();
-    assert!(
-        err.contains("needs.toml")
-            && err.contains("api[payments]")
-            && err.contains("no imported workload named `payments`"),
-        "{err}"
-    );
-}
-
-/// A g5.xlarge node (one GPU in its capacity) and a Deployment whose one
-/// container has `nvidia.com/gpu: 1` in its limits only (the API server
-/// copies it into requests): the workload asks for `gpu = 1`, and the
-/// scenario is valid because the node's pool holds it.
-#[test]
-fn gpu_limits_become_a_gpu_request() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let list = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "List",
-        "items": [
-            {
-                "apiVersion": "v1",
-                "kind": "Node",
-                "metadata": {
-                    "name": "gpu-1",
-                    "labels": {
-                        "node.kubernetes.io/instance-type": "g5.xlarge",
-                        "topology.kubernetes.io/zone": "us-east-1a"
-                    }
-                },
-                "status": {
-                    "capacity": {"cpu": "4", "memory": "16Gi", "pods": "58", "nvidia.com/gpu": "1"},
-                    "allocatable": {"cpu": "3920m", "memory": "15Gi", "pods": "58", "nvidia.com/gpu": "1"}
-                }
-            },
-            {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": {"name": "train", "namespace": "ml"},
-                "spec": {
-                    "replicas": 1,
-                    "template": {
-                        "metadata": {"labels": {"app": "train"}},
-                        "spec": {
-                            "containers": [{
-                                "name": "train",
-                                "resources": {"limits": {"cpu": "2", "memory": "8Gi", "nvidia.com/gpu": 1}}
-                            }]
-                        }
-                    }
-                }
-            }
-        ]
-    });
-    let p = dir.path().join("gpu.json");
-    std::fs::write(&p, list.to_string()).expect("write");
-    let mut opts = options(vec![p]);
-    opts.asgs.clear();
-    let out = import(&opts).unwrap_or_else(|e| panic!("{e}"));
-    let f: toml::Table = out.text.parse().expect("TOML");
-    let train = named(array(&f, "workloads"), "train");
-    assert_eq!(n(train, "gpu"), 1);
-    assert_eq!((s(train, "cpu"), s(train, "memory")), ("2", "8Gi"));
-    let scenario = Scenario::parse(&out.text, "gpu.toml").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(scenario.workloads[0].requests.gpu, 1);
-    let report = out.notes.lines().join("\n");
-    assert!(!report.contains("nvidia.com/gpu"), "{report}");
 }

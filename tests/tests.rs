@@ -63,8 +63,16 @@ mod sweep_safety;
 /// EC2 and ASG fidelity and the fault library: exact times and counts.
 mod cloud;
 
-/// Kubernetes fidelity: scores, queue, preemption, taints, DaemonSets.
+/// ASG features: Spot interruptions, refresh, protection, warm pools, the
+/// termination policy; exact times and counts.
+mod cloud_asg;
+
+/// Kubernetes fidelity: scores, queue, preemption, the node search, taints.
 mod kube;
+
+/// Kubernetes controllers: DaemonSets, node lifecycle, webhooks, Jobs,
+/// drains, the books under every policy.
+mod kube_controllers;
 
 /// A machine's end: impaired and shutting-down instances keep their Node
 /// until they are gone.
@@ -113,8 +121,16 @@ mod readiness;
 mod stateful;
 
 /// `poolsim import`: the EKS fixture field by field, the report, byte
-/// identity, runs of the imported scenario, and bad input.
+/// identity, runs of the imported scenario.
 mod import;
+
+/// `poolsim import` of bad input: exit 2, the file, object and JSON path
+/// named, nothing written.
+mod import_errors;
+
+/// `poolsim import` of YAML manifests, a NodePool manifest, a needs file
+/// and GPU limits.
+mod import_manifests;
 
 /// `poolsim import` of spread constraints and pod (anti-)affinity: the
 /// keys written, selectors kept in their namespace, and what is noted.

@@ -30,25 +30,8 @@ pub(super) fn statefulset(
     kind: WorkloadKind,
     key: &str,
 ) -> Result<Option<StatefulSetSpec>, ScenarioError> {
-    let span = Some(w.name.span());
     if kind != WorkloadKind::StatefulSet {
-        let stray = if w.pod_management_policy.is_some() {
-            Some("pod_management_policy")
-        } else if w.service_name.is_some() {
-            Some("service_name")
-        } else if !w.volume_claims.is_empty() {
-            Some("volume_claims")
-        } else {
-            None
-        };
-        if let Some(k) = stray {
-            return Err(src.error(
-                span,
-                format!("{key}.{k}"),
-                "pod_management_policy, service_name and volume_claims are for kind = \"statefulset\"",
-            ));
-        }
-        return Ok(None);
+        return no_statefulset_keys(src, w, key).map(|()| None);
     }
     if let Some(s) = &w.service_name
         && !is_dns_label(s.get_ref())
@@ -65,9 +48,46 @@ pub(super) fn statefulset(
             ),
         ));
     }
+    Ok(Some(StatefulSetSpec {
+        policy: match w.pod_management_policy {
+            None | Some(PodManagementPolicyFile::OrderedReady) => PodManagementPolicy::OrderedReady,
+            Some(PodManagementPolicyFile::Parallel) => PodManagementPolicy::Parallel,
+        },
+        volume_claims: volume_claims(src, w, key)?,
+    }))
+}
+
+/// A workload of another kind sets no StatefulSet key.
+fn no_statefulset_keys(src: &Source<'_>, w: &WorkloadFile, key: &str) -> Result<(), ScenarioError> {
+    let stray = if w.pod_management_policy.is_some() {
+        Some("pod_management_policy")
+    } else if w.service_name.is_some() {
+        Some("service_name")
+    } else if !w.volume_claims.is_empty() {
+        Some("volume_claims")
+    } else {
+        None
+    };
+    match stray {
+        Some(k) => Err(src.error(
+            Some(w.name.span()),
+            format!("{key}.{k}"),
+            "pod_management_policy, service_name and volume_claims are for kind = \"statefulset\"",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A StatefulSet's volume claim templates: at most [`MAX_VOLUME_CLAIMS`],
+/// names printable and unique, attach delays valid (or the default).
+fn volume_claims(
+    src: &Source<'_>,
+    w: &WorkloadFile,
+    key: &str,
+) -> Result<Vec<VolumeClaim>, ScenarioError> {
     if w.volume_claims.len() > MAX_VOLUME_CLAIMS {
         return Err(src.error(
-            span,
+            Some(w.name.span()),
             format!("{key}.volume_claims"),
             format!(
                 "{} volume claims; at most {MAX_VOLUME_CLAIMS}",
@@ -104,13 +124,7 @@ pub(super) fn statefulset(
             attach_delay,
         });
     }
-    Ok(Some(StatefulSetSpec {
-        policy: match w.pod_management_policy {
-            None | Some(PodManagementPolicyFile::OrderedReady) => PodManagementPolicy::OrderedReady,
-            Some(PodManagementPolicyFile::Parallel) => PodManagementPolicy::Parallel,
-        },
-        volume_claims,
-    }))
+    Ok(volume_claims)
 }
 
 /// A DNS-1123 label: 1 to 63 characters of `[a-z0-9-]`, starting and

@@ -91,19 +91,7 @@ impl Cluster {
             self.clear_nomination(pid);
         }
         let w = self.pods[pid.index()].workload;
-        let (a, b) = (Tally::of(from), Tally::of(to));
-        if a.pending != b.pending {
-            self.change_pending(w, b.pending - a.pending);
-        }
-        if a.running != b.running {
-            self.change_running(w, b.running - a.running);
-        }
-        self.status.unready = self
-            .status
-            .unready
-            .wrapping_add_signed(b.unready - a.unready);
-        let wl = &mut self.workloads[w.index()];
-        wl.live = wl.live.wrapping_add_signed(b.live - a.live);
+        self.count_pod_move(w, from, to);
         if to == PodState::Deleted {
             self.note(KubeRecord::Deleted {
                 pod: pid,
@@ -119,20 +107,7 @@ impl Cluster {
             }
         }
         self.count_in_topology(w, from, to);
-        if self.watchers.pod_events_watched() {
-            let event_node = match to {
-                PodState::Starting(n) | PodState::Terminating(n) => Some(n),
-                PodState::Succeeded | PodState::Failed | PodState::Deleted => from.node(),
-                _ => None,
-            };
-            let daemon = matches!(
-                self.workloads[w.index()].spec.kind,
-                super::super::WorkloadKind::DaemonSet { .. }
-            );
-            if let (Some(n), false) = (event_node, daemon) {
-                self.watchers.pod_event(n);
-            }
-        }
+        self.watch_pod_move(w, from, to);
         let pod = &mut self.pods[pid.index()];
         pod.state = to;
         if to == PodState::Deleted {
@@ -145,6 +120,51 @@ impl Cluster {
         } else if matches!(to, PodState::Running(_)) {
             self.stateful_changed(w);
         }
+        self.note_pod_move(pid, from, to);
+    }
+
+    /// Moves a pod of `w` from `from` to `to` in the pending, Running,
+    /// unready and live counts (and what they feed: service availability,
+    /// progress).
+    fn count_pod_move(&mut self, w: WorkloadId, from: PodState, to: PodState) {
+        let (a, b) = (Tally::of(from), Tally::of(to));
+        if a.pending != b.pending {
+            self.change_pending(w, b.pending - a.pending);
+        }
+        if a.running != b.running {
+            self.change_running(w, b.running - a.running);
+        }
+        self.status.unready = self
+            .status
+            .unready
+            .wrapping_add_signed(b.unready - a.unready);
+        let wl = &mut self.workloads[w.index()];
+        wl.live = wl.live.wrapping_add_signed(b.live - a.live);
+    }
+
+    /// Tells a pod-events watcher the node of a pod of `w` (not a
+    /// DaemonSet's) bound, terminating or ended there.
+    fn watch_pod_move(&mut self, w: WorkloadId, from: PodState, to: PodState) {
+        if !self.watchers.pod_events_watched() {
+            return;
+        }
+        let event_node = match to {
+            PodState::Starting(n) | PodState::Terminating(n) => Some(n),
+            PodState::Succeeded | PodState::Failed | PodState::Deleted => from.node(),
+            _ => None,
+        };
+        let daemon = matches!(
+            self.workloads[w.index()].spec.kind,
+            super::super::WorkloadKind::DaemonSet { .. }
+        );
+        if let (Some(n), false) = (event_node, daemon) {
+            self.watchers.pod_event(n);
+        }
+    }
+
+    /// Counts a forward step of a pod that moved from `from` to `to` and
+    /// records it in the journal.
+    fn note_pod_move(&mut self, pid: PodId, from: PodState, to: PodState) {
         match to {
             PodState::Starting(node) => {
                 self.status.progress_steps += 1;
