@@ -135,11 +135,23 @@ fn case(n: u64, seeds: &[String], dir: &std::path::Path, tally: &mut Tally) -> R
     }
     let file = dir.join("mutant.toml");
     std::fs::write(&file, &text).map_err(|e| e.to_string())?;
-    let loaded = catch_unwind(|| Scenario::load(&file));
-    let scenario = match loaded {
+    let Some(scenario) = load(n, &file, tally)? else {
+        return Ok(());
+    };
+    if !plan(n, &scenario, &file, tally)? {
+        return Ok(());
+    }
+    run_policies(n, &scenario, tally)
+}
+
+/// Loads the mutant: the scenario, `None` for a clear refusal (tallied,
+/// with a refusal without a line noted), or an error text for a panic or
+/// an unclear error.
+fn load(n: u64, file: &std::path::Path, tally: &mut Tally) -> Result<Option<Scenario>, String> {
+    match catch_unwind(|| Scenario::load(file)) {
         Err(_) => {
             tally.panics += 1;
-            return Err(format!("case {n}: load panicked"));
+            Err(format!("case {n}: load panicked"))
         }
         Ok(Err(ScenarioError::Invalid {
             file: f,
@@ -159,22 +171,33 @@ fn case(n: u64, seeds: &[String], dir: &std::path::Path, tally: &mut Tally) -> R
                 tally.unclear += 1;
                 return Err(format!("case {n}: unclear error: {key}: {message}"));
             }
-            return Ok(());
+            Ok(None)
         }
         Ok(Err(e)) => {
             tally.unclear += 1;
-            return Err(format!("case {n}: unexpected error kind: {e}"));
+            Err(format!("case {n}: unexpected error kind: {e}"))
         }
-        Ok(Ok(s)) => s,
-    };
+        Ok(Ok(s)) => Ok(Some(s)),
+    }
+}
+
+/// Plans the accepted mutant's sweep: whether it was accepted (a refusal
+/// is tallied, one without the file and line noted), or an error text for
+/// a panic.
+fn plan(
+    n: u64,
+    scenario: &Scenario,
+    file: &std::path::Path,
+    tally: &mut Tally,
+) -> Result<bool, String> {
     let opts = SweepOptions {
         seeds: Some(1),
         ..SweepOptions::default()
     };
-    match catch_unwind(AssertUnwindSafe(|| Plan::new(&scenario, &opts))) {
+    match catch_unwind(AssertUnwindSafe(|| Plan::new(scenario, &opts))) {
         Err(_) => {
             tally.panics += 1;
-            return Err(format!("case {n}: plan panicked"));
+            Err(format!("case {n}: plan panicked"))
         }
         Ok(Err(e)) => {
             tally.refused += 1;
@@ -186,17 +209,25 @@ fn case(n: u64, seeds: &[String], dir: &std::path::Path, tally: &mut Tally) -> R
                     tally.without_line.push(format!("(plan) {text}"));
                 }
             }
-            return Ok(());
+            Ok(false)
         }
-        Ok(Ok(_)) => tally.accepted += 1,
+        Ok(Ok(_)) => {
+            tally.accepted += 1;
+            Ok(true)
+        }
     }
+}
+
+/// Runs each policy of the accepted mutant within the event budget; an
+/// error text for a panic.
+fn run_policies(n: u64, scenario: &Scenario, tally: &mut Tally) -> Result<(), String> {
     let limits = RunLimits {
         max_events: EVENT_BUDGET,
         ..RunLimits::default()
     };
     for p in 0..scenario.policies.len() {
         let run = catch_unwind(AssertUnwindSafe(|| {
-            run_limited(&scenario, p, scenario.first_seed, None, &limits)
+            run_limited(scenario, p, scenario.first_seed, None, &limits)
         }));
         tally.runs += 1;
         match run {

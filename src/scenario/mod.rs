@@ -4,7 +4,9 @@
 //! Reading happens in two steps: serde reads the file into the plain structs
 //! of `file` (syntax, units, unknown keys), then `validate` checks meaning
 //! (references, sizes, whether every pod can be placed under every policy)
-//! and builds typed values. Every error names the file, the line and the key.
+//! and builds typed values. Every error names the file and the key, and the
+//! line where the key, or the table it belongs in, is written (none for a
+//! key the file does not write at all).
 
 mod autoscaler_checks;
 mod autoscaler_file;
@@ -16,6 +18,7 @@ mod jobs;
 mod karpenter_checks;
 mod karpenter_file;
 pub mod kube_checks;
+mod kubernetes_file;
 mod locate;
 pub mod overrides;
 mod placement;

@@ -1,8 +1,9 @@
 //! Validation of the `[[policies]]` of a scenario: each policy's pools,
 //! built straight into the cloud's `AsgSpec` (sizes, instance types, zones,
 //! delays, ASG settings, warm pool) with their taints, and its placement
-//! rules, overprovisioning and autoscaler. Every error names the file, the
-//! line and the key.
+//! rules, overprovisioning and autoscaler. Every error names the file and
+//! the key, and the line where it is written (none when the file writes no
+//! policy at all).
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,7 +2,8 @@
 //! and what needs them, built into the cluster's `WorkloadSpec`s (the
 //! per-workload keys are checked in `kube_checks.rs`, the requests in
 //! `requests.rs`). Every error names the
-//! file, the line and the key.
+//! file and the key, and the line where it is written (none when the file
+//! writes no workload at all).
 
 use std::collections::BTreeMap;
 
