@@ -329,12 +329,10 @@ impl Cluster {
         let sel = &mut self.select;
         let cfg = &self.config.scheduler;
         if let Some(moved) = moved {
-            let rows = sel.snapshot.rows();
-            sel.index
-                .place(pool, pos, Some(&self.nodes[moved.index()]), rows, cfg);
+            sel.place_in_index(pool, pos, Some(&self.nodes[moved.index()]), cfg);
         }
         let end = self.nodes.by_pool()[pool].len();
-        sel.index.place(pool, end, None, sel.snapshot.rows(), cfg);
+        sel.place_in_index(pool, end, None, cfg);
         let zone = usize::from(self.nodes[node.index()].spec.zone);
         self.select
             .topology_mut()
@@ -431,7 +429,6 @@ impl Cluster {
     pub(super) fn refresh_node(&mut self, node: NodeId) {
         let n = &self.nodes[node.index()];
         self.select.snapshot.refresh(n);
-        let rows = self.select.snapshot.rows();
-        self.select.index.refresh(rows, n, &self.config.scheduler);
+        self.select.refresh_index(node);
     }
 }

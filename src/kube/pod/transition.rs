@@ -230,6 +230,10 @@ impl Cluster {
         let (topology, snapshot) = self.select.topology_mut();
         if topology.pod_moved(w, a, b, place) {
             snapshot.touch();
+            // The fit index's spread leaves count pods per node.
+            for (n, _) in [a, b].into_iter().flatten() {
+                self.select.counts_changed(n);
+            }
         }
     }
 

@@ -11,12 +11,12 @@ mod plan;
 mod rules;
 
 pub use counts::Place;
-pub use plan::Plan;
+pub use plan::{Plan, SpreadScale, spread_normalized};
 pub use rules::Rules;
 
 use crate::kube::{PodState, WorkloadId, WorkloadSpec};
 
-pub use counts::Counts;
+pub use counts::{Counts, GroupId};
 
 /// The counts and every workload's rules.
 #[derive(Debug, Default)]

@@ -210,15 +210,8 @@ impl Plan {
         if !self.soft.is_empty() {
             self.spread_raw(counts, nodes.clone(), scratch);
             let (min, max) = min_max(scratch);
-            let max = max.max(0);
             for (o, &s) in out.iter_mut().zip(scratch.iter()) {
-                // NormalizeScore: fewer matching pods score higher.
-                let v = if max == 0 {
-                    MAX_NODE_SCORE
-                } else {
-                    MAX_NODE_SCORE * (max + min - s) / max
-                };
-                *o += WEIGHT_SPREAD * v;
+                *o += spread_normalized(s, min, max);
             }
         }
         if !self.terms.is_empty() {
@@ -240,9 +233,7 @@ impl Plan {
         }
     }
 
-    /// PodTopologySpread's raw scores (`Score`) into `raw`: per node
-    /// `round(sum of count * log(domains + 2) + maxSkew - 1)`, the zone
-    /// part computed once per zone.
+    /// PodTopologySpread's raw scores (`Score`) into `raw`, per node.
     fn spread_raw(
         &self,
         counts: &Counts,
@@ -255,10 +246,21 @@ impl Plan {
         for n in nodes.clone() {
             zones.insert(counts.zone_of(n));
         }
+        let scale = self.spread_scale(feasible, zones.len(), zones.max());
+        let hosts = self.soft.iter().filter(|c| c.key == TopologyKey::Hostname);
+        raw.clear();
+        raw.extend(nodes.map(|n| {
+            let on_node = hosts.clone().map(|c| counts.on_node(c.group, n));
+            scale.raw(counts.zone_of(n), on_node)
+        }));
+    }
+
+    /// PreScore's weights for `feasible` nodes spanning `zones` zones, the
+    /// highest `max_zone`.
+    pub fn spread_scale(&self, feasible: usize, zones: usize, max_zone: u16) -> SpreadScale {
         let host_weight = ln(feasible as f64 + 2.0);
-        let zone_weight = ln(zones.len() as f64 + 2.0);
-        // Per zone: the zone constraints' part and every maxSkew - 1.
-        let skews: f64 = self.soft_skew.iter().map(|&k| k as f64).sum();
+        let zone_weight = ln(zones as f64 + 2.0);
+        // Per zone: the zone constraints' part.
         let zone_part = |z: u16| -> f64 {
             let mut v = 0.0;
             for c in self.soft.iter().filter(|c| c.key == TopologyKey::Zone) {
@@ -267,16 +269,61 @@ impl Plan {
             }
             v
         };
-        let by_zone: Vec<f64> = (0..=zones.max()).map(zone_part).collect();
-        raw.clear();
-        raw.extend(nodes.map(|n| {
-            let mut s = by_zone[usize::from(counts.zone_of(n))];
-            for c in self.soft.iter().filter(|c| c.key == TopologyKey::Hostname) {
-                s += f64::from(counts.on_node(c.group, n)) * host_weight;
-            }
-            round(s + skews)
-        }));
+        SpreadScale {
+            by_zone: (0..=max_zone).map(zone_part).collect(),
+            host_weight,
+            skews: self.soft_skew.iter().map(|&k| k as f64).sum(),
+        }
     }
+
+    /// What the fit index can answer: a plan that filters nothing and
+    /// scores only ScheduleAnyway spread constraints, at most one of them
+    /// per hostname. Returns that constraint's group, if any.
+    pub fn spread_only(&self) -> Option<Option<GroupId>> {
+        let mut hosts = self.soft.iter().filter(|c| c.key == TopologyKey::Hostname);
+        let host = hosts.next().map(|c| c.group);
+        (!self.filters()
+            && self.terms.is_empty()
+            && !self.soft.is_empty()
+            && hosts.next().is_none())
+        .then_some(host)
+    }
+}
+
+/// PodTopologySpread's `Score` of one decision: per node
+/// `round(sum of count * log(domains + 2) + maxSkew - 1)`, the zone part
+/// computed once per zone.
+#[derive(Debug)]
+pub struct SpreadScale {
+    by_zone: Vec<f64>,
+    host_weight: f64,
+    skews: f64,
+}
+
+impl SpreadScale {
+    /// The raw score of a node in zone `zone` holding `on_node` pods of each
+    /// hostname constraint's group.
+    #[inline]
+    pub fn raw(&self, zone: u16, on_node: impl Iterator<Item = u32>) -> i64 {
+        let mut s = self.by_zone.get(usize::from(zone)).copied().unwrap_or(0.0);
+        for c in on_node {
+            s += f64::from(c) * self.host_weight;
+        }
+        round(s + self.skews)
+    }
+}
+
+/// NormalizeScore of a raw spread score `s` among raw scores from `min` to
+/// `max`, weighted: fewer matching pods score higher.
+#[inline]
+pub fn spread_normalized(s: i64, min: i64, max: i64) -> i64 {
+    let max = max.max(0);
+    let v = if max == 0 {
+        MAX_NODE_SCORE
+    } else {
+        MAX_NODE_SCORE * (max + min - s) / max
+    };
+    WEIGHT_SPREAD * v
 }
 
 /// A set of zone indices.

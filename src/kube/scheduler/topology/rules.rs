@@ -165,6 +165,20 @@ fn own_rules(
     default_spreading: bool,
 ) -> Rules {
     let mut r = Rules::default();
+    spread_rules(&mut r, w, spec, counts, default_spreading);
+    affinity_rules(&mut r, w, spec, counts);
+    r
+}
+
+/// A workload's spread constraints, or the system defaults in their
+/// place.
+fn spread_rules(
+    r: &mut Rules,
+    w: WorkloadId,
+    spec: &WorkloadSpec,
+    counts: &mut Counts,
+    default_spreading: bool,
+) {
     let spread = |c: &SpreadConstraint, counts: &mut Counts| Spread {
         group: counts.intern(&c.selector, false),
         key: c.key,
@@ -207,6 +221,10 @@ fn own_rules(
     }
     r.spread_selects.sort_unstable();
     r.spread_selects.dedup();
+}
+
+/// A workload's pod affinity and anti-affinity, required and preferred.
+fn affinity_rules(r: &mut Rules, w: WorkloadId, spec: &WorkloadSpec, counts: &mut Counts) {
     let a = &spec.pod_affinity;
     if !a.required.is_empty() {
         let every = intersection(a.required.iter().map(|t| &t.selector[..]));
@@ -242,7 +260,6 @@ fn own_rules(
             weight: sign * i64::from(t.weight),
         });
     }
-    r
 }
 
 /// The workloads in every one of `sets` (each sorted).
