@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::engine::{Context, Millis};
 
 use super::config::KubeConfig;
-use super::events::{Change, KubeEvent};
+use super::events::{Change, KubeEvent, Loop};
 use super::replicaset::{RateLimiter, ReplicaSetController};
 use super::statefulset::StatefulSetController;
 use super::{Cluster, PodState, WorkloadId, WorkloadKind};
@@ -111,8 +111,7 @@ impl Cluster {
     }
 
     pub(super) fn arm_gc<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        if !self.armed.gc && self.nodes.has_orphans() {
-            self.armed.gc = true;
+        if self.nodes.has_orphans() && self.armed.arm(Loop::Gc) {
             let at = Millis(ctx.now().0 + 1).next_multiple_of(self.config.pod_gc_period);
             ctx.schedule_at(at, KubeEvent::PodGc);
         }
@@ -121,7 +120,7 @@ impl Cluster {
     /// PodGC: deletes the pods of nodes deleted at least the quarantine ago,
     /// then the Deployment controller recreates them in a shuffled order.
     pub(super) fn pod_gc<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        self.armed.gc = false;
+        self.armed.fired(Loop::Gc);
         let now = ctx.now();
         let quarantine = self.config.pod_gc_quarantine;
         let mut recreate = Vec::new();

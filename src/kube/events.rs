@@ -128,15 +128,45 @@ fn node_view(
     }
 }
 
-/// Which self-rescheduling events are already in the queue, so each is
-/// scheduled at most once.
+/// The cluster's self-rescheduling loops, each with one event in the
+/// queue at most.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Loop {
+    /// The scheduler's next cycle (`ScheduleOne`).
+    ScheduleOne,
+    /// The flush of backoffQ (`FlushBackoff`).
+    Backoff,
+    /// The flush of unschedulablePods (`FlushUnschedulable`).
+    Leftover,
+    /// The node lifecycle controller's pass (`NodeMonitor`).
+    Monitor,
+    /// PodGC's pass (`PodGc`).
+    Gc,
+}
+
+/// Which loops have their event in the queue.
 #[derive(Debug, Default)]
 pub(super) struct Armed {
-    pub schedule_one: bool,
-    pub backoff: bool,
-    pub leftover: bool,
-    pub monitor: bool,
-    pub gc: bool,
+    queued: u8,
+}
+
+impl Armed {
+    /// Marks `l`'s event queued; `false` if it already was (schedule
+    /// nothing).
+    pub fn arm(&mut self, l: Loop) -> bool {
+        let was = self.queued & Self::bit(l) != 0;
+        self.queued |= Self::bit(l);
+        !was
+    }
+
+    /// `l`'s event has fired: none is queued.
+    pub fn fired(&mut self, l: Loop) {
+        self.queued &= !Self::bit(l);
+    }
+
+    fn bit(l: Loop) -> u8 {
+        1 << l as u8
+    }
 }
 
 impl Cluster {
@@ -145,7 +175,7 @@ impl Cluster {
         match event {
             KubeEvent::ScheduleOne => self.schedule_one(ctx),
             KubeEvent::FlushBackoff => {
-                self.armed.backoff = false;
+                self.armed.fired(Loop::Backoff);
                 let n = self
                     .queue
                     .flush_backoff(&mut self.pods, ctx.now(), &self.config.scheduler);
@@ -155,7 +185,7 @@ impl Cluster {
                 self.arm_backoff(ctx);
             }
             KubeEvent::FlushUnschedulable => {
-                self.armed.leftover = false;
+                self.armed.fired(Loop::Leftover);
                 let moved =
                     self.queue
                         .flush_leftover(&mut self.pods, ctx.now(), &self.config.scheduler);
@@ -275,15 +305,13 @@ impl Cluster {
     }
 
     pub(super) fn arm_schedule<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        if !self.armed.schedule_one {
-            self.armed.schedule_one = true;
+        if self.armed.arm(Loop::ScheduleOne) {
             ctx.schedule_in(Millis::ZERO, KubeEvent::ScheduleOne);
         }
     }
 
     pub(super) fn arm_backoff<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        if !self.armed.backoff && self.queue.has_backoff() {
-            self.armed.backoff = true;
+        if self.queue.has_backoff() && self.armed.arm(Loop::Backoff) {
             let period = self.config.scheduler.backoff_flush_period;
             let at = Millis(ctx.now().0 + 1).next_multiple_of(period);
             ctx.schedule_at(at, KubeEvent::FlushBackoff);
@@ -291,8 +319,7 @@ impl Cluster {
     }
 
     pub(super) fn arm_leftover<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        if !self.armed.leftover && self.queue.has_unschedulable() {
-            self.armed.leftover = true;
+        if self.queue.has_unschedulable() && self.armed.arm(Loop::Leftover) {
             let period = self.config.scheduler.leftover_flush_period;
             let at = Millis(ctx.now().0 + 1).next_multiple_of(period);
             ctx.schedule_at(at, KubeEvent::FlushUnschedulable);
@@ -305,5 +332,22 @@ impl Cluster {
             self.job_progress_changed(ctx, w);
         }
         self.flush_statefulsets(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Armed, Loop};
+
+    /// A loop is armed once until its event fires; loops are independent.
+    #[test]
+    fn a_loop_is_armed_once_until_it_fires() {
+        let mut a = Armed::default();
+        assert!(a.arm(Loop::Backoff));
+        assert!(!a.arm(Loop::Backoff));
+        assert!(a.arm(Loop::Gc));
+        a.fired(Loop::Backoff);
+        assert!(a.arm(Loop::Backoff));
+        assert!(!a.arm(Loop::Gc));
     }
 }

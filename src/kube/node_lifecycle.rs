@@ -24,7 +24,7 @@
 
 use crate::engine::{Context, Millis};
 
-use super::events::KubeEvent;
+use super::events::{KubeEvent, Loop};
 use super::{Cluster, KubeRecord, NodeCondition, PodId, PodState, WorkloadKind};
 
 /// `ComputeZoneState`.
@@ -37,8 +37,7 @@ enum ZoneState {
 
 impl Cluster {
     pub(super) fn arm_monitor<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        if !self.armed.monitor && !self.nodes.lost().is_empty() {
-            self.armed.monitor = true;
+        if !self.nodes.lost().is_empty() && self.armed.arm(Loop::Monitor) {
             let at = Millis(ctx.now().0 + 1).next_multiple_of(self.config.node_monitor_period);
             ctx.schedule_at(at, KubeEvent::NodeMonitor);
         }
@@ -61,7 +60,7 @@ impl Cluster {
     /// One pass of the node lifecycle and cloud node lifecycle controllers
     /// over nodes whose heartbeat stopped.
     pub(super) fn node_monitor<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        self.armed.monitor = false;
+        self.armed.fired(Loop::Monitor);
         let now = ctx.now();
         let grace = self.config.node_monitor_grace_period;
         let visible = self.config.terminated_instance_visible_for;

@@ -5,7 +5,7 @@
 
 use crate::engine::{Context, Millis};
 
-use super::events::KubeEvent;
+use super::events::{KubeEvent, Loop};
 use super::scheduler::topology::Plan;
 use super::scheduler::{self, preemption};
 use super::workload::PreemptionPolicy;
@@ -32,7 +32,7 @@ impl Cluster {
     /// place ([`Cluster::futile_next`], [`Cluster::futile_attempt`]), then
     /// the next cycle scheduled.
     pub(super) fn schedule_one<E: From<KubeEvent>>(&mut self, ctx: &mut Context<'_, E>) {
-        self.armed.schedule_one = false;
+        self.armed.fired(Loop::ScheduleOne);
         self.attempt(ctx);
         let d = self.config.scheduler.decision_time;
         // Whatever runs after the attempt in this event (the Job and
@@ -49,7 +49,9 @@ impl Cluster {
             self.futile_run(ctx, verdict);
         }
         if self.queue.has_poppable(&self.config.scheduler) {
-            self.armed.schedule_one = true;
+            // Queued whether or not the attempt armed one already, as
+            // before this flag had methods.
+            self.armed.arm(Loop::ScheduleOne);
             ctx.schedule_in(d, KubeEvent::ScheduleOne);
         }
     }
