@@ -106,9 +106,10 @@ pub(super) struct Refresh {
     pub warmup: Millis,
 }
 
-/// A group's counted instances in the order they were counted, each
-/// removed in O(log n): a mass termination of n instances stays
-/// O(n log n) (a `Vec` searched and shifted on each removal was O(n^2)).
+/// Instances in the order they were added, each once, each removed in
+/// O(log n): a mass termination of n instances stays O(n log n) (a `Vec`
+/// searched and shifted on each removal was O(n^2)). A group's counted
+/// instances, its leaving ones and its fleet.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Members {
     /// Instances by the sequence number of their counting.
@@ -136,9 +137,19 @@ impl Members {
         }
     }
 
-    /// The counted instances, oldest counting first.
+    /// The instances, oldest first.
     pub(super) fn iter(&self) -> impl Iterator<Item = InstanceId> + '_ {
         self.by_seq.values().copied()
+    }
+
+    /// How many.
+    pub(super) fn len(&self) -> usize {
+        self.by_seq.len()
+    }
+
+    /// Whether `id` is one.
+    pub(super) fn contains(&self, id: InstanceId) -> bool {
+        self.seq_of.contains_key(&id)
     }
 }
 
@@ -167,10 +178,10 @@ pub struct AutoScalingGroup {
     pub(super) warm: Vec<InstanceId>,
     /// Live instances no longer counted: interrupted Spot instances whose
     /// replacement Capacity Rebalancing already launched.
-    pub(super) leaving: Vec<InstanceId>,
+    pub(super) leaving: Members,
     /// Live instances launched outside the desired count
     /// (`Cloud::launch_fleet_instance`), oldest first.
-    pub(super) fleet: Vec<InstanceId>,
+    pub(super) fleet: Members,
 }
 
 impl AutoScalingGroup {
@@ -188,8 +199,8 @@ impl AutoScalingGroup {
             refresh: None,
             rebalancing: 0,
             warm: Vec::new(),
-            leaving: Vec::new(),
-            fleet: Vec::new(),
+            leaving: Members::default(),
+            fleet: Members::default(),
         }
     }
 
@@ -218,10 +229,10 @@ impl AutoScalingGroup {
         self.members.iter()
     }
 
-    /// Live instances launched outside the desired count (Karpenter's),
-    /// oldest first.
-    pub fn fleet(&self) -> &[InstanceId] {
-        &self.fleet
+    /// How many live instances were launched outside the desired count
+    /// (Karpenter's).
+    pub fn fleet_len(&self) -> usize {
+        self.fleet.len()
     }
 
     /// Counted instances per zone, by scenario zone index.
@@ -318,6 +329,21 @@ impl AutoScalingGroup {
 mod tests {
     use super::*;
     use crate::cloud::InstanceState;
+
+    /// Added once each, removed from anywhere, iterated oldest first.
+    #[test]
+    fn members_keep_their_order_through_removals() {
+        let mut m = Members::default();
+        for i in [4, 1, 7, 1, 9] {
+            m.push(InstanceId(i));
+        }
+        assert_eq!(m.len(), 4);
+        m.remove(InstanceId(7));
+        m.remove(InstanceId(3));
+        assert!(m.contains(InstanceId(9)) && !m.contains(InstanceId(7)));
+        let order: Vec<u32> = m.iter().map(|i| i.0).collect();
+        assert_eq!(order, [4, 1, 9]);
+    }
 
     fn spec() -> AsgSpec {
         AsgSpec {

@@ -342,8 +342,8 @@ impl Cloud {
                 let g = &self.asgs[g];
                 g.members
                     .iter()
-                    .chain(g.leaving.iter().copied())
-                    .chain(g.fleet.iter().copied())
+                    .chain(g.leaving.iter())
+                    .chain(g.fleet.iter())
             })
             .filter(|id| {
                 let i = &self.instances[id.index()];

@@ -356,7 +356,7 @@ impl Cloud {
                 // No ASG health check watches a fleet instance (Karpenter's
                 // node repair is off by default): it stays impaired.
                 let inst = &self.instances[id.index()];
-                if self.asgs[inst.asg.index()].fleet.contains(&id) {
+                if self.asgs[inst.asg.index()].fleet.contains(id) {
                     return;
                 }
                 // The ASG terminates what it found unhealthy and launches the
@@ -406,14 +406,8 @@ impl Cloud {
             inst.counted = false;
             self.asgs[asg.index()].uncount(id, zone);
         }
-        let leaving = &mut self.asgs[asg.index()].leaving;
-        if let Some(pos) = leaving.iter().position(|&l| l == id) {
-            leaving.remove(pos);
-        }
-        let fleet = &mut self.asgs[asg.index()].fleet;
-        if let Some(pos) = fleet.iter().position(|&l| l == id) {
-            fleet.remove(pos);
-        }
+        self.asgs[asg.index()].leaving.remove(id);
+        self.asgs[asg.index()].fleet.remove(id);
         let inst = &mut self.instances[id.index()];
         if inst.warm.take().is_some() {
             let warm = &mut self.asgs[asg.index()].warm;

@@ -279,7 +279,7 @@ impl World {
             .cloud
             .asgs()
             .iter()
-            .map(|g| g.live() + g.fleet().len() as u32)
+            .map(|g| g.live() + g.fleet_len() as u32)
             .sum();
         self.max_nodes = self.max_nodes.max(n);
     }
