@@ -75,7 +75,7 @@ pub struct SchedulerConfig {
     #[doc(hidden)]
     pub verdict_memo: bool,
     /// Answer decisions of pods whose eligible pools hold at least this
-    /// many nodes from the feasible-node index (`fit_index.rs`) instead of
+    /// many nodes from the feasible-node index (`fit_index/`) instead of
     /// walking the nodes. Not a scenario key: it changes no history, and
     /// exists so a test can prove that (`usize::MAX`: never; 0: always).
     #[doc(hidden)]
