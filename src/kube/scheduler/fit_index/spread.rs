@@ -1,7 +1,8 @@
 //! The index of a workload scored by PodTopologySpread's ScheduleAnyway
 //! constraints (the system default spreading included): per pool and zone,
-//! a tree whose ranges keep, for the fewest pods of the spread group on a
-//! node, the best resource score and how many nodes have it.
+//! a tree whose ranges keep, for the two fewest counts of the spread
+//! group's pods on a node, the best resource score and how many nodes have
+//! it, and bounds for the nodes with more.
 //!
 //! A feasible node's total is its resource score plus the normalised
 //! spread score, which depends on its zone `z` and the group's pods on it
@@ -45,8 +46,8 @@ impl Entry {
 
 /// A range of one zone's feasible nodes: `front[..len]` for the two
 /// smallest pod counts (every node with that count), `rest` for the nodes
-/// with more (its `h` the fewest, `hi` the most; `n = 0`: none). Unused
-/// fields are zero, so that equal ranges compare equal.
+/// with more (`rest.h` the fewest, `rest_hi` the most; `rest.n = 0`:
+/// none). Unused fields are zero, so that equal ranges compare equal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) struct ZoneAgg {
     front: [Entry; 2],
