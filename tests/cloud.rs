@@ -67,6 +67,11 @@ pub(crate) fn live_per_zone(w: &World) -> Vec<u32> {
     v
 }
 
+/// Live instances.
+pub(crate) fn live_instances(w: &World) -> usize {
+    w.cloud.instances().iter().filter(|i| i.is_live()).count()
+}
+
 /// Nodes whose Ready condition is True.
 pub(crate) fn ready_nodes(w: &World) -> usize {
     w.cluster

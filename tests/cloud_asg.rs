@@ -8,7 +8,7 @@ use poolsim::engine::Millis;
 use poolsim::kube::PodState;
 use poolsim::sim::World;
 
-use crate::cloud::{live_per_zone, ready_nodes, replacements, run, secs, six};
+use crate::cloud::{live_instances, live_per_zone, ready_nodes, replacements, run, secs, six};
 use crate::support::scenario;
 
 #[test]
@@ -233,28 +233,12 @@ fn scale_in_uses_the_termination_policy_and_respects_protection() {
     let d = sim.with_context(|ctx| world.set_desired(ctx, 0, 0));
     assert_eq!(d, 2);
     sim.run_until(&mut world, secs(300));
-    assert_eq!(
-        world
-            .cloud
-            .instances()
-            .iter()
-            .filter(|i| i.is_live())
-            .count(),
-        2
-    );
+    assert_eq!(live_instances(&world), 2);
     // Scale out past max is clamped to max (8): six launches.
     let d = sim.with_context(|ctx| world.set_desired(ctx, 0, 20));
     assert_eq!(d, 8);
     sim.run_until(&mut world, secs(400));
-    assert_eq!(
-        world
-            .cloud
-            .instances()
-            .iter()
-            .filter(|i| i.is_live())
-            .count(),
-        8
-    );
+    assert_eq!(live_instances(&world), 8);
     assert_eq!(world.cloud.instances_launched(), 6);
     assert_eq!(ready_nodes(&world), 8);
 
@@ -266,14 +250,6 @@ fn scale_in_uses_the_termination_policy_and_respects_protection() {
     // every instance it launched.
     sim.with_context(|ctx| world.set_desired(ctx, 0, 2));
     sim.run_until(&mut world, secs(200));
-    assert_eq!(
-        world
-            .cloud
-            .instances()
-            .iter()
-            .filter(|i| i.is_live())
-            .count(),
-        6
-    );
+    assert_eq!(live_instances(&world), 6);
     assert_eq!(world.cloud.asgs()[0].desired(), 2);
 }

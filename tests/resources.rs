@@ -99,6 +99,15 @@ pools = [
     )
 }
 
+/// The instance types of Karpenter's NodeClaims, in claim order.
+fn claimed_types(world: &World) -> Vec<&str> {
+    let k = world.karpenter.as_ref().expect("karpenter on");
+    k.claims()
+        .iter()
+        .map(|c| world.cloud.instance_types()[c.instance_type].name.as_str())
+        .collect()
+}
+
 fn run_to(text: &str, t: Millis) -> World {
     let s = scenario(text);
     let (mut world, mut sim): (World, Simulation<Event>) = World::new(&s, 0, 1);
@@ -187,12 +196,7 @@ requirements = [
     );
     assert!(text.contains("nodepools"), "{text}");
     let world = run_to(&text, Millis::from_mins(3));
-    let k = world.karpenter.as_ref().expect("karpenter on");
-    let types: Vec<&str> = k
-        .claims()
-        .iter()
-        .map(|c| world.cloud.instance_types()[c.instance_type].name.as_str())
-        .collect();
+    let types = claimed_types(&world);
     assert_eq!(types, ["g5.xlarge"]);
     assert!(world.cluster.pods()[0].state().node().is_some());
 }
@@ -214,12 +218,7 @@ requirements = [{ key = "karpenter.k8s.aws/instance-gpu-count", operator = "Gt",
     );
     assert!(text.contains("big-gpus"), "{text}");
     let world = run_to(&text, Millis::from_mins(3));
-    let k = world.karpenter.as_ref().expect("karpenter on");
-    let types: Vec<&str> = k
-        .claims()
-        .iter()
-        .map(|c| world.cloud.instance_types()[c.instance_type].name.as_str())
-        .collect();
+    let types = claimed_types(&world);
     assert_eq!(types, ["g5.12xlarge"]);
 }
 

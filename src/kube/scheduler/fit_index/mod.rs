@@ -39,7 +39,7 @@ use crate::quantity::Resources;
 
 use super::SchedulerConfig;
 use super::score::{self, NodeScore};
-use super::select::PoolScores;
+use super::select::{PoolScores, ring_slices};
 use super::snapshot::{NodeFit, PodFilter};
 use super::topology::{Counts, GroupId, Plan};
 use choose::Scratch;
@@ -457,32 +457,19 @@ fn window(
     ranges.clear();
     let tree = |p: usize| shape.pools[p].as_ref().expect("an eligible pool");
     let (mut found, mut processed) = (0, 0);
-    for (lo, hi) in [(q.start, q.eligible), (0, q.start)] {
-        let mut offset = 0;
-        for (p, list) in q.by_pool.iter().enumerate() {
-            if !q.wl.fits_pool[p] {
-                continue;
-            }
-            let (from, to) = (lo.max(offset), hi.min(offset + list.len()));
-            offset += list.len();
-            if from >= to {
-                continue;
-            }
-            let base = offset - list.len();
-            let (a, b) = (from - base, to - base);
-            let c = tree(p).range(a, b).count as usize;
-            if found + c >= q.to_find {
-                let k = (q.to_find - found - 1) as u32;
-                let at = tree(p).find(a, b, k, |a| a.count).expect("counted");
-                ranges.push((p, a, at + 1));
-                return (processed + at + 1 - a, q.to_find);
-            }
-            if c > 0 {
-                ranges.push((p, a, b));
-            }
-            found += c;
-            processed += b - a;
+    for (p, a, b) in ring_slices(q.by_pool, &q.wl.fits_pool, q.start, q.eligible) {
+        let c = tree(p).range(a, b).count as usize;
+        if found + c >= q.to_find {
+            let k = (q.to_find - found - 1) as u32;
+            let at = tree(p).find(a, b, k, |a| a.count).expect("counted");
+            ranges.push((p, a, at + 1));
+            return (processed + at + 1 - a, q.to_find);
         }
+        if c > 0 {
+            ranges.push((p, a, b));
+        }
+        found += c;
+        processed += b - a;
     }
     (processed, found)
 }

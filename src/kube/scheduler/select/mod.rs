@@ -178,6 +178,35 @@ impl PoolScores {
     }
 }
 
+/// The slices a walk from `start` visits, in order, over the ring of
+/// `eligible` positions (the concatenation of the lists of the pools with
+/// `fits_pool`): `[start, eligible)`, then `[0, start)`, each cut at the
+/// pools' bounds as (pool, from, to), positions in that pool's list. No
+/// node before the start is visited (a linear skip would cost O(nodes)
+/// per decision).
+pub(super) fn ring_slices<'a>(
+    by_pool: &'a [Vec<NodeId>],
+    fits_pool: &'a [bool],
+    start: usize,
+    eligible: usize,
+) -> impl Iterator<Item = (usize, usize, usize)> + 'a {
+    [(start, eligible), (0, start)]
+        .into_iter()
+        .flat_map(move |(lo, hi)| {
+            let mut offset = 0;
+            by_pool
+                .iter()
+                .enumerate()
+                .filter(|&(p, _)| fits_pool[p])
+                .filter_map(move |(p, list)| {
+                    let base = offset;
+                    offset += list.len();
+                    let (from, to) = (lo.max(base), hi.min(base + list.len()));
+                    (from < to).then_some((p, from - base, to - base))
+                })
+        })
+}
+
 /// How many feasible nodes to find among `all` nodes before scoring.
 pub fn num_feasible_nodes_to_find(all: usize, percentage: u32) -> usize {
     if all < MIN_FEASIBLE_NODES_TO_FIND {

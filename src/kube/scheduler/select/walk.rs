@@ -11,7 +11,7 @@ use super::super::filter;
 use super::super::score::{self, NodeScore};
 use super::super::snapshot::{NodeFit, PodFilter};
 use super::super::topology::{Counts, Plan};
-use super::{Ask, PoolScores, SelectState, Window};
+use super::{Ask, PoolScores, SelectState, Window, ring_slices};
 
 /// The feasible nodes of one decision, in the order the walk found them.
 #[derive(Debug, Default)]
@@ -150,46 +150,31 @@ pub(super) fn walk(
         topology: filtering.map(|p| (p, state.topology.counts())),
         nodes,
     };
-    // First the global positions [start, eligible), then [0, start). Each
-    // pass slices the pool lists it overlaps, so no node before the start
-    // index is visited (a linear skip would cost O(nodes) per decision).
     let Window {
         start,
         eligible,
         to_find,
     } = window;
-    for (lo, hi) in [(start, eligible), (0, start)] {
-        let mut offset = 0;
-        for (p, list) in by_pool.iter().enumerate() {
-            if !wl.fits_pool[p] {
-                continue;
-            }
-            let (from, to) = (lo.max(offset), hi.min(offset + list.len()));
-            offset += list.len();
-            if from >= to {
-                continue;
-            }
-            let base = offset - list.len();
-            let ids = &list[from - base..to - base];
-            let before = found.candidates.len();
-            let stop = scan(
-                ids,
-                rows,
-                &pod_filter,
-                &mut found.candidates,
-                to_find,
-                nominated,
-                resources,
-                extra,
-            );
-            if found.candidates.len() > before {
-                found.runs.push((found.candidates.len(), p));
-            }
-            if let Some(k) = stop {
-                return processed + k + 1;
-            }
-            processed += ids.len();
+    for (p, a, b) in ring_slices(by_pool, &wl.fits_pool, start, eligible) {
+        let ids = &by_pool[p][a..b];
+        let before = found.candidates.len();
+        let stop = scan(
+            ids,
+            rows,
+            &pod_filter,
+            &mut found.candidates,
+            to_find,
+            nominated,
+            resources,
+            extra,
+        );
+        if found.candidates.len() > before {
+            found.runs.push((found.candidates.len(), p));
         }
+        if let Some(k) = stop {
+            return processed + k + 1;
+        }
+        processed += ids.len();
     }
     processed
 }
